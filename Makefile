@@ -1,0 +1,36 @@
+# Thin driver for the README's commands. Everything real is in CMake and scripts/.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build run test unit sanitize clean
+
+all: build
+
+deps:
+	@bash scripts/install_deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# A local 3+3 Redis Cluster and slotgate in front of it on 127.0.0.1:7777; Ctrl-C stops it all.
+run: build
+	@bash scripts/demo_cluster.sh $(BUILD_DIR)/slotgate
+
+# Every test: unit (Catch2) and integration (real redis-server clusters on loopback).
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j2
+
+# Unit tests only (seconds).
+unit: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -R '^unit'
+
+# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSLOTGATE_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	@cd build-asan && ctest --output-on-failure -j2
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan

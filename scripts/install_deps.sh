@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages slotgate needs to build, test and run its demo, if any is missing.
+set -euo pipefail
+
+PACKAGES=(cmake g++ make pkg-config libuv1-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
+          libcli11-dev redis-server redis-tools python3 python3-redis)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install_deps: installing ${missing[*]}"
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a redis-server service on install; the tests and the demo run their own nodes.
+if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
+  $SUDO systemctl stop redis-server || true
+fi
