@@ -1,0 +1,60 @@
+// One libuv loop and what every owner of handles on it needs: a thread-safe post() to run work on
+// the loop's thread, one-shot delayed calls, and the once-per-loop-turn flush of outgoing bytes
+// (connections ask for a flush; all of them are written after the turn's reads are handled).
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include <uv.h>
+
+namespace slotgate::common::uv {
+
+class TcpConnection;
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  uv_loop_t* raw() { return &loop_; }
+
+  // Runs until stop(); closes every remaining handle before returning.
+  void run();
+  // Thread-safe: `fn` runs on the loop thread soon.
+  void post(std::function<void()> fn);
+  // Thread-safe: ends run() once the current turn is done.
+  void stop();
+  // Loop thread only: runs `fn` once after `ms` milliseconds (not if the loop stops first).
+  void after(uint64_t ms, std::function<void()> fn);
+  uint64_t nowMs() const { return uv_now(const_cast<uv_loop_t*>(&loop_)); }
+
+  // Loop thread only: flush `conn` at the end of this loop turn.
+  void scheduleFlush(TcpConnection* conn);
+  void cancelFlush(TcpConnection* conn);
+
+ private:
+  static void onAsync(uv_async_t* handle);
+  static void onCheck(uv_check_t* handle);
+  static void onIdle(uv_idle_t* handle);
+  void drainPosted();
+  void flushScheduled();
+
+  struct DelayedCall;
+
+  uv_loop_t loop_;
+  uv_async_t async_;
+  uv_check_t check_;
+  uv_idle_t idle_;  // keeps poll from blocking while flushes are pending
+  std::mutex mutex_;
+  std::vector<std::function<void()>> posted_;
+  bool stopping_ = false;
+  std::vector<TcpConnection*> to_flush_;
+  std::unordered_set<DelayedCall*> delayed_;
+};
+
+}  // namespace slotgate::common::uv

@@ -1,0 +1,101 @@
+// One TCP stream (accepted or outgoing) and its uv_tcp_t. The connection owns its handles and frees
+// itself in their close callbacks: its owner calls close() and forgets the pointer. Until then it
+// reports to its Handler; after close() it reports nothing.
+//
+// Reads land in an input buffer the handler consumes from. Writes are appended to an output buffer
+// and flushed once per loop turn (try_write first, uv_write for the rest), so many replies or
+// requests produced in one turn leave in one syscall.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <uv.h>
+
+#include "common/buffer.h"
+
+namespace slotgate::common::uv {
+
+class EventLoop;
+
+class TcpConnection {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // Outgoing connections only: status 0 on success, else a libuv error code. On failure the
+    // connection is already closing and must be forgotten.
+    virtual void onConnected(int status) { (void)status; }
+    // New bytes are at the end of `in`; consume what was used.
+    virtual void onRead(Buffer& in) = 0;
+    // The peer closed, or an I/O error happened (`status`, a libuv code, 0 for EOF). The connection
+    // is closing and must be forgotten.
+    virtual void onClosed(int status) = 0;
+    // The output buffer drained below the low-water mark after being above it.
+    virtual void onWritable() {}
+  };
+
+  // Takes a pending connection from `server`. Returns nullptr if accept failed.
+  static TcpConnection* accept(EventLoop& loop, uv_stream_t* server, Handler* handler);
+  // Starts connecting to host:port (IP literal or name); the handler hears onConnected.
+  static TcpConnection* connect(EventLoop& loop, const std::string& host, uint16_t port,
+                                uint64_t timeout_ms, Handler* handler);
+
+  void setHandler(Handler* handler) { handler_ = handler; }
+  void startReading();
+  void stopReading();
+  bool reading() const { return reading_; }
+
+  // Bytes received and not yet consumed (a handler that paused may come back for them).
+  Buffer& input() { return in_; }
+  void write(std::string_view bytes);
+  Buffer& output() { return out_; }  // for encoders that write in place; call markDirty() after
+  void markDirty();
+  size_t pendingOutput() const { return out_.size() + inflight_.size(); }
+  void flushNow();
+
+  // Stops all reporting and frees the connection once libuv is done with it. Unsent output is
+  // dropped unless `flush_first`, in which case it is written (best effort) before closing.
+  void close(bool flush_first = false);
+  bool closing() const { return closing_; }
+
+  const std::string& peer() const { return peer_; }
+
+ private:
+  TcpConnection(EventLoop& loop, Handler* handler);
+  ~TcpConnection();
+
+  void resolveAndConnect(const std::string& host, uint16_t port, uint64_t timeout_ms);
+  void connectTo(const sockaddr* addr);
+  void finishConnect(int status);
+  void fail(int status);
+  void closeHandles();
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWriteCb(uv_write_t* req, int status);
+  static void onHandleClosed(uv_handle_t* handle);
+
+  EventLoop& loop_;
+  Handler* handler_;
+  uv_tcp_t tcp_;
+  uv_timer_t connect_timer_;
+  uv_connect_t connect_req_;
+  uv_write_t write_req_;
+  uv_getaddrinfo_t resolve_req_;
+  Buffer in_;
+  Buffer out_;
+  Buffer inflight_;  // bytes handed to uv_write, untouched until its callback
+  std::string peer_;
+  int open_handles_ = 0;
+  bool reading_ = false;
+  bool connecting_ = false;
+  bool resolving_ = false;
+  bool writing_ = false;
+  bool flush_scheduled_ = false;
+  bool closing_ = false;
+  bool close_after_flush_ = false;
+  bool has_connect_timer_ = false;
+};
+
+}  // namespace slotgate::common::uv
