@@ -1,0 +1,38 @@
+// Plain settings structs with their defaults. Nothing here knows YAML; config_loader fills these in.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace slotgate::config {
+
+struct Address {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const Address&) const = default;
+};
+
+// Bounds on what one client may send or make the proxy hold. Defaults follow Redis's own.
+struct Limits {
+  size_t max_bulk_len = 512ull * 1024 * 1024;  // proto-max-bulk-len
+  size_t max_inline_len = 64 * 1024;           // PROTO_INLINE_MAX_SIZE
+  size_t max_args = 1024 * 1024;               // arguments in one multibulk request
+  size_t max_pipeline = 1024;                  // commands in flight per client before reading pauses
+  size_t client_output_buffer = 64ull * 1024 * 1024;  // unsent reply bytes before the client is dropped
+};
+
+struct Config {
+  Address listen{"127.0.0.1", 7777};
+  std::vector<Address> seeds;
+  unsigned threads = 0;                   // 0: one per core
+  unsigned connect_timeout_ms = 1000;     // TCP connect to a node
+  unsigned backend_timeout_ms = 5000;     // a node's reply to one command
+  unsigned max_redirects = 5;             // MOVED/ASK/TRYAGAIN/retries one request may follow
+  unsigned refresh_interval_ms = 10000;   // periodic topology refresh, the safety net
+  std::string log_level = "info";         // trace|debug|info|warn|error|critical|off
+  Limits limits;
+};
+
+}  // namespace slotgate::config

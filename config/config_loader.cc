@@ -1,0 +1,500 @@
+// YAML -> Config. One table of key descriptors (kKeys) drives the walk over the document, the type
+// and range checks, the "did you mean" hints and validate(), so a new setting is one row here plus
+// its field in config.h.
+#include "config/config_loader.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <system_error>
+#include <type_traits>
+
+namespace slotgate::config {
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
+constexpr size_t kMaxShownValue = 60;  // longer values are cut in messages
+
+enum class Kind { kInteger, kSize, kAddress, kAddressList, kLogLevel };
+
+// Reads and writes one numeric field of Config; plain function pointers keep the table constexpr.
+struct NumberField {
+  uint64_t (*get)(const Config&) = nullptr;
+  void (*set)(Config&, uint64_t) = nullptr;
+};
+
+template <auto kMember>
+constexpr NumberField configField() {
+  return {[](const Config& c) -> uint64_t { return c.*kMember; },
+          [](Config& c, uint64_t v) {
+            c.*kMember = static_cast<std::remove_cvref_t<decltype(c.*kMember)>>(v);
+          }};
+}
+
+template <auto kMember>
+constexpr NumberField limitsField() {
+  return {[](const Config& c) -> uint64_t { return c.limits.*kMember; },
+          [](Config& c, uint64_t v) {
+            c.limits.*kMember = static_cast<std::remove_cvref_t<decltype(c.limits.*kMember)>>(v);
+          }};
+}
+
+struct KeySpec {
+  std::string_view path;  // dotted, as nested in the file; a prefix before '.' is a section
+  Kind kind;
+  uint64_t min = 0;  // inclusive bounds, for kInteger and kSize
+  uint64_t max = 0;
+  NumberField field{};
+};
+
+// The schema. Ranges must match config/slotgate.example.yaml.
+constexpr std::array kKeys{
+    KeySpec{"listen", Kind::kAddress},
+    KeySpec{"seeds", Kind::kAddressList},
+    KeySpec{"threads", Kind::kInteger, 0, 256, configField<&Config::threads>()},
+    KeySpec{"timeouts.connect_ms", Kind::kInteger, 1, 600000,
+            configField<&Config::connect_timeout_ms>()},
+    KeySpec{"timeouts.backend_ms", Kind::kInteger, 1, 3600000,
+            configField<&Config::backend_timeout_ms>()},
+    KeySpec{"max_redirects", Kind::kInteger, 0, 100, configField<&Config::max_redirects>()},
+    KeySpec{"topology.refresh_interval_ms", Kind::kInteger, 100, 86400000,
+            configField<&Config::refresh_interval_ms>()},
+    KeySpec{"log.level", Kind::kLogLevel},
+    KeySpec{"limits.max_bulk_len", Kind::kSize, 1, 4 * kGiB, limitsField<&Limits::max_bulk_len>()},
+    KeySpec{"limits.max_inline_len", Kind::kSize, 1, 512 * kMiB,
+            limitsField<&Limits::max_inline_len>()},
+    KeySpec{"limits.max_args", Kind::kInteger, 1, (uint64_t{1} << 31) - 1,
+            limitsField<&Limits::max_args>()},
+    KeySpec{"limits.max_pipeline", Kind::kInteger, 1, 1000000,
+            limitsField<&Limits::max_pipeline>()},
+    KeySpec{"limits.client_output_buffer", Kind::kSize, kKiB, 64 * kGiB,
+            limitsField<&Limits::client_output_buffer>()},
+};
+
+constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
+                                                     "error", "critical", "off"};
+
+struct SizeUnit {
+  std::string_view name;
+  uint64_t multiplier;
+};
+// redis.conf's memory units, all 1024-based here (redis.conf reads a bare "k" as 1000).
+constexpr std::array<SizeUnit, 8> kSizeUnits{{
+    {"", 1},
+    {"b", 1},
+    {"k", kKiB},
+    {"kb", kKiB},
+    {"m", kMiB},
+    {"mb", kMiB},
+    {"g", kGiB},
+    {"gb", kGiB},
+}};
+
+const KeySpec* findKey(std::string_view path) {
+  for (const KeySpec& spec : kKeys) {
+    if (spec.path == path) return &spec;
+  }
+  return nullptr;
+}
+
+bool isSection(std::string_view path) {
+  for (const KeySpec& spec : kKeys) {
+    if (spec.path.size() > path.size() && spec.path.starts_with(path) &&
+        spec.path[path.size()] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+char toLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Plain decimal only: no sign, no spaces, no float, no hex, no trailing junk.
+std::optional<uint64_t> parseUnsigned(std::string_view text) {
+  if (text.empty() || !isDigit(text.front())) return std::nullopt;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// A byte count as redis.conf writes it: "1048576", "64kb", "512MB", "1g" (all units 1024-based).
+std::optional<uint64_t> parseSize(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && isDigit(text[digits])) ++digits;
+  std::optional<uint64_t> number = parseUnsigned(text.substr(0, digits));
+  if (!number) return std::nullopt;
+  std::string unit;
+  for (char c : text.substr(digits)) unit += toLower(c);
+  auto unit_it = std::find_if(kSizeUnits.begin(), kSizeUnits.end(),
+                              [&](const SizeUnit& u) { return u.name == unit; });
+  if (unit_it == kSizeUnits.end()) return std::nullopt;
+  uint64_t multiplier = unit_it->multiplier;
+  if (*number > UINT64_MAX / multiplier) return std::nullopt;
+  return *number * multiplier;
+}
+
+std::string formatSize(uint64_t bytes) {
+  if (bytes != 0 && bytes % kGiB == 0) return std::to_string(bytes / kGiB) + "gb";
+  if (bytes != 0 && bytes % kMiB == 0) return std::to_string(bytes / kMiB) + "mb";
+  if (bytes != 0 && bytes % kKiB == 0) return std::to_string(bytes / kKiB) + "kb";
+  return std::to_string(bytes);
+}
+
+std::string formatAddress(const Address& address) {
+  bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
+std::string quote(std::string_view text) {
+  if (text.size() > kMaxShownValue)
+    return "\"" + std::string(text.substr(0, kMaxShownValue)) + "...\"";
+  return "\"" + std::string(text) + "\"";
+}
+
+// What a key accepts, as it reads after "expected ".
+std::string expectation(const KeySpec& spec) {
+  switch (spec.kind) {
+    case Kind::kInteger:
+      return "an integer from " + std::to_string(spec.min) + " to " + std::to_string(spec.max);
+    case Kind::kSize:
+      return "a size from " + formatSize(spec.min) + " to " + formatSize(spec.max) +
+             " (bytes, or with a k/kb/m/mb/g/gb suffix)";
+    case Kind::kAddress: return "host:port with a port from 1 to 65535";
+    case Kind::kAddressList: return "a list of host:port addresses";
+    case Kind::kLogLevel: {
+      std::string names;
+      for (std::string_view level : kLogLevels)
+        names += (names.empty() ? "" : ", ") + std::string(level);
+      return "one of " + names;
+    }
+  }
+  return {};
+}
+
+// What was found instead, as it reads after "got ".
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: return quote(node.Scalar());
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "no value";
+  }
+}
+
+// Optimal string alignment distance: edits, counting a swap of neighbours as one typo.
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The closest known key for a misspelt or misplaced one: first a name within two edits in the
+// same section, then the same name in another section (e.g. connect_ms written at the top level).
+std::string suggestKey(std::string_view prefix, std::string_view name) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const KeySpec& spec : kKeys) {
+    if (!spec.path.starts_with(prefix)) continue;
+    std::string_view rest = spec.path.substr(prefix.size());
+    std::string_view candidate = rest.substr(0, rest.find('.'));
+    size_t distance = editDistance(name, candidate);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = std::string(prefix) + std::string(candidate);
+    }
+  }
+  if (!best.empty()) return best;
+  for (const KeySpec& spec : kKeys) {
+    std::string_view leaf = spec.path.substr(spec.path.rfind('.') + 1);  // npos + 1 == 0
+    if (editDistance(name, leaf) <= 1) return std::string(spec.path);
+  }
+  return {};
+}
+
+bool isHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' || c == '.' ||
+         c == '_' || c == ':' || c == '%';
+}
+
+// A host with ':' must be a real IPv6 address (an optional %zone aside), so that "::1" without a
+// port is not misread as host ":" port 1.
+bool isIpv6(std::string_view host) {
+  std::string address(host.substr(0, host.find('%')));
+  in6_addr parsed;
+  return inet_pton(AF_INET6, address.c_str(), &parsed) == 1;
+}
+
+bool validAddress(const Address& address) {
+  return !address.host.empty() && address.port != 0;
+}
+
+// Walks one parsed document against kKeys, collecting every problem.
+class Loader {
+ public:
+  explicit Loader(std::string_view source) : source_(source) {}
+
+  LoadResult run(std::string_view yaml) {
+    std::vector<YAML::Node> documents;
+    try {
+      documents = YAML::LoadAll(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+      fail(e.mark, "", "YAML syntax error: " + e.msg);
+      return std::move(result_);
+    }
+    if (documents.size() > 1) {
+      fail(documents[1].Mark(), "",
+           "expected one YAML document, found " + std::to_string(documents.size()));
+    }
+    if (documents.empty() || documents[0].IsNull()) return std::move(result_);
+    const YAML::Node& root = documents[0];
+    if (!root.IsMap()) {
+      fail(root.Mark(), "", "expected a map of settings at the top level, got " + describe(root));
+    } else {
+      walkMap(root, "");
+    }
+    return std::move(result_);
+  }
+
+ private:
+  void fail(const YAML::Mark& mark, std::string_view path, std::string_view what) {
+    std::string message(source_);
+    if (!mark.is_null()) message += ":" + std::to_string(mark.line + 1);
+    message += ": ";
+    if (!path.empty()) message += std::string(path) + ": ";
+    message += what;
+    result_.errors.push_back(std::move(message));
+  }
+
+  void walkMap(const YAML::Node& map, const std::string& prefix) {
+    std::map<std::string, int, std::less<>> seen;  // key -> line of its first occurrence
+    for (const auto& entry : map) {
+      const YAML::Node& key = entry.first;
+      const YAML::Node& value = entry.second;
+      if (!key.IsScalar()) {
+        fail(key.Mark(), prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1),
+             "expected a key name, got " + describe(key));
+        continue;
+      }
+      const std::string& name = key.Scalar();
+      std::string path = prefix + name;
+      // yaml-cpp keeps both entries of a repeated key; say so rather than silently use one.
+      if (auto [it, inserted] = seen.emplace(name, key.Mark().line + 1); !inserted) {
+        fail(key.Mark(), path,
+             "duplicate key (first set on line " + std::to_string(it->second) + ")");
+        continue;
+      }
+      if (name.find('.') != std::string::npos) {
+        // Dotted names are how messages spell keys, not how the file nests them.
+        fail(key.Mark(), path, "unknown key; nest sections instead of writing dotted names");
+      } else if (const KeySpec* spec = findKey(path)) {
+        loadValue(*spec, key, value);
+      } else if (isSection(path)) {
+        if (value.IsMap()) {
+          walkMap(value, path + ".");
+        } else if (!value.IsNull()) {  // an empty section ("limits:") just keeps the defaults
+          fail(key.Mark(), path, "expected a map of settings, got " + describe(value));
+        }
+      } else {
+        std::string hint = suggestKey(prefix, name);
+        fail(key.Mark(), path,
+             hint.empty() ? "unknown key" : "unknown key; did you mean \"" + hint + "\"?");
+      }
+    }
+  }
+
+  void loadValue(const KeySpec& spec, const YAML::Node& key, const YAML::Node& value) {
+    Config& config = result_.config;
+    switch (spec.kind) {
+      case Kind::kInteger:
+      case Kind::kSize: {
+        std::optional<uint64_t> number;
+        if (value.IsScalar()) {
+          number =
+              spec.kind == Kind::kSize ? parseSize(value.Scalar()) : parseUnsigned(value.Scalar());
+        }
+        if (!number || *number < spec.min || *number > spec.max) return expected(spec, key, value);
+        spec.field.set(config, *number);
+        return;
+      }
+      case Kind::kAddress: {
+        std::optional<Address> address;
+        if (value.IsScalar()) address = parseAddress(value.Scalar());
+        if (!address) return expected(spec, key, value);
+        config.listen = std::move(*address);
+        return;
+      }
+      case Kind::kLogLevel: {
+        std::string level;
+        if (value.IsScalar()) {
+          for (char c : value.Scalar()) level += toLower(c);
+        }
+        if (std::find(kLogLevels.begin(), kLogLevels.end(), level) == kLogLevels.end()) {
+          return expected(spec, key, value);
+        }
+        config.log_level = std::move(level);
+        return;
+      }
+      case Kind::kAddressList: return loadSeeds(spec, key, value);
+    }
+  }
+
+  void loadSeeds(const KeySpec& spec, const YAML::Node& key, const YAML::Node& value) {
+    if (!value.IsSequence()) return expected(spec, key, value);
+    std::vector<Address> seeds;
+    bool all_good = true;
+    size_t index = 0;
+    for (const YAML::Node& item : value) {
+      std::optional<Address> address;
+      if (item.IsScalar()) address = parseAddress(item.Scalar());
+      if (address) {
+        seeds.push_back(std::move(*address));
+      } else {
+        all_good = false;
+        // An empty item's mark points past it; its list's key is the better place to look.
+        YAML::Mark mark = item.IsNull() || item.Mark().is_null() ? key.Mark() : item.Mark();
+        fail(mark, std::string(spec.path) + "[" + std::to_string(index) + "]",
+             "expected host:port with a port from 1 to 65535, got " + describe(item));
+      }
+      ++index;
+    }
+    if (all_good) result_.config.seeds = std::move(seeds);
+  }
+
+  void expected(const KeySpec& spec, const YAML::Node& key, const YAML::Node& value) {
+    fail(key.Mark(), spec.path, "expected " + expectation(spec) + ", got " + describe(value));
+  }
+
+  std::string source_;
+  LoadResult result_;
+};
+
+}  // namespace
+
+LoadResult loadFile(const std::string& path) {
+  std::string text;
+  int error = 0;
+  if (std::FILE* file = std::fopen(path.c_str(), "rb")) {
+    char buffer[16384];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+    if (std::ferror(file)) error = errno != 0 ? errno : EIO;  // e.g. EISDIR for a directory
+    std::fclose(file);
+  } else {
+    error = errno;
+  }
+  if (error != 0) {
+    LoadResult result;
+    result.errors.push_back(
+        path + ": cannot read the configuration file: " + std::generic_category().message(error));
+    return result;
+  }
+  return loadString(text, path);
+}
+
+LoadResult loadString(std::string_view yaml, std::string_view source_name) {
+  Loader loader(source_name);
+  try {
+    return loader.run(yaml);
+  } catch (const std::exception& e) {
+    // yaml-cpp documents few of its throws; report rather than let one escape.
+    LoadResult result;
+    result.errors.push_back(std::string(source_name) +
+                            ": cannot load the configuration: " + e.what());
+    return result;
+  }
+}
+
+std::optional<Address> parseAddress(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (text.starts_with('[')) {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || text.substr(close + 1, 1) != ":") return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    if (!isIpv6(host)) return std::nullopt;  // brackets are for IPv6 only
+  } else {
+    // Redis prints "2001:db8::1:7000": the port is whatever follows the last ':'.
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos && !isIpv6(host)) return std::nullopt;
+  }
+  if (host.empty() || !std::all_of(host.begin(), host.end(), isHostChar)) return std::nullopt;
+  std::optional<uint64_t> number = port.size() <= 5 ? parseUnsigned(port) : std::nullopt;
+  if (!number || *number < 1 || *number > 65535) return std::nullopt;
+  return Address{std::string(host), static_cast<uint16_t>(*number)};
+}
+
+std::vector<std::string> validate(const Config& config) {
+  std::vector<std::string> problems;
+  auto report = [&](std::string_view path, const std::string& what) {
+    problems.push_back(std::string(path) + ": " + what);
+  };
+  for (const KeySpec& spec : kKeys) {
+    switch (spec.kind) {
+      case Kind::kInteger:
+      case Kind::kSize: {
+        uint64_t value = spec.field.get(config);
+        if (value < spec.min || value > spec.max) {
+          report(spec.path, "expected " + expectation(spec) + ", got " + std::to_string(value));
+        }
+        break;
+      }
+      case Kind::kAddress:
+        if (!validAddress(config.listen)) {
+          report(spec.path,
+                 "expected " + expectation(spec) + ", got " + quote(formatAddress(config.listen)));
+        }
+        break;
+      case Kind::kAddressList:
+        if (config.seeds.empty()) report(spec.path, "at least one seed is required");
+        for (size_t i = 0; i < config.seeds.size(); ++i) {
+          const Address& seed = config.seeds[i];
+          std::string path = std::string(spec.path) + "[" + std::to_string(i) + "]";
+          if (!validAddress(seed)) {
+            report(path, "expected host:port with a port from 1 to 65535, got " +
+                             quote(formatAddress(seed)));
+          } else if (seed == config.listen) {
+            // The proxy would forward every request to itself.
+            report(path, "is the proxy's own listen address; seeds must be cluster nodes");
+          }
+        }
+        break;
+      case Kind::kLogLevel:
+        if (std::find(kLogLevels.begin(), kLogLevels.end(), config.log_level) == kLogLevels.end()) {
+          report(spec.path, "expected " + expectation(spec) + ", got " + quote(config.log_level));
+        }
+        break;
+    }
+  }
+  return problems;
+}
+
+}  // namespace slotgate::config

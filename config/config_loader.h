@@ -1,0 +1,44 @@
+// Reads slotgate's YAML configuration into a Config. The only interface to yaml-cpp; nothing here
+// throws. The schema, with every key, default and range, is config/slotgate.example.yaml.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+
+namespace slotgate::config {
+
+// What a load produced. `config` starts from the defaults in config.h and holds every value that
+// parsed and passed its range check; a key with a problem keeps its default. `errors` lists every
+// problem found, in document order, each a self-contained line for an operator:
+//   slotgate.yaml:7: timeouts.connect_ms: expected an integer from 1 to 600000, got "abc"
+struct LoadResult {
+  Config config;
+  std::vector<std::string> errors;
+  bool ok() const { return errors.empty(); }
+};
+
+// Reads and loads the file at `path` (messages are prefixed with `path`). An unreadable file gives
+// exactly one error naming the path and the reason.
+LoadResult loadFile(const std::string& path);
+
+// Loads a YAML document held in memory; `source_name` prefixes every message. An empty document
+// (or only comments) yields the defaults. Checks syntax, types, unknown and duplicate keys and each
+// value's range, but not whole-config rules such as "at least one seed": the command line may still
+// supply those, so callers run validate() after applying their overrides.
+LoadResult loadString(std::string_view yaml, std::string_view source_name);
+
+// Parses an address the way Redis and redis-cli write them: "host:port", "[v6addr]:port", or an
+// unbracketed "v6addr:port" where the port follows the last ':'. The host must be non-empty and the
+// port 1..65535 in plain decimal; anything else (missing port, junk, spaces) gives nullopt.
+std::optional<Address> parseAddress(std::string_view text);
+
+// Range and consistency checks on a finished Config (after file and command line). Each problem is
+// one message starting with the dotted key, e.g. "seeds: at least one seed is required" or
+// "threads: expected an integer from 0 to 256, got 300". Empty means the config is usable.
+std::vector<std::string> validate(const Config& config);
+
+}  // namespace slotgate::config
