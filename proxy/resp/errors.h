@@ -1,0 +1,52 @@
+// Every error reply the proxy itself emits, in one place. Texts copy Redis's own where Redis has
+// one (clients match on them); the proxy's own say "slotgate" so an operator can tell who spoke.
+// Entries ending in "\r\n" are complete RESP replies; the others are fmt patterns for reply::error.
+#pragma once
+
+#include <string_view>
+
+namespace slotgate::resp::err {
+
+// Complete replies.
+inline constexpr std::string_view kCrossSlot =
+    "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+inline constexpr std::string_view kNoTopology =
+    "-CLUSTERDOWN slotgate has no cluster topology yet: no seed node has answered\r\n";
+inline constexpr std::string_view kSlotNotServed = "-CLUSTERDOWN Hash slot not served\r\n";
+inline constexpr std::string_view kSelectInCluster = "-ERR SELECT is not allowed in cluster mode\r\n";
+inline constexpr std::string_view kNotInteger = "-ERR value is not an integer or out of range\r\n";
+
+// Protocol errors (Redis's texts); the client is closed after the reply.
+inline constexpr std::string_view kProtoInvalidMultibulkLen = "invalid multibulk length";
+inline constexpr std::string_view kProtoInvalidBulkLen = "invalid bulk length";
+inline constexpr std::string_view kProtoTooBigMbulkCount = "too big mbulk count string";
+inline constexpr std::string_view kProtoTooBigBulkCount = "too big bulk count string";
+inline constexpr std::string_view kProtoTooBigInline = "too big inline request";
+inline constexpr std::string_view kProtoUnbalancedQuotes = "unbalanced quotes in request";
+inline constexpr std::string_view kProtoExpectedDollar = "expected '$', got '{}'";
+inline constexpr std::string_view kProtoBulkNotTerminated = "bulk string not terminated by CRLF";
+inline constexpr std::string_view kProtoReply = "unparsable reply from node: {}";
+
+// Patterns (fmt syntax), made into replies by resp::errorReply.
+inline constexpr std::string_view kProtocol = "ERR Protocol error: {}";
+inline constexpr std::string_view kUnknownCommand =
+    "ERR unknown command '{}', with args beginning with: {}";
+inline constexpr std::string_view kUnknownSubcommand = "ERR unknown subcommand '{}'. Try {} HELP.";
+inline constexpr std::string_view kWrongArity = "ERR wrong number of arguments for '{}' command";
+inline constexpr std::string_view kNotYetSupported =
+    "ERR slotgate does not support '{}' yet";
+inline constexpr std::string_view kUnsupported =
+    "ERR '{}' is not available through slotgate: it changes or reads one node's cluster state";
+inline constexpr std::string_view kNodeLost =
+    "ERR slotgate lost the connection to node {} before its reply; the command may or may not "
+    "have been applied";
+inline constexpr std::string_view kNodeTimeout =
+    "ERR slotgate: node {} did not answer within {} ms; the command may or may not have been "
+    "applied";
+inline constexpr std::string_view kNodeUnreachable =
+    "CLUSTERDOWN slotgate cannot reach node {} serving slot {}: {}";
+inline constexpr std::string_view kNoLocalHandler = "ERR slotgate has no local handler for '{}'";
+inline constexpr std::string_view kTooManyRedirects =
+    "ERR slotgate gave up after {} redirects; last answer: {}";
+
+}  // namespace slotgate::resp::err
