@@ -1,0 +1,137 @@
+#include "proxy/backend/backend_connection.h"
+
+#include <uv.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "common/uv/event_loop.h"
+
+namespace slotgate::backend {
+namespace {
+
+constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
+constexpr uint64_t kMinBackoffMs = 100;
+constexpr uint64_t kMaxBackoffMs = 2000;
+
+}  // namespace
+
+BackendConnection::BackendConnection(common::uv::EventLoop& loop, std::string host, uint16_t port,
+                                     const BackendOptions& options)
+    : loop_(loop), host_(std::move(host)), port_(port), options_(options) {
+  address_ = (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" +
+             std::to_string(port_);
+}
+
+BackendConnection::~BackendConnection() {
+  if (conn_) conn_->close();
+  conn_ = nullptr;
+  failAll(Failure::kLost, "proxy shutting down");
+}
+
+void BackendConnection::ensureConnection() {
+  if (conn_) return;
+  connecting_ = true;
+  scanner_ = resp::ReplyScanner();
+  conn_ = common::uv::TcpConnection::connect(loop_, host_, port_, options_.connect_timeout_ms, this);
+}
+
+void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool asking) {
+  uint64_t now = loop_.nowMs();
+  if (!conn_ && now < down_until_ms_) {
+    if (waiter) waiter->onFailure(Failure::kUnreachable, address_, last_error_);
+    return;
+  }
+  ensureConnection();
+  if (asking) {
+    conn_->write(kAsking);
+    fifo_.push_back({nullptr, now, !connecting_});
+  }
+  conn_->write(command);
+  fifo_.push_back({std::move(waiter), now, !connecting_});
+}
+
+void BackendConnection::onConnected(int status) {
+  if (status != 0) {
+    conn_ = nullptr;  // already closing
+    connecting_ = false;
+    last_error_ = uv_strerror(status);
+    backoff_ms_ = backoff_ms_ == 0 ? kMinBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
+    down_until_ms_ = loop_.nowMs() + backoff_ms_;
+    common::logger("backend")->warn("cannot connect to {}: {} (retrying in {} ms)", address_,
+                                    last_error_, backoff_ms_);
+    failAll(Failure::kUnreachable, last_error_);
+    return;
+  }
+  connecting_ = false;
+  backoff_ms_ = 0;
+  common::logger("backend")->debug("connected to {}", address_);
+  for (Entry& entry : fifo_) entry.written = true;
+  conn_->startReading();
+}
+
+void BackendConnection::onRead(common::Buffer& in) {
+  while (!in.empty()) {
+    std::string_view data = in.readable();
+    auto status = scanner_.scan(data);
+    if (status == resp::ReplyScanner::Status::kIncomplete) return;
+    if (status == resp::ReplyScanner::Status::kError || fifo_.empty()) {
+      common::logger("backend")->error("{} sent {}; closing the connection", address_,
+                                       fifo_.empty() ? "a reply nobody asked for" : "an unparsable reply");
+      conn_->close();
+      conn_ = nullptr;
+      failAll(Failure::kLost, "protocol error from node");
+      return;
+    }
+    size_t length = scanner_.length();
+    WaiterPtr waiter = std::move(fifo_.front().waiter);
+    fifo_.pop_front();
+    if (waiter) waiter->onReply(data.substr(0, length));
+    // The waiter may have sent more on this connection, but cannot have closed it.
+    in.consume(length);
+  }
+}
+
+void BackendConnection::onClosed(int status) {
+  conn_ = nullptr;
+  connecting_ = false;
+  last_error_ = status == 0 ? "connection closed by the node" : uv_strerror(status);
+  common::logger("backend")->warn("connection to {} lost: {}", address_, last_error_);
+  failAll(Failure::kLost, last_error_);
+}
+
+void BackendConnection::failAll(Failure connected_failure, const std::string& detail) {
+  // Detach first: a waiter may retry on this very connection.
+  std::deque<Entry> failed;
+  failed.swap(fifo_);
+  for (Entry& entry : failed) {
+    if (!entry.waiter) continue;
+    entry.waiter->onFailure(entry.written ? connected_failure : Failure::kUnreachable, address_, detail);
+  }
+}
+
+void BackendConnection::checkTimeout(uint64_t now_ms) {
+  if (fifo_.empty() || !conn_) return;
+  const Entry& head = fifo_.front();
+  if (now_ms - head.sent_ms < options_.op_timeout_ms) return;
+  common::logger("backend")->warn("{} did not answer within {} ms; resetting the connection",
+                                  address_, options_.op_timeout_ms);
+  conn_->close();
+  conn_ = nullptr;
+  connecting_ = false;
+  // The head timed out; the rest are failed as lost (their replies would come on a dead socket).
+  std::deque<Entry> failed;
+  failed.swap(fifo_);
+  bool first = true;
+  for (Entry& entry : failed) {
+    if (!entry.waiter) {
+      first = false;
+      continue;
+    }
+    Failure f = !entry.written ? Failure::kUnreachable : first ? Failure::kTimeout : Failure::kLost;
+    first = false;
+    entry.waiter->onFailure(f, address_, "no reply in time");
+  }
+}
+
+}  // namespace slotgate::backend

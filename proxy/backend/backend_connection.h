@@ -1,0 +1,76 @@
+// One pipelined connection from a worker to one node, shared by all the worker's clients. Commands
+// are written in the order sent and their waiters queue in a FIFO; each reply goes to the waiter at
+// the head. A connection that breaks fails every waiter it holds (none is ever handed another's
+// reply) and reconnects on the next send, after a backoff while the node keeps refusing.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "common/uv/tcp_connection.h"
+#include "proxy/backend/waiter.h"
+#include "proxy/resp/reply_scanner.h"
+
+namespace slotgate::common::uv {
+class EventLoop;
+}
+
+namespace slotgate::backend {
+
+struct BackendOptions {
+  uint64_t connect_timeout_ms = 1000;
+  uint64_t op_timeout_ms = 5000;
+};
+
+class BackendConnection : private common::uv::TcpConnection::Handler {
+ public:
+  BackendConnection(common::uv::EventLoop& loop, std::string host, uint16_t port,
+                    const BackendOptions& options);
+  ~BackendConnection() override;
+  BackendConnection(const BackendConnection&) = delete;
+  BackendConnection& operator=(const BackendConnection&) = delete;
+
+  // Queues `command` (complete RESP bytes); `asking` sends ASKING first on the same connection.
+  // A null waiter discards the reply. If the node is known unreachable (backing off), the waiter
+  // hears kUnreachable at once.
+  void send(WaiterPtr waiter, std::string_view command, bool asking = false);
+
+  // Fails the head waiter with kTimeout (and resets the connection) if it has waited too long.
+  void checkTimeout(uint64_t now_ms);
+
+  const std::string& host() const { return host_; }
+  uint16_t port() const { return port_; }
+  const std::string& address() const { return address_; }
+  bool connected() const { return conn_ && !connecting_; }
+  size_t inFlight() const { return fifo_.size(); }
+
+ private:
+  struct Entry {
+    WaiterPtr waiter;
+    uint64_t sent_ms;
+    bool written;  // handed to a connected socket (else still waiting for the connection)
+  };
+
+  void ensureConnection();
+  void failAll(Failure connected_failure, const std::string& detail);
+  void onConnected(int status) override;
+  void onRead(common::Buffer& in) override;
+  void onClosed(int status) override;
+
+  common::uv::EventLoop& loop_;
+  std::string host_;
+  uint16_t port_;
+  std::string address_;
+  BackendOptions options_;
+  common::uv::TcpConnection* conn_ = nullptr;  // owned by libuv; we close it
+  bool connecting_ = false;
+  std::deque<Entry> fifo_;
+  resp::ReplyScanner scanner_;
+  uint64_t down_until_ms_ = 0;  // refusing sends until then after a failed connect
+  uint64_t backoff_ms_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace slotgate::backend

@@ -1,0 +1,28 @@
+// A worker's connections to nodes, one per node address, created on first use.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proxy/backend/backend_connection.h"
+
+namespace slotgate::backend {
+
+class BackendPool {
+ public:
+  BackendPool(common::uv::EventLoop& loop, BackendOptions options) : loop_(loop), options_(options) {}
+
+  BackendConnection& get(const std::string& host, uint16_t port);
+  void checkTimeouts(uint64_t now_ms);
+  // Closes every connection (failing what they hold); for shutdown.
+  void clear() { connections_.clear(); }
+  size_t size() const { return connections_.size(); }
+
+ private:
+  common::uv::EventLoop& loop_;
+  BackendOptions options_;
+  std::unordered_map<std::string, std::unique_ptr<BackendConnection>> connections_;
+};
+
+}  // namespace slotgate::backend

@@ -1,0 +1,52 @@
+// An immutable picture of the cluster: its nodes and which primary serves each of the 16384
+// slots. The control loop builds one per refresh and shares it with the workers read-only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace slotgate::cluster {
+
+inline constexpr int kSlots = 16384;
+
+struct NodeInfo {
+  std::string id;
+  std::string host;
+  uint16_t port = 0;
+  bool primary = false;
+  std::string primary_id;  // replicas: the id of their primary
+  bool healthy = true;     // not reported failed
+
+  std::string address() const;  // "host:port", IPv6 hosts in brackets
+};
+
+class Topology {
+ public:
+  Topology();
+
+  // Adds a node, or returns the index of the node with the same host:port.
+  int addNode(NodeInfo node);
+  // Assigns [first, last] to the node at `index` (a primary).
+  void assign(int first, int last, int index);
+
+  const std::vector<NodeInfo>& nodes() const { return nodes_; }
+  // Index into nodes() of the primary serving `slot`, or -1.
+  int ownerOf(int slot) const { return owner_[slot]; }
+  int coveredSlots() const;
+  size_t primaryCount() const;
+  // True when both assign every slot to the same host:port.
+  bool sameSlotMap(const Topology& other) const;
+  // "host:port 0-5460 (5461 slots); ..." for the log.
+  std::string describe() const;
+
+ private:
+  std::vector<NodeInfo> nodes_;
+  std::array<int16_t, kSlots> owner_;
+};
+
+using TopologyPtr = std::shared_ptr<const Topology>;
+
+}  // namespace slotgate::cluster

@@ -1,0 +1,69 @@
+// Runs on the control loop and keeps the cluster's slot map current: bootstraps from the seeds,
+// refreshes periodically and whenever a worker reports a redirect (coalesced: one refresh in
+// flight, and at least kMinRefreshGapMs between two), asking the nodes it knows in turn, seeds
+// last, so it keeps working after every seed has left. Each new map is published as an immutable
+// snapshot.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/uv/timer.h"
+#include "config/config.h"
+#include "proxy/backend/backend_pool.h"
+#include "proxy/cluster/topology.h"
+
+namespace slotgate::cluster {
+
+class TopologyTracker {
+ public:
+  using PublishFn = std::function<void(TopologyPtr)>;
+
+  TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, PublishFn publish);
+  ~TopologyTracker();
+
+  void start();
+  void stop();
+  // Control loop thread only.
+  void requestRefresh(const std::string& reason);
+
+  TopologyPtr current() const { return current_; }
+
+ private:
+  struct Candidate {
+    std::string host;
+    uint16_t port;
+  };
+
+  void beginRefresh(const std::string& reason);
+  void askNext();
+  void ask(const Candidate& node, bool use_slots);
+  void onReply(const Candidate& node, bool used_slots, std::string_view reply);
+  void onAttemptFailed(const std::string& why);
+  void adopt(std::shared_ptr<Topology> topology, const Candidate& from);
+  void endRefresh();
+
+  common::uv::EventLoop& loop_;
+  config::Config config_;
+  PublishFn publish_;
+  std::unique_ptr<backend::BackendPool> pool_;
+  std::unique_ptr<common::uv::Timer> periodic_;
+  std::unique_ptr<common::uv::Timer> deferred_;
+  std::unique_ptr<common::uv::Timer> sweep_;  // times out unanswered queries
+  TopologyPtr current_;
+  std::vector<Candidate> candidates_;  // this refresh's nodes to ask, in order
+  size_t next_candidate_ = 0;
+  size_t rotation_ = 0;                // spreads refreshes over the known nodes
+  bool refreshing_ = false;
+  bool again_ = false;                 // a refresh was asked for while one ran
+  std::string again_reason_;
+  uint64_t last_refresh_start_ms_ = 0;
+  uint64_t generation_ = 0;            // ignores answers from an abandoned refresh
+  bool stopped_ = false;
+  bool warned_no_seed_ = false;
+};
+
+}  // namespace slotgate::cluster

@@ -1,0 +1,104 @@
+// slotgate: one Redis port in front of a Redis Cluster.
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <iostream>
+#include <string>
+
+#include "common/log.h"
+#include "config/config_loader.h"
+#include "proxy/server.h"
+
+namespace {
+
+constexpr int kExitBadConfig = 2;
+
+void printProblems(const std::vector<std::string>& problems) {
+  for (const auto& problem : problems) std::cerr << "slotgate: " << problem << "\n";
+  std::cerr << "slotgate: " << problems.size() << " configuration problem"
+            << (problems.size() == 1 ? "" : "s") << "; nothing was started\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace slotgate;
+  CLI::App app{"slotgate: a transparent Redis Cluster proxy. Plain Redis clients connect to one port;\n"
+               "slotgate routes each command to the node that owns its keys and hides redirects."};
+  std::string config_file, check_file, listen, seeds, log_level;
+  unsigned threads = 0;
+  bool version = false;
+  app.add_option("-c,--config", config_file, "YAML configuration file (see config/slotgate.example.yaml)");
+  app.add_option("--check-config", check_file, "validate a configuration file and exit (0 valid, 2 invalid)");
+  app.add_option("--listen", listen, "address to listen on, HOST:PORT (default 127.0.0.1:7777)");
+  app.add_option("--seeds", seeds, "cluster nodes to start from, HOST:PORT[,HOST:PORT...]");
+  auto* threads_opt = app.add_option("--threads", threads, "worker threads (0 = one per core)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  app.add_flag("--version", version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadConfig;
+  }
+  if (version) {
+    std::cout << "slotgate " << SLOTGATE_VERSION << "\n";
+    return 0;
+  }
+
+  if (!check_file.empty()) {
+    config::LoadResult result = config::loadFile(check_file);
+    if (result.ok()) {
+      auto problems = config::validate(result.config);
+      result.errors.insert(result.errors.end(), problems.begin(), problems.end());
+    }
+    if (!result.ok()) {
+      printProblems(result.errors);
+      return kExitBadConfig;
+    }
+    std::cout << check_file << ": configuration is valid\n";
+    return 0;
+  }
+
+  config::LoadResult result;
+  if (!config_file.empty()) result = config::loadFile(config_file);
+  config::Config& cfg = result.config;
+  // Command-line values override the file.
+  if (!listen.empty()) {
+    if (auto address = config::parseAddress(listen)) {
+      cfg.listen = *address;
+    } else {
+      result.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
+    }
+  }
+  if (!seeds.empty()) {
+    cfg.seeds.clear();
+    size_t start = 0;
+    while (start <= seeds.size()) {
+      size_t comma = seeds.find(',', start);
+      std::string item = seeds.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (auto address = config::parseAddress(item)) {
+        cfg.seeds.push_back(*address);
+      } else {
+        result.errors.push_back("--seeds: expected HOST:PORT, got \"" + item + "\"");
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (threads_opt->count() > 0) cfg.threads = threads;
+  if (!log_level.empty()) {
+    for (char& c : log_level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    cfg.log_level = log_level;
+  }
+  if (result.errors.empty()) {
+    auto problems = config::validate(cfg);
+    result.errors.insert(result.errors.end(), problems.begin(), problems.end());
+  }
+  if (!result.errors.empty()) {
+    printProblems(result.errors);
+    return kExitBadConfig;
+  }
+  common::setLogLevel(cfg.log_level);
+  return runServer(cfg);
+}

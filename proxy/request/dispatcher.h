@@ -1,0 +1,65 @@
+// A worker's view of where slots live, and the sending of requests to them. It keeps its own
+// slot -> connection table, rebuilt from each topology snapshot and patched at once by MOVED, and
+// asks the control loop for a refresh (at most one ask per interval) when the map is wrong.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "proxy/backend/backend_pool.h"
+#include "proxy/cluster/redirect.h"
+#include "proxy/cluster/topology.h"
+#include "proxy/request/request.h"
+
+namespace slotgate::common::uv {
+class EventLoop;
+}
+
+namespace slotgate::request {
+
+struct DispatchOptions {
+  unsigned max_redirects = 5;
+  uint64_t backend_timeout_ms = 5000;
+};
+
+class Dispatcher {
+ public:
+  using RefreshFn = std::function<void(const std::string& reason)>;
+
+  Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
+             RefreshFn request_refresh);
+
+  void setTopology(cluster::TopologyPtr topology);
+  bool hasTopology() const { return topology_ != nullptr; }
+
+  // Sends the request to the owner of its slot (or any primary). If there is no owner it
+  // answers the request with the matching error.
+  void dispatch(const RequestPtr& request);
+  // Follows a MOVED or ASK the node at `from` sent for `request`.
+  void redirect(const RequestPtr& request, const cluster::Redirect& redirect,
+                const backend::BackendConnection* from);
+  // Sends again after `delay_ms` (TRYAGAIN, unreachable node).
+  void retryLater(const RequestPtr& request, uint64_t delay_ms);
+  void requestRefresh(const std::string& reason);
+
+  const DispatchOptions& options() const { return options_; }
+
+ private:
+  backend::BackendConnection* anyPrimary();
+
+  common::uv::EventLoop& loop_;
+  backend::BackendPool& pool_;
+  DispatchOptions options_;
+  RefreshFn request_refresh_;
+  cluster::TopologyPtr topology_;
+  std::array<backend::BackendConnection*, cluster::kSlots> owners_{};
+  std::vector<backend::BackendConnection*> primaries_;
+  size_t next_primary_ = 0;
+  uint64_t last_refresh_ask_ms_ = 0;
+  bool refresh_asked_ = false;
+};
+
+}  // namespace slotgate::request

@@ -1,0 +1,68 @@
+// One client command on its way to a node and back. It owns the command's bytes (so it can be
+// resent after MOVED, ASK, TRYAGAIN or a lost connection), follows redirects through the
+// Dispatcher, and hands the final reply to its client's session through a ReplyLink, which the
+// session cuts when the client goes away (the reply is then dropped).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proxy/backend/waiter.h"
+
+namespace slotgate::backend {
+class BackendConnection;
+}
+
+namespace slotgate::request {
+
+class Dispatcher;
+
+// Where replies go: the session, which keeps them in command order.
+class ReplyTarget {
+ public:
+  virtual ~ReplyTarget() = default;
+  virtual void deliver(uint64_t seq, std::string_view reply) = 0;
+};
+
+struct ReplyLink {
+  ReplyTarget* target = nullptr;  // null once the client is gone
+};
+
+class Request : public backend::Waiter, public std::enable_shared_from_this<Request> {
+ public:
+  static constexpr int kAnyPrimary = -1;
+
+  Request(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq, std::string command,
+          int slot, bool readonly)
+      : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), command_(std::move(command)),
+        slot_(slot), readonly_(readonly) {}
+
+  void onReply(std::string_view reply) override;
+  void onFailure(backend::Failure failure, const std::string& node, const std::string& detail) override;
+
+  const std::string& command() const { return command_; }
+  int slot() const { return slot_; }
+  bool abandoned() const { return !link_->target; }
+  // Set by the dispatcher: the node the command was last sent to.
+  void setNode(backend::BackendConnection* node) { node_ = node; }
+
+ private:
+  void complete(std::string_view reply);
+  bool handleRedirect(std::string_view error);
+  void retry(const std::string& why);
+
+  Dispatcher& dispatcher_;
+  std::shared_ptr<ReplyLink> link_;
+  uint64_t seq_;
+  std::string command_;
+  int slot_;
+  bool readonly_;
+  unsigned attempts_ = 0;  // redirects and retries followed so far
+  backend::BackendConnection* node_ = nullptr;
+};
+
+using RequestPtr = std::shared_ptr<Request>;
+
+}  // namespace slotgate::request

@@ -1,0 +1,77 @@
+#include "proxy/worker.h"
+
+#include "common/log.h"
+
+namespace slotgate {
+namespace {
+
+constexpr uint64_t kTimeoutSweepMs = 100;
+constexpr int kListenBacklog = 511;
+
+}  // namespace
+
+Worker::Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh)
+    : index_(index), config_(config) {
+  pool_ = std::make_unique<backend::BackendPool>(
+      loop_, backend::BackendOptions{config_.connect_timeout_ms, config_.backend_timeout_ms});
+  dispatcher_ = std::make_unique<request::Dispatcher>(
+      loop_, *pool_, request::DispatchOptions{config_.max_redirects, config_.backend_timeout_ms},
+      std::move(request_refresh));
+  listener_ = std::make_unique<common::uv::TcpListener>(loop_);
+  sweep_ = std::make_unique<common::uv::Timer>(loop_);
+  session_context_.dispatcher = dispatcher_.get();
+  session_context_.limits = {config_.limits.max_bulk_len, config_.limits.max_inline_len,
+                             config_.limits.max_args};
+  session_context_.max_pipeline = config_.limits.max_pipeline;
+  session_context_.output_limit = config_.limits.client_output_buffer;
+  session_context_.on_close = [this](session::Session* s) { sessions_.erase(s); };
+}
+
+Worker::~Worker() { join(); }
+
+bool Worker::listen(std::string* error) {
+  return listener_->listen(config_.listen.host, config_.listen.port, kListenBacklog,
+                           [this](common::uv::TcpConnection* conn) { onAccept(conn); }, error) == 0;
+}
+
+void Worker::start() {
+  sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] { pool_->checkTimeouts(loop_.nowMs()); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), ("slotgate-w" + std::to_string(index_)).c_str());
+    loop_.run();
+  });
+}
+
+void Worker::publish(cluster::TopologyPtr topology) {
+  loop_.post([this, topology = std::move(topology)] { dispatcher_->setTopology(topology); });
+}
+
+void Worker::onAccept(common::uv::TcpConnection* conn) {
+  auto session = std::make_unique<session::Session>(session_context_, conn);
+  session::Session* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  raw->start();
+}
+
+void Worker::stop() {
+  loop_.post([this] {
+    shutdownOnLoop();
+    loop_.stop();
+  });
+}
+
+void Worker::shutdownOnLoop() {
+  listener_->close();
+  sweep_.reset();
+  // Sessions first (their requests then drop their replies), then the node connections.
+  auto sessions = std::move(sessions_);
+  for (auto& [raw, session] : sessions) session->close();
+  sessions.clear();
+  pool_->clear();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace slotgate

@@ -1,0 +1,53 @@
+// One worker thread: its own loop, its own listening socket on the shared port (SO_REUSEPORT), its
+// client sessions, its connections to the nodes and its own slot map. Nothing here is shared with
+// another thread except through the loop's post().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "common/uv/event_loop.h"
+#include "common/uv/tcp_listener.h"
+#include "common/uv/timer.h"
+#include "config/config.h"
+#include "proxy/backend/backend_pool.h"
+#include "proxy/cluster/topology.h"
+#include "proxy/request/dispatcher.h"
+#include "proxy/session/session.h"
+
+namespace slotgate {
+
+class Worker {
+ public:
+  // `request_refresh` is called on this worker's thread and must be thread-safe.
+  Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh);
+  ~Worker();
+
+  // Binds the listening socket (before start()); false with `error` set on failure.
+  bool listen(std::string* error);
+  void start();
+  // Thread-safe.
+  void publish(cluster::TopologyPtr topology);
+  void stop();
+  void join();
+
+ private:
+  void onAccept(common::uv::TcpConnection* conn);
+  void shutdownOnLoop();
+
+  int index_;
+  config::Config config_;
+  common::uv::EventLoop loop_;
+  std::unique_ptr<backend::BackendPool> pool_;
+  std::unique_ptr<request::Dispatcher> dispatcher_;
+  std::unique_ptr<common::uv::TcpListener> listener_;
+  std::unique_ptr<common::uv::Timer> sweep_;
+  session::SessionContext session_context_;
+  std::unordered_map<session::Session*, std::unique_ptr<session::Session>> sessions_;
+  std::thread thread_;
+};
+
+}  // namespace slotgate
