@@ -1,0 +1,959 @@
+"""Real-cluster test harness for slotgate's integration tests.
+
+Starts a throw-away Redis Cluster of real redis-server processes on loopback and a slotgate in
+front of it, and offers a tiny test runner. Everything is bounded in time; every process this
+module starts is stopped on exit (and killed by the kernel if the test process itself dies).
+
+    from cluster import RedisCluster, Slotgate, run_suite
+
+    def test_something(cluster, gate):
+        r = gate.client()
+        ...
+
+    if __name__ == "__main__":
+        run_suite(globals())
+
+Run this file directly (`python3 test/support/cluster.py`) to self-check the harness against a
+real cluster without slotgate.
+"""
+
+import ctypes
+import inspect
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+import redis
+
+HOST = "127.0.0.1"
+# Listening ports are chosen below the kernel's ephemeral range so that no outgoing connection
+# (ours, redis-cli's, the nodes' bus links) can ever take a port a node is about to listen on.
+PORT_RANGE = (20000, 30000)
+ALL_SLOTS = 16384
+
+
+# ----------------------------------------------------------------------------------------------
+# Small utilities
+# ----------------------------------------------------------------------------------------------
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_reserved_ports = set()
+_reserved_lock = threading.Lock()
+
+
+def free_port():
+    """A port in PORT_RANGE (and below the ephemeral range) that nobody listens on right now."""
+    lo, hi = PORT_RANGE[0], min(PORT_RANGE[1], _ephemeral_low() - 1)
+    for _ in range(2000):
+        port = random.randint(lo, hi)
+        with _reserved_lock:
+            if port in _reserved_ports:
+                continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((HOST, port))  # no SO_REUSEADDR: also refuses ports lingering in TIME_WAIT
+        except OSError:
+            continue
+        finally:
+            s.close()
+        with _reserved_lock:
+            _reserved_ports.add(port)
+        return port
+    raise RuntimeError("no free port found in %r" % (PORT_RANGE,))
+
+
+def port_is_free(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def wait_until(pred, timeout, interval=0.1, what="condition"):
+    """Polls pred() until it returns a truthy value (returned) or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            value = pred()
+            if value:
+                return value
+        except Exception as e:  # the thing we wait for may still be starting
+            last_exc = e
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_exc!r})" if last_exc else ""
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    text = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+_libc = None
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL when the (spawning thread of the) test process dies, so
+    a test killed by ctest's timeout leaves no redis-server or slotgate behind."""
+    global _libc
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    os.setpgrp()  # Ctrl-C in a terminal reaches only the test process, which then cleans up
+
+
+def spawn(args, logfile, cwd=None):
+    out = open(logfile, "ab")
+    try:
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=cwd, preexec_fn=_die_with_parent)
+    finally:
+        out.close()
+
+
+def stop_process(proc, grace=5.0):
+    """SIGTERM, then SIGKILL after `grace` seconds. Returns (returncode, needed_kill)."""
+    if proc.poll() is not None:
+        return proc.returncode, False
+    try:
+        proc.send_signal(signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=grace)
+        return proc.returncode, False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        return proc.returncode, True
+
+
+def _install_sigterm_handler():
+    """Turns SIGTERM (e.g. from a test driver) into SystemExit so context managers clean up."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, handler)
+
+
+# ----------------------------------------------------------------------------------------------
+# Slots (pure Python, same as Redis's keyHashSlot) and raw RESP
+# ----------------------------------------------------------------------------------------------
+
+def _crc16_table():
+    table = []
+    for i in range(256):
+        crc = i << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+        table.append(crc & 0xFFFF)
+    return table
+
+
+_CRC16 = _crc16_table()
+
+
+def crc16(data):
+    crc = 0
+    for b in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[((crc >> 8) ^ b) & 0xFF]
+    return crc
+
+
+def _as_bytes(x):
+    if isinstance(x, bytes):
+        return x
+    if isinstance(x, (bytearray, memoryview)):
+        return bytes(x)
+    return str(x).encode()
+
+
+def key_slot(key):
+    """Redis Cluster hash slot of key (str or bytes), computed locally."""
+    k = _as_bytes(key)
+    start = k.find(b"{")
+    if start != -1:
+        end = k.find(b"}", start + 1)
+        if end > start + 1:
+            k = k[start + 1:end]
+    return crc16(k) & (ALL_SLOTS - 1)
+
+
+_tag_for_slot = None
+
+
+def tag_for_slot(slot):
+    """A short string whose slot is `slot`: use as a hashtag, f"{{{tag_for_slot(s)}}}:rest"."""
+    global _tag_for_slot
+    if _tag_for_slot is None:
+        table = [None] * ALL_SLOTS
+        missing = ALL_SLOTS
+        i = 0
+        while missing:
+            t = "t%d" % i
+            s = crc16(t.encode()) & (ALL_SLOTS - 1)
+            if table[s] is None:
+                table[s] = t
+                missing -= 1
+            i += 1
+        _tag_for_slot = table
+    return _tag_for_slot[slot]
+
+
+def encode_command(*args):
+    """One command as a RESP array of bulk strings."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = _as_bytes(a)
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+class RespError(Exception):
+    """An error reply read off a raw socket; str() is the full line without '-', e.g. 'ERR ...'."""
+
+
+class RawConnection:
+    """A plain socket speaking RESP, for tests that must control the exact bytes on the wire.
+    read_reply() returns bytes for status/bulk, int, list, None, or a RespError instance (errors
+    are returned, not raised, so a pipeline of replies can be checked one by one)."""
+
+    def __init__(self, port, host=HOST, timeout=30.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.pos = 0
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def call(self, *args):
+        self.send(encode_command(*args))
+        return self.read_reply()
+
+    def _fill(self):
+        if self.pos > 1 << 20:
+            del self.buf[:self.pos]
+            self.pos = 0
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("connection closed by peer")
+        self.buf += chunk
+
+    def _line(self):
+        while True:
+            i = self.buf.find(b"\r\n", self.pos)
+            if i != -1:
+                line = bytes(self.buf[self.pos:i])
+                self.pos = i + 2
+                return line
+            self._fill()
+
+    def _exact(self, n):
+        while len(self.buf) - self.pos < n + 2:
+            self._fill()
+        data = bytes(self.buf[self.pos:self.pos + n])
+        if self.buf[self.pos + n:self.pos + n + 2] != b"\r\n":
+            raise ValueError("bulk string not terminated by CRLF")
+        self.pos += n + 2
+        return data
+
+    def read_reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            return RespError(rest.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read_reply() for _ in range(n)]
+        raise ValueError(f"unexpected RESP type byte in line {line[:80]!r}")
+
+    def at_eof(self, timeout=2.0):
+        """True if the peer closes the connection within timeout with nothing more to read."""
+        if self.pos < len(self.buf):
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except (socket.timeout, ConnectionResetError):
+            return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Redis Cluster
+# ----------------------------------------------------------------------------------------------
+
+class Node:
+    def __init__(self, port, cport, dir):
+        self.host = HOST
+        self.port = port
+        self.cport = cport
+        self.dir = dir
+        self.id = None
+        self.role = None  # "master" or "replica"
+        self.master_id = None
+        self.proc = None
+
+    @property
+    def addr(self):
+        return f"{self.host}:{self.port}"
+
+    @property
+    def logfile(self):
+        return os.path.join(self.dir, "redis.log")
+
+    def __repr__(self):
+        return f"Node({self.addr} cport={self.cport} {self.role} {self.id and self.id[:8]})"
+
+
+def _parse_cluster_nodes(text):
+    """CLUSTER NODES text -> list of dicts (id, host, port, cport, flags, master_id, slots)."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    out = []
+    for line in text.strip().splitlines():
+        f = line.split()
+        addr = f[1].split(",")[0]  # ip:port@cport[,hostname]
+        hostport, _, cport = addr.partition("@")
+        host, _, port = hostport.rpartition(":")
+        slots, importing = set(), False
+        for s in f[8:]:
+            if s.startswith("["):
+                importing = True
+                continue
+            if "-" in s:
+                a, b = s.split("-")
+                slots.update(range(int(a), int(b) + 1))
+            else:
+                slots.add(int(s))
+        out.append(dict(id=f[0], host=host, port=int(port), cport=int(cport or 0),
+                        flags=set(f[2].split(",")), master_id=None if f[3] == "-" else f[3],
+                        link=f[7], slots=slots, migrating=importing))
+    return out
+
+
+def _normalize_slots(reply):
+    """CLUSTER SLOTS reply -> comparable tuple (replica order does not matter)."""
+    norm = []
+    for entry in reply:
+        start, end, master = entry[0], entry[1], entry[2]
+        replicas = sorted((_as_bytes(r[0]), int(r[1]), _as_bytes(r[2])) for r in entry[3:])
+        norm.append((int(start), int(end), (_as_bytes(master[0]), int(master[1]), _as_bytes(master[2])),
+                     tuple(replicas)))
+    return tuple(sorted(norm))
+
+
+class RedisCluster:
+    """A real Redis Cluster on loopback: `with RedisCluster() as c: ...`."""
+
+    def __init__(self, masters=3, replicas_per_master=1, node_timeout=2000, startup_timeout=30.0,
+                 extra_config=None, keep_dir=False):
+        self.n_masters = masters
+        self.replicas_per_master = replicas_per_master
+        self.node_timeout = node_timeout
+        self.startup_timeout = startup_timeout
+        self.extra_config = extra_config or {}
+        self.keep_dir = keep_dir or bool(os.environ.get("SLOTGATE_KEEP_TMP"))
+        self.dir = None
+        self.nodes = []
+        self._clients = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self):
+        _install_sigterm_handler()
+        self.dir = tempfile.mkdtemp(prefix="slotgate-cluster-")
+        try:
+            self._start_nodes()
+            self._create_cluster()
+            self.wait_stable(self.startup_timeout)
+        except BaseException:
+            self.dump_logs()
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and not (exc_type is SystemExit and not exc.code):
+            self.dump_logs()
+        self.stop()
+        return False
+
+    def _write_config(self, node):
+        conf = {
+            "port": node.port,
+            "cluster-port": node.cport,
+            "bind": HOST,
+            "protected-mode": "no",
+            "daemonize": "no",
+            "cluster-enabled": "yes",
+            "cluster-config-file": "nodes.conf",
+            "cluster-node-timeout": self.node_timeout,
+            "appendonly": "no",
+            "save": "''",
+            "dir": node.dir,
+            "logfile": node.logfile,
+            "loglevel": "notice",
+            "pidfile": os.path.join(node.dir, "redis.pid"),
+        }
+        conf.update(self.extra_config)
+        path = os.path.join(node.dir, "redis.conf")
+        with open(path, "w") as f:
+            for k, v in conf.items():
+                f.write(f"{k} {v}\n")
+        return path
+
+    def _start_node(self, index):
+        for attempt in range(5):
+            port, cport = free_port(), free_port()
+            node = Node(port, cport, os.path.join(self.dir, f"node{index}-{port}"))
+            os.makedirs(node.dir, exist_ok=True)
+            conf = self._write_config(node)
+            node.proc = spawn(["redis-server", conf], os.path.join(node.dir, "stdout.log"), cwd=node.dir)
+            try:
+                wait_until(lambda: node.proc.poll() is not None or self._ping(node), 10.0,
+                           what=f"redis-server on port {port}")
+            except TimeoutError:
+                stop_process(node.proc)
+                raise
+            if node.proc.poll() is None:
+                return node
+            # Most likely someone took the port between our check and redis's bind: try again.
+            log(f"redis-server on {port}/{cport} exited at start (attempt {attempt + 1}):\n{tail(node.logfile, 10)}")
+        raise RuntimeError("could not start a redis-server node")
+
+    def _ping(self, node):
+        try:
+            return redis.Redis(host=node.host, port=node.port, socket_timeout=1,
+                               socket_connect_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def _start_nodes(self):
+        total = self.n_masters * (1 + self.replicas_per_master)
+        for i in range(total):
+            self.nodes.append(self._start_node(i))
+
+    def _create_cluster(self):
+        if self.n_masters < 3:
+            return self._create_small_cluster()  # redis-cli --cluster create wants >= 3 masters
+        args = ["redis-cli", "--cluster", "create"] + [n.addr for n in self.nodes] + [
+            "--cluster-replicas", str(self.replicas_per_master), "--cluster-yes"]
+        res = subprocess.run(args, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
+        if res.returncode != 0 or "[OK] All 16384 slots covered" not in out:
+            raise RuntimeError(f"redis-cli --cluster create failed (rc={res.returncode}):\n{out}")
+
+    def _create_small_cluster(self):
+        masters = self.nodes[:self.n_masters]
+        per = ALL_SLOTS // self.n_masters
+        for i, m in enumerate(masters):
+            end = ALL_SLOTS - 1 if i == self.n_masters - 1 else (i + 1) * per - 1
+            self.client(m).execute_command("CLUSTER", "ADDSLOTSRANGE", i * per, end)
+        for n in self.nodes[1:]:
+            self.client(n).execute_command("CLUSTER", "MEET", HOST, self.nodes[0].port,
+                                           self.nodes[0].cport)
+        ids = {m.port: self.client(m).execute_command("CLUSTER", "MYID").decode() for m in masters}
+        for i, n in enumerate(self.nodes[self.n_masters:]):
+            master_id = ids[masters[i % self.n_masters].port]
+            wait_until(lambda: master_id.encode() in self.client(n).execute_command("CLUSTER", "NODES"),
+                       10.0, what="replica to learn its master")
+            self.client(n).execute_command("CLUSTER", "REPLICATE", master_id)
+
+    def stop(self):
+        """Stops all nodes (SIGTERM, then SIGKILL) and removes the temp dir."""
+        for c in self._clients.values():
+            try:
+                c.close()
+            except Exception:
+                pass
+        self._clients.clear()
+        for n in self.nodes:
+            if n.proc is not None and n.proc.poll() is None:
+                try:
+                    n.proc.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for n in self.nodes:
+            if n.proc is not None:
+                stop_process(n.proc, grace=5.0)
+        with _reserved_lock:
+            for n in self.nodes:
+                _reserved_ports.discard(n.port)
+                _reserved_ports.discard(n.cport)
+        if self.dir and not self.keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        elif self.dir:
+            log(f"kept cluster dir {self.dir}")
+
+    def dump_logs(self, lines=30):
+        for n in self.nodes:
+            print(f"----- tail of {n.logfile} ({n.addr}) -----", flush=True)
+            print(tail(n.logfile, lines), flush=True)
+
+    # -- node / client helpers -------------------------------------------------------------------
+
+    def client(self, node, **kwargs):
+        """redis.Redis talking directly to one node (cached when called without kwargs)."""
+        if kwargs:
+            return redis.Redis(host=node.host, port=node.port, **kwargs)
+        c = self._clients.get(node.port)
+        if c is None:
+            c = redis.Redis(host=node.host, port=node.port, socket_timeout=30)
+            self._clients[node.port] = c
+        return c
+
+    def node_by_id(self, node_id):
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def node_by_port(self, port):
+        for n in self.nodes:
+            if n.port == int(port):
+                return n
+        raise KeyError(port)
+
+    def masters(self):
+        return [n for n in self.nodes if n.role == "master"]
+
+    def replicas(self):
+        return [n for n in self.nodes if n.role == "replica"]
+
+    def seeds(self):
+        return ",".join(n.addr for n in self.nodes)
+
+    def slot_of(self, key):
+        """CLUSTER KEYSLOT as answered by a real node."""
+        return int(self.client(self.nodes[0]).execute_command("CLUSTER", "KEYSLOT", key))
+
+    def _claimed_slots(self):
+        """{node: set(slots)} as each live master claims for itself right now."""
+        out = {}
+        for n in self.nodes:
+            if n.proc is None or n.proc.poll() is not None:
+                continue
+            for e in _parse_cluster_nodes(self.client(n).execute_command("CLUSTER", "NODES")):
+                if "myself" in e["flags"] and "master" in e["flags"]:
+                    out[n] = e["slots"]
+        return out
+
+    def owner_of(self, key):
+        """The master that owns key's slot now (the node that claims it in its own view)."""
+        slot = self.slot_of(key)
+        owners = [n for n, slots in self._claimed_slots().items() if slot in slots]
+        if len(owners) != 1:
+            raise RuntimeError(f"slot {slot} claimed by {owners}")
+        return owners[0]
+
+    def slot_owners(self):
+        """[node] * 16384 from CLUSTER SLOTS of the first master (fast bulk lookup)."""
+        owners = [None] * ALL_SLOTS
+        reply = self.client(self.masters()[0]).execute_command("CLUSTER", "SLOTS")
+        for entry in reply:
+            node = self.node_by_port(entry[2][1])
+            for s in range(int(entry[0]), int(entry[1]) + 1):
+                owners[s] = node
+        return owners
+
+    def slots_of(self, node):
+        return sorted(self._claimed_slots().get(node, set()))
+
+    # -- topology --------------------------------------------------------------------------------
+
+    def _refresh_roles(self):
+        view = _parse_cluster_nodes(self.client(self.nodes[0]).execute_command("CLUSTER", "NODES"))
+        by_port = {e["port"]: e for e in view}
+        for n in self.nodes:
+            if n.proc is None or n.proc.poll() is not None:
+                continue
+            e = by_port.get(n.port)
+            if e is None:
+                return False
+            n.id = e["id"]
+            n.role = "master" if "master" in e["flags"] else "replica"
+            n.master_id = e["master_id"]
+        return True
+
+    def _stable_now(self, check_replicas):
+        live = [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+        views = []
+        for n in live:
+            c = self.client(n)
+            info = c.execute_command("CLUSTER", "INFO")
+            if isinstance(info, bytes):
+                info = info.decode()
+            if "cluster_state:ok" not in info:
+                return False
+            nodes = _parse_cluster_nodes(c.execute_command("CLUSTER", "NODES"))
+            if any(e["migrating"] for e in nodes if "myself" in e["flags"]):
+                return False  # a slot is still importing/migrating
+            if any(("fail" in e["flags"] or "fail?" in e["flags"] or "handshake" in e["flags"]
+                    or e["link"] != "connected") and e["port"] in {x.port for x in live}
+                   for e in nodes):
+                return False
+            views.append(_normalize_slots(c.execute_command("CLUSTER", "SLOTS")))
+        if not views or any(v != views[0] for v in views):
+            return False
+        if sum(e[1] - e[0] + 1 for e in views[0]) != ALL_SLOTS:
+            return False
+        if check_replicas and any(len(e[3]) != self.replicas_per_master for e in views[0]):
+            return False
+        return self._refresh_roles()
+
+    def wait_stable(self, timeout=30.0, check_replicas=True):
+        """Waits until every live node says cluster_state:ok, no slot is migrating, links are up,
+        and all nodes report the same CLUSTER SLOTS covering all 16384 slots."""
+        wait_until(lambda: self._stable_now(check_replicas), timeout, interval=0.2,
+                   what="cluster to be stable (cluster_state:ok, identical CLUSTER SLOTS)")
+
+    def reshard(self, src, dst, nslots, timeout=300.0):
+        """Moves nslots slots (with their keys) from master src to master dst with redis-cli."""
+        args = ["redis-cli", "--cluster", "reshard", src.addr, "--cluster-from", src.id,
+                "--cluster-to", dst.id, "--cluster-slots", str(nslots), "--cluster-yes"]
+        res = subprocess.run(args, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                             preexec_fn=_die_with_parent)
+        out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
+        if res.returncode != 0 or "[ERR]" in out:
+            raise RuntimeError(f"redis-cli --cluster reshard failed (rc={res.returncode}):\n{out[-4000:]}")
+        self.wait_stable()
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# slotgate
+# ----------------------------------------------------------------------------------------------
+
+def slotgate_binary():
+    path = os.environ.get("SLOTGATE_BIN")
+    if not path:
+        raise RuntimeError("SLOTGATE_BIN is not set (path of the built slotgate binary)")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"SLOTGATE_BIN={path} is not an executable file")
+    return path
+
+
+class Slotgate:
+    """A slotgate process in front of a cluster: `with Slotgate(bin, cluster.seeds()) as g: ...`."""
+
+    READY_TIMEOUT = 20.0
+
+    def __init__(self, binary, seeds, port=None, threads=2, extra_args=(), log_level="debug"):
+        self.binary = binary
+        self.seeds = seeds
+        self.port = port
+        self.threads = threads
+        self.extra_args = list(extra_args)
+        self.log_level = log_level
+        self.proc = None
+        self.dir = None
+        self.stopped = False
+        self.problems = []  # crash / bad exit findings, filled by stop()
+
+    @property
+    def logfile(self):
+        return os.path.join(self.dir, "slotgate.log")
+
+    @property
+    def addr(self):
+        return f"{HOST}:{self.port}"
+
+    def __enter__(self):
+        _install_sigterm_handler()
+        self.dir = tempfile.mkdtemp(prefix="slotgate-proxy-")
+        try:
+            self.start()
+        except BaseException:
+            self.dump_log()
+            self._cleanup(force=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.stop()
+        failing = exc_type is not None and not (exc_type is SystemExit and not exc.code)
+        if failing or self.problems:
+            self.dump_log()
+        self._cleanup()
+        if self.problems and exc_type is None:
+            raise AssertionError("slotgate: " + "; ".join(self.problems))
+        return False
+
+    def start(self):
+        fixed_port = self.port is not None
+        for attempt in range(3):
+            port = self.port if fixed_port else free_port()
+            args = [self.binary, "--seeds", self.seeds, "--listen", f"{HOST}:{port}",
+                    "--threads", str(self.threads), "--log-level", self.log_level] + self.extra_args
+            with open(self.logfile, "ab") as f:
+                f.write(("$ " + " ".join(args) + "\n").encode())
+            self.proc = spawn(args, self.logfile)
+            self.port = port
+            try:
+                return self._wait_ready()
+            except _ExitedEarly as e:
+                # Someone may have taken our port between the check and slotgate's bind.
+                if fixed_port or attempt == 2 or "in use" not in tail(self.logfile, 20).lower():
+                    raise RuntimeError(f"{e}; log: {self.logfile}") from None
+                log(f"slotgate could not listen on {port}, retrying on another port")
+
+    def _wait_ready(self):
+        probe_key = "slotgate:ready:probe"
+        deadline = time.monotonic() + self.READY_TIMEOUT
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise _ExitedEarly(f"slotgate exited during start-up with code {self.proc.returncode}")
+            try:
+                c = redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=1)
+                try:
+                    c.set(probe_key, "1")
+                    if c.get(probe_key) == b"1":
+                        return
+                finally:
+                    c.close()
+            except (redis.RedisError, OSError) as e:
+                last = e
+            time.sleep(0.1)
+        raise TimeoutError(f"slotgate not ready after {self.READY_TIMEOUT}s (last error: {last!r})")
+
+    def client(self, **kwargs):
+        """A plain (non-cluster) redis.Redis talking to slotgate."""
+        kwargs.setdefault("socket_timeout", 30)
+        return redis.Redis(host=HOST, port=self.port, **kwargs)
+
+    def raw(self, timeout=30.0):
+        return RawConnection(self.port, timeout=timeout)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self):
+        if self.proc is not None and self.proc.poll() is not None and not self.stopped:
+            raise AssertionError(f"slotgate died unexpectedly: {describe_exit(self.proc.returncode)}")
+
+    def stop(self):
+        """SIGTERM, SIGKILL after 5 s; records a problem if it crashed or did not stop in time."""
+        if self.proc is None or self.stopped:
+            return
+        self.stopped = True
+        died_before = self.proc.poll() is not None
+        rc, killed = stop_process(self.proc, grace=5.0)
+        if died_before:
+            self.problems.append(f"slotgate exited on its own before stop(): {describe_exit(rc)}")
+        elif killed:
+            self.problems.append("slotgate did not exit within 5 s of SIGTERM (SIGKILLed)")
+        elif rc not in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
+            self.problems.append(f"slotgate exited badly after SIGTERM: {describe_exit(rc)}")
+        text = tail(self.logfile, 100000)
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "terminate called", "Segmentation fault"):
+            if marker in text:
+                self.problems.append(f"slotgate log contains {marker!r}")
+
+    def dump_log(self, lines=60):
+        if self.dir:
+            print(f"----- tail of {self.logfile} -----", flush=True)
+            print(tail(self.logfile, lines), flush=True)
+
+    def _cleanup(self, force=False):
+        if self.proc is not None and self.proc.poll() is None:
+            stop_process(self.proc, grace=5.0 if not force else 1.0)
+        if self.port is not None:
+            with _reserved_lock:
+                _reserved_ports.discard(self.port)
+        if self.dir and not os.environ.get("SLOTGATE_KEEP_TMP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        elif self.dir:
+            log(f"kept slotgate dir {self.dir}")
+
+
+class _ExitedEarly(Exception):
+    pass
+
+
+def describe_exit(rc):
+    if rc is None:
+        return "still running"
+    if rc < 0:
+        try:
+            return f"killed by signal {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exit code {rc}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Tiny test runner
+# ----------------------------------------------------------------------------------------------
+
+def run_tests(namespace, **fixtures):
+    """Runs every test_* function of namespace (a module's globals()) in definition order, passing
+    the fixtures its parameters name. SLOTGATE_TESTS=name,name runs only those. Prints PASS/FAIL
+    per test and returns the number of failures. A fixture with a check_alive() method is checked
+    after every test."""
+    only = {t.strip() for t in os.environ.get("SLOTGATE_TESTS", "").split(",") if t.strip()}
+    tests = [(name, fn) for name, fn in namespace.items()
+             if name.startswith("test_") and callable(fn) and (not only or name in only)]
+    passed = failed = 0
+    for name, fn in tests:
+        params = inspect.signature(fn).parameters
+        kwargs = {p: fixtures[p] for p in params if p in fixtures}
+        start = time.monotonic()
+        try:
+            fn(**kwargs)
+            for f in fixtures.values():
+                if hasattr(f, "check_alive"):
+                    f.check_alive()
+        except Exception:
+            failed += 1
+            print(f"FAIL {name} ({time.monotonic() - start:.1f}s)", flush=True)
+            traceback.print_exc()
+            sys.stderr.flush()
+        else:
+            passed += 1
+            print(f"PASS {name} ({time.monotonic() - start:.1f}s)", flush=True)
+    return passed, failed
+
+
+def run_suite(namespace, masters=3, replicas_per_master=1, threads=2, slotgate_args=(), **cluster_kwargs):
+    """Whole-file driver: one cluster + one slotgate, all tests, summary line, exit code."""
+    started = time.monotonic()
+    passed = failed = 0
+    try:
+        binary = slotgate_binary()
+        with RedisCluster(masters, replicas_per_master, **cluster_kwargs) as cluster:
+            log(f"cluster up: {[n.addr + '/' + n.role for n in cluster.nodes]}")
+            with Slotgate(binary, cluster.seeds(), threads=threads, extra_args=slotgate_args) as gate:
+                log(f"slotgate up on {gate.addr}")
+                passed, failed = run_tests(namespace, cluster=cluster, gate=gate)
+                if failed:
+                    gate.dump_log(80)
+    except Exception:
+        print("FAIL (harness)", flush=True)
+        traceback.print_exc()
+        failed += 1
+    print(f"{passed} passed, {failed} failed ({time.monotonic() - started:.1f}s)", flush=True)
+    sys.exit(1 if failed else 0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Self-check of the harness against a real cluster (no slotgate needed)
+# ----------------------------------------------------------------------------------------------
+
+def _selftest():
+    def test_topology(cluster):
+        assert len(cluster.masters()) == 3 and len(cluster.replicas()) == 3, cluster.nodes
+        for n in cluster.nodes:
+            assert n.port < _ephemeral_low() and n.cport < _ephemeral_low(), n
+            info = cluster.client(n).execute_command("CLUSTER", "NODES").decode()
+            assert f"{n.port}@{n.cport}" in info, info
+
+    def test_slots(cluster):
+        for k in ["foo", "bar", "{user1000}.following", b"\x00\xff\r\n", "a{}b", "{}", "{a}{b}", "x{"]:
+            assert key_slot(k) == cluster.slot_of(k), k
+
+    def test_owner_of(cluster):
+        seen = set()
+        for i in range(200):
+            k = f"k:{i}"
+            owner = cluster.owner_of(k)
+            c = cluster.client(owner)
+            c.set(k, i)
+            assert c.get(k) == str(i).encode()
+            seen.add(owner.port)
+            other = next(m for m in cluster.masters() if m is not owner)
+            try:
+                cluster.client(other).get(k)
+                raise AssertionError("expected MOVED")
+            except redis.ResponseError as e:
+                assert str(e).startswith("MOVED"), e
+        assert len(seen) == 3
+
+    def test_reshard(cluster):
+        src, dst = cluster.masters()[0], cluster.masters()[1]
+        before_src, before_dst = cluster.slots_of(src), cluster.slots_of(dst)
+        moving = before_src[:100]
+        keys = [f"{{{tag_for_slot(s)}}}:v" for s in moving]
+        for k in keys:
+            cluster.client(src).set(k, k)
+        t = time.monotonic()
+        cluster.reshard(src, dst, 100)
+        log(f"reshard of 100 slots took {time.monotonic() - t:.1f}s")
+        assert cluster.slots_of(src) == before_src[100:]
+        assert set(cluster.slots_of(dst)) == set(before_dst) | set(moving)
+        for k in keys:
+            assert cluster.owner_of(k) is dst
+            assert cluster.client(dst).get(k) == k.encode()
+        owners = cluster.slot_owners()
+        assert all(owners[s] is dst for s in moving)
+
+    with RedisCluster() as cluster:
+        passed, failed = run_tests(locals(), cluster=cluster)
+        pids = [n.proc.pid for n in cluster.nodes]
+        d = cluster.dir
+    leftovers = [p for p in pids if os.path.exists(f"/proc/{p}") and
+                 open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+    if leftovers or os.path.exists(d):
+        failed += 1
+        print(f"FAIL teardown: live pids {leftovers}, dir exists {os.path.exists(d)}")
+    print(f"{passed} passed, {failed} failed", flush=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    _selftest()
