@@ -60,9 +60,8 @@ std::optional<Topology> parseClusterShards(const Value& reply, const std::string
     for (const Value& node : nodes->elements) {
       NodeInfo info;
       info.id = text(field(node, "id"));
-      std::string endpoint = text(field(node, "endpoint"));
-      if (endpoint.empty() || endpoint == "?") endpoint = text(field(node, "ip"));
-      info.host = hostOrFallback(endpoint, answering_host);
+      // An unknown endpoint means "the address you reached me at", as in CLUSTER SLOTS.
+      info.host = hostOrFallback(text(field(node, "endpoint")), answering_host);
       int64_t port = 0;
       if (!integer(field(node, "port"), &port) || port <= 0 || port > 65535) {
         *error = "CLUSTER SHARDS node without a valid port";

@@ -19,17 +19,11 @@ bool arityOk(int32_t arity, size_t argc) {
 std::string quotedArgs(std::span<const std::string_view> argv) {
   std::string out;
   for (size_t i = 1; i < argv.size() && out.size() < 128; ++i) {
+    size_t room = 128 - out.size();
     out += '\'';
-    out.append(argv[i].substr(0, 128 - std::min<size_t>(out.size(), 128)));
+    out.append(argv[i].substr(0, room));
     out += "' ";
   }
-  return out;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -62,9 +56,8 @@ void classify(std::span<const std::string_view> argv, Classification* c) {
     spec = sub;
   }
   if (!arityOk(spec->arity, argv.size())) {
-    std::string name = spec->name;
-    std::replace(name.begin(), name.end(), '|', ' ');
-    c->error = resp::errorReply(fmt::runtime(resp::err::kWrongArity), lower(name));
+    // Redis 7.0 names subcommands as "container|sub" in this message.
+    c->error = resp::errorReply(fmt::runtime(resp::err::kWrongArity), std::string(spec->name));
     return;
   }
   if (extractKeys(*spec, argv, c->key_positions) != KeyError::kNone) {

@@ -19,12 +19,16 @@ bool decodeAt(std::string_view data, size_t* pos, Value* out, int depth) {
     case '_': out->type = Value::Type::kNull; return true;
     case ',': out->type = Value::Type::kDouble; out->str = line; return true;
     case '(': out->type = Value::Type::kBigNumber; out->str = line; return true;
-    case '#': out->type = Value::Type::kBool; out->integer = line == "t"; return true;
+    case '#':
+      out->type = Value::Type::kBool;
+      out->integer = line == "t";
+      return line == "t" || line == "f";
     case '$': case '!': case '=': {
       int64_t len = 0;
       if (!parseInt(line, &len) || len < -1) return false;
       if (len == -1) { out->type = Value::Type::kNull; return true; }
       if (data.size() < *pos + static_cast<size_t>(len) + 2) return false;
+      if (data[*pos + len] != '\r' || data[*pos + len + 1] != '\n') return false;
       out->type = type == '$' ? Value::Type::kBulk : type == '!' ? Value::Type::kError : Value::Type::kVerbatim;
       out->str = data.substr(*pos, static_cast<size_t>(len));
       *pos += static_cast<size_t>(len) + 2;
@@ -36,6 +40,9 @@ bool decodeAt(std::string_view data, size_t* pos, Value* out, int depth) {
       if (count == -1) { out->type = Value::Type::kNull; return true; }
       out->type = type == '*' ? Value::Type::kArray : type == '~' ? Value::Type::kSet
                 : type == '>' ? Value::Type::kPush : Value::Type::kMap;
+      // Every element takes at least 3 bytes ("_\r\n"): a count beyond that is malformed, and
+      // must not make us allocate for it.
+      if (count > static_cast<int64_t>((data.size() - *pos) / 3) + 1) return false;
       if (type == '%') count *= 2;
       out->elements.resize(static_cast<size_t>(count));
       for (auto& element : out->elements) {
