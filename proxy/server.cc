@@ -1,15 +1,74 @@
 #include "proxy/server.h"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
+#include <mutex>
 #include <thread>
 
 #include "common/log.h"
 #include "common/uv/event_loop.h"
 #include "common/uv/signal_watcher.h"
 #include "proxy/cluster/topology_tracker.h"
+#include "proxy/request/info_merge.h"
 #include "proxy/worker.h"
 
 namespace slotgate {
+namespace {
+
+// The proxy's own INFO numbers, summed over the workers' counters.
+class ProxyInfoCollector : public request::ProxyInfoSource {
+ public:
+  ProxyInfoCollector(const config::Config& config, unsigned threads)
+      : config_(config), threads_(threads), started_(std::chrono::steady_clock::now()) {}
+
+  void setWorkers(const std::vector<std::unique_ptr<Worker>>* workers) { workers_ = workers; }
+  void setTopology(cluster::TopologyPtr topology) {
+    std::lock_guard lock(mutex_);
+    topology_ = std::move(topology);
+  }
+
+  request::ProxyInfo proxyInfo() const override {
+    request::ProxyInfo info;
+    info.version = SLOTGATE_VERSION;
+    info.uptime_s = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count());
+    info.threads = threads_;
+    info.port = config_.listen.port;
+    info.pid = static_cast<uint64_t>(::getpid());
+    for (const auto& worker : *workers_) {
+      const auto& s = worker->sessionStats();
+      const auto& r = worker->requestStats();
+      info.connected_clients += s.connected_clients.get();
+      info.total_connections += s.total_connections_received.get();
+      info.total_commands += s.total_commands_processed.get();
+      info.commands_forwarded += r.commands_forwarded.get();
+      info.moved += r.moved_redirects.get();
+      info.ask += r.ask_redirects.get();
+      info.tryagain += r.tryagain_retries.get();
+      info.node_retries += r.node_retries.get();
+      info.node_errors += r.node_errors.get();
+    }
+    std::lock_guard lock(mutex_);
+    if (topology_) {
+      info.nodes = topology_->nodes().size();
+      info.primaries = topology_->primaryCount();
+      info.slots_covered = topology_->coveredSlots();
+    }
+    return info;
+  }
+
+ private:
+  const config::Config& config_;
+  unsigned threads_;
+  std::chrono::steady_clock::time_point started_;
+  const std::vector<std::unique_ptr<Worker>>* workers_ = nullptr;
+  mutable std::mutex mutex_;
+  cluster::TopologyPtr topology_;
+};
+
+}  // namespace
 
 int runServer(const config::Config& config) {
   auto log = common::logger("proxy");
@@ -26,8 +85,10 @@ int runServer(const config::Config& config) {
   };
 
   std::vector<std::unique_ptr<Worker>> workers;
+  ProxyInfoCollector info(config, threads);
+  info.setWorkers(&workers);
   for (unsigned i = 0; i < threads; ++i) {
-    workers.push_back(std::make_unique<Worker>(static_cast<int>(i), config, request_refresh));
+    workers.push_back(std::make_unique<Worker>(static_cast<int>(i), config, request_refresh, &info));
     std::string error;
     if (!workers.back()->listen(&error)) {
       log->critical("cannot listen on {}:{}: {}", config.listen.host, config.listen.port, error);
@@ -42,6 +103,7 @@ int runServer(const config::Config& config) {
       log->info("serving: {} nodes, {} primaries, {}/{} slots covered", topology->nodes().size(),
                 topology->primaryCount(), topology->coveredSlots(), cluster::kSlots);
     }
+    info.setTopology(topology);
     for (auto& worker : workers) worker->publish(topology);
   });
 

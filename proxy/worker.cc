@@ -10,7 +10,8 @@ constexpr int kListenBacklog = 511;
 
 }  // namespace
 
-Worker::Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh)
+Worker::Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh,
+               const request::ProxyInfoSource* info)
     : index_(index), config_(config) {
   pool_ = std::make_unique<backend::BackendPool>(
       loop_, backend::BackendOptions{config_.connect_timeout_ms, config_.backend_timeout_ms});
@@ -19,7 +20,11 @@ Worker::Worker(int index, const config::Config& config, std::function<void(const
       std::move(request_refresh));
   listener_ = std::make_unique<common::uv::TcpListener>(loop_);
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
-  session_context_.dispatcher = dispatcher_.get();
+  request::LocalContext local{config_.listen.host, config_.listen.port,
+                              request::proxyNodeId(config_.listen.host, config_.listen.port), 0};
+  executor_ = std::make_unique<request::Executor>(*dispatcher_, std::move(local), info);
+  session_context_.executor = executor_.get();
+  session_context_.stats = &session_stats_;
   session_context_.limits = {config_.limits.max_bulk_len, config_.limits.max_inline_len,
                              config_.limits.max_args};
   session_context_.max_pipeline = config_.limits.max_pipeline;

@@ -16,6 +16,7 @@
 #include "proxy/backend/backend_pool.h"
 #include "proxy/cluster/topology.h"
 #include "proxy/request/dispatcher.h"
+#include "proxy/request/executor.h"
 #include "proxy/session/session.h"
 
 namespace slotgate {
@@ -23,7 +24,8 @@ namespace slotgate {
 class Worker {
  public:
   // `request_refresh` is called on this worker's thread and must be thread-safe.
-  Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh);
+  Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh,
+         const request::ProxyInfoSource* info);
   ~Worker();
 
   // Binds the listening socket (before start()); false with `error` set on failure.
@@ -34,6 +36,10 @@ class Worker {
   void stop();
   void join();
 
+  // Readable from any thread.
+  const session::SessionStats& sessionStats() const { return session_stats_; }
+  const request::RequestStats& requestStats() const { return dispatcher_->stats(); }
+
  private:
   void onAccept(common::uv::TcpConnection* conn);
   void shutdownOnLoop();
@@ -43,6 +49,8 @@ class Worker {
   common::uv::EventLoop loop_;
   std::unique_ptr<backend::BackendPool> pool_;
   std::unique_ptr<request::Dispatcher> dispatcher_;
+  std::unique_ptr<request::Executor> executor_;
+  session::SessionStats session_stats_;
   std::unique_ptr<common::uv::TcpListener> listener_;
   std::unique_ptr<common::uv::Timer> sweep_;
   session::SessionContext session_context_;

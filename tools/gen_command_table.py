@@ -43,14 +43,20 @@ def _assign(policy, names):
         POLICY[name] = policy
 
 
-_assign("kLocal", "ping echo quit select readonly readwrite cluster|keyslot")
+_assign("kLocal", """
+    ping echo quit select readonly readwrite
+    cluster|keyslot cluster|info cluster|slots cluster|shards cluster|nodes cluster|myid
+""")
 _assign("kSplit", "mget mset del unlink exists touch")
 _assign("kAllPrimaries", """
-    keys dbsize scan flushall flushdb randomkey info
-    script|load script|flush script|exists
-    function|load function|delete function|flush function|restore
+    keys dbsize flushall flushdb randomkey info
+    script|load script|flush script|exists script|kill
+    function|load function|delete function|flush function|restore function|kill
     pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub
 """)
+_assign("kAllNodes", "config|set config|resetstat")
+_assign("kSlotArg", "cluster|countkeysinslot cluster|getkeysinslot")
+_assign("kCursor", "scan")
 _assign("kStateful", """
     multi exec discard watch unwatch
     subscribe psubscribe unsubscribe punsubscribe ssubscribe sunsubscribe

@@ -64,7 +64,12 @@ enum class Policy : uint8_t {
                  // keyless: to any primary (the command's answer does not depend on which)
   kLocal,        // answered by the proxy itself (PING, ECHO, QUIT, SELECT, CLUSTER KEYSLOT, ...)
   kSplit,        // multi-key command split by slot and merged (MGET, MSET, DEL, ...)
-  kAllPrimaries, // keyspace-wide: fanned out to every primary and merged (KEYS, DBSIZE, SCAN, ...)
+  kAllPrimaries, // keyspace-wide: fanned out to every primary, merged by the response tip
+                 // (KEYS, DBSIZE, FLUSHALL, SCRIPT LOAD, INFO, ...)
+  kAllNodes,     // every node, replicas too, all must succeed (CONFIG SET, CONFIG RESETSTAT)
+  kSlotArg,      // to the owner of the slot given as the command's third argument
+                 // (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT)
+  kCursor,       // SCAN: one primary at a time, the cursor says which
   kStateful,     // needs a connection of its own (MULTI, WATCH, SUBSCRIBE, blocking commands, ...)
   kUnsupported,  // meaningless through a proxy (CLUSTER topology changes, MONITOR, ...)
 };

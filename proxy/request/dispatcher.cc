@@ -33,6 +33,15 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
     }
     owners_[slot] = by_index[owner];
   }
+  std::sort(primaries_.begin(), primaries_.end(),
+            [](auto* a, auto* b) { return a->address() < b->address(); });
+}
+
+std::vector<backend::BackendConnection*> Dispatcher::allNodes() {
+  std::vector<backend::BackendConnection*> nodes;
+  if (!topology_) return nodes;
+  for (const cluster::NodeInfo& node : topology_->nodes()) nodes.push_back(&pool_.get(node.host, node.port));
+  return nodes;
 }
 
 backend::BackendConnection* Dispatcher::anyPrimary() {
@@ -51,14 +60,16 @@ void Dispatcher::dispatch(const RequestPtr& request) {
     request->onReply(resp::err::kNoTopology);
     return;
   }
-  backend::BackendConnection* node =
-      request->slot() == Request::kAnyPrimary ? anyPrimary() : owners_[request->slot()];
+  backend::BackendConnection* node = request->pinned()                     ? request->pinned()
+                                     : request->slot() == Request::kAnyPrimary ? anyPrimary()
+                                                                               : owners_[request->slot()];
   if (!node) {
     requestRefresh("slot " + std::to_string(request->slot()) + " has no owner");
     request->onReply(resp::err::kSlotNotServed);
     return;
   }
   request->setNode(node);
+  stats_.commands_forwarded.add();
   node->send(request, request->command());
 }
 
@@ -66,6 +77,7 @@ void Dispatcher::redirect(const RequestPtr& request, const cluster::Redirect& r,
                           const backend::BackendConnection* from) {
   std::string host = r.host.empty() && from ? from->host() : r.host;
   backend::BackendConnection& target = pool_.get(host, r.port);
+  (r.kind == cluster::Redirect::Kind::kMoved ? stats_.moved_redirects : stats_.ask_redirects).add();
   if (r.kind == cluster::Redirect::Kind::kMoved) {
     // Trust the node that owns the slot now; the refresh brings the rest of the picture.
     if (owners_[r.slot] != &target) {

@@ -13,6 +13,7 @@
 #include "proxy/cluster/redirect.h"
 #include "proxy/cluster/topology.h"
 #include "proxy/request/request.h"
+#include "proxy/request/request_stats.h"
 
 namespace slotgate::common::uv {
 class EventLoop;
@@ -34,6 +35,13 @@ class Dispatcher {
 
   void setTopology(cluster::TopologyPtr topology);
   bool hasTopology() const { return topology_ != nullptr; }
+  const cluster::TopologyPtr& topology() const { return topology_; }
+  // Every primary, ordered by address (stable, so a SCAN cursor can name one by index).
+  const std::vector<backend::BackendConnection*>& primaries() const { return primaries_; }
+  // Every node of the last snapshot, replicas too.
+  std::vector<backend::BackendConnection*> allNodes();
+  RequestStats& stats() { return stats_; }
+  const RequestStats& stats() const { return stats_; }
 
   // Sends the request to the owner of its slot (or any primary). If there is no owner it
   // answers the request with the matching error.
@@ -58,6 +66,7 @@ class Dispatcher {
   std::array<backend::BackendConnection*, cluster::kSlots> owners_{};
   std::vector<backend::BackendConnection*> primaries_;
   size_t next_primary_ = 0;
+  RequestStats stats_;
   uint64_t last_refresh_ask_ms_ = 0;
   bool refresh_asked_ = false;
 };

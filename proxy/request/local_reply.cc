@@ -1,17 +1,96 @@
 #include "proxy/request/local_reply.h"
 
+#include <fmt/format.h>
+
+#include "common/crc16.h"
 #include "proxy/command/key_slot.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/number.h"
 #include "proxy/resp/writer.h"
 
 namespace slotgate::request {
+namespace {
 
-LocalReply localReply(const command::CommandSpec& spec, std::span<const std::string_view> argv) {
+std::string clusterInfo(const LocalContext& c) {
+  bool ok = c.slots_covered == command::kSlotCount;
+  return fmt::format(
+      "cluster_state:{}\r\ncluster_slots_assigned:{}\r\ncluster_slots_ok:{}\r\ncluster_slots_pfail:0\r\n"
+      "cluster_slots_fail:0\r\ncluster_known_nodes:1\r\ncluster_size:1\r\ncluster_current_epoch:1\r\n"
+      "cluster_my_epoch:1\r\ncluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n"
+      "total_cluster_links_buffer_limit_exceeded:0\r\n",
+      ok ? "ok" : "fail", command::kSlotCount, c.slots_covered);
+}
+
+void appendNodeTriple(std::string& out, const LocalContext& c) {
+  resp::appendArrayHeader(out, 3);
+  resp::appendBulk(out, c.host);
+  resp::appendInteger(out, c.port);
+  resp::appendBulk(out, c.node_id);
+}
+
+std::string clusterSlots(const LocalContext& c) {
+  std::string out;
+  resp::appendArrayHeader(out, 1);
+  resp::appendArrayHeader(out, 3);
+  resp::appendInteger(out, 0);
+  resp::appendInteger(out, command::kSlotCount - 1);
+  appendNodeTriple(out, c);
+  return out;
+}
+
+std::string clusterShards(const LocalContext& c) {
+  std::string out;
+  resp::appendArrayHeader(out, 1);
+  resp::appendArrayHeader(out, 4);
+  resp::appendBulk(out, "slots");
+  resp::appendArrayHeader(out, 2);
+  resp::appendInteger(out, 0);
+  resp::appendInteger(out, command::kSlotCount - 1);
+  resp::appendBulk(out, "nodes");
+  resp::appendArrayHeader(out, 1);
+  resp::appendArrayHeader(out, 14);
+  resp::appendBulk(out, "id");
+  resp::appendBulk(out, c.node_id);
+  resp::appendBulk(out, "port");
+  resp::appendInteger(out, c.port);
+  resp::appendBulk(out, "ip");
+  resp::appendBulk(out, c.host);
+  resp::appendBulk(out, "endpoint");
+  resp::appendBulk(out, c.host);
+  resp::appendBulk(out, "role");
+  resp::appendBulk(out, "master");
+  resp::appendBulk(out, "replication-offset");
+  resp::appendInteger(out, 0);
+  resp::appendBulk(out, "health");
+  resp::appendBulk(out, "online");
+  return out;
+}
+
+std::string clusterNodes(const LocalContext& c) {
+  return fmt::format("{} {}:{}@{} myself,master - 0 0 1 connected 0-{}\n", c.node_id, c.host, c.port,
+                     c.port + 10000, command::kSlotCount - 1);
+}
+
+}  // namespace
+
+std::string proxyNodeId(const std::string& host, uint16_t port) {
+  std::string seed = "slotgate " + host + ":" + std::to_string(port);
+  std::string id;
+  for (int i = 0; id.size() < 40; ++i) {
+    id += fmt::format("{:04x}", common::crc16(seed + "#" + std::to_string(i)));
+  }
+  return id.substr(0, 40);
+}
+
+LocalReply localReply(const command::CommandSpec& spec, std::span<const std::string_view> argv,
+                      const LocalContext& context) {
   LocalReply out;
   std::string_view name = spec.name;
   if (name == "ping") {
-    if (argv.size() > 1) {
+    if (argv.size() > 2) {
+      // At most one argument, which PING's arity (-1) cannot say.
+      out.reply = resp::errorReply(fmt::runtime(resp::err::kWrongArity), name);
+    } else if (argv.size() > 1) {
       resp::appendBulk(out.reply, argv[1]);
     } else {
       resp::appendSimple(out.reply, "PONG");
@@ -36,6 +115,16 @@ LocalReply localReply(const command::CommandSpec& spec, std::span<const std::str
     resp::appendSimple(out.reply, "OK");
   } else if (name == "cluster|keyslot") {
     resp::appendInteger(out.reply, command::keyHashSlot(argv[2]));
+  } else if (name == "cluster|info") {
+    resp::appendBulk(out.reply, clusterInfo(context));
+  } else if (name == "cluster|slots") {
+    out.reply = clusterSlots(context);
+  } else if (name == "cluster|shards") {
+    out.reply = clusterShards(context);
+  } else if (name == "cluster|nodes") {
+    resp::appendBulk(out.reply, clusterNodes(context));
+  } else if (name == "cluster|myid") {
+    resp::appendBulk(out.reply, context.node_id);
   } else {
     out.reply = resp::errorReply(fmt::runtime(resp::err::kNoLocalHandler), name);
   }

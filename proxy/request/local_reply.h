@@ -1,5 +1,7 @@
 // Replies the proxy gives itself, as a standalone Redis would: PING, ECHO, QUIT, SELECT,
-// READONLY/READWRITE, CLUSTER KEYSLOT.
+// READONLY/READWRITE, CLUSTER KEYSLOT; and CLUSTER INFO/SLOTS/SHARDS/NODES/MYID, where slotgate
+// presents itself as a one-node cluster owning every slot at its own address, so cluster-aware
+// clients pointed at it keep all their traffic on it.
 #pragma once
 
 #include <span>
@@ -10,11 +12,22 @@
 
 namespace slotgate::request {
 
+struct LocalContext {
+  std::string host;     // the address clients reach slotgate at
+  uint16_t port = 0;
+  std::string node_id;  // 40 hex characters, stable for an address
+  int slots_covered = 0;  // by the real cluster, now
+};
+
+// A stable 40-character node id for an address.
+std::string proxyNodeId(const std::string& host, uint16_t port);
+
 struct LocalReply {
   std::string reply;
   bool close_after = false;  // QUIT
 };
 
-LocalReply localReply(const command::CommandSpec& spec, std::span<const std::string_view> argv);
+LocalReply localReply(const command::CommandSpec& spec, std::span<const std::string_view> argv,
+                      const LocalContext& context);
 
 }  // namespace slotgate::request

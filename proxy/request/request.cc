@@ -36,6 +36,7 @@ bool Request::handleRedirect(std::string_view error) {
   }
   ++attempts_;
   if (redirect->kind == cluster::Redirect::Kind::kTryAgain) {
+    dispatcher_.stats().tryagain_retries.add();
     dispatcher_.retryLater(shared_from_this(), backoffMs(attempts_));
   } else {
     dispatcher_.redirect(shared_from_this(), *redirect, node_);
@@ -45,6 +46,7 @@ bool Request::handleRedirect(std::string_view error) {
 
 void Request::retry(const std::string& why) {
   ++attempts_;
+  dispatcher_.stats().node_retries.add();
   dispatcher_.requestRefresh(why);
   dispatcher_.retryLater(shared_from_this(), backoffMs(attempts_));
 }
@@ -56,14 +58,17 @@ void Request::onFailure(backend::Failure failure, const std::string& node, const
     case backend::Failure::kUnreachable:
       // Never sent: safe to try again once the topology may have moved on.
       if (may_retry) return retry("node " + node + " unreachable");
+      dispatcher_.stats().node_errors.add();
       complete(resp::errorReply(fmt::runtime(resp::err::kNodeUnreachable), node, slot_, detail));
       return;
     case backend::Failure::kLost:
       // A read can be repeated; a write may have been applied, and the client must be told.
       if (readonly_ && may_retry) return retry("connection to " + node + " lost");
+      dispatcher_.stats().node_errors.add();
       complete(resp::errorReply(fmt::runtime(resp::err::kNodeLost), node));
       return;
     case backend::Failure::kTimeout:
+      dispatcher_.stats().node_errors.add();
       complete(resp::errorReply(fmt::runtime(resp::err::kNodeTimeout), node,
                                 dispatcher_.options().backend_timeout_ms));
       return;

@@ -44,6 +44,9 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
 
   const std::string& command() const { return command_; }
   int slot() const { return slot_; }
+  // A command for one particular node (fan-out parts, SCAN): never rerouted by slot.
+  void pinTo(backend::BackendConnection* node) { pinned_ = node; }
+  backend::BackendConnection* pinned() const { return pinned_; }
   bool abandoned() const { return !link_->target; }
   // Set by the dispatcher: the node the command was last sent to.
   void setNode(backend::BackendConnection* node) { node_ = node; }
@@ -61,6 +64,7 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   bool readonly_;
   unsigned attempts_ = 0;  // redirects and retries followed so far
   backend::BackendConnection* node_ = nullptr;
+  backend::BackendConnection* pinned_ = nullptr;
 };
 
 using RequestPtr = std::shared_ptr<Request>;

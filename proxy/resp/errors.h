@@ -15,6 +15,7 @@ inline constexpr std::string_view kNoTopology =
 inline constexpr std::string_view kSlotNotServed = "-CLUSTERDOWN Hash slot not served\r\n";
 inline constexpr std::string_view kSelectInCluster = "-ERR SELECT is not allowed in cluster mode\r\n";
 inline constexpr std::string_view kNotInteger = "-ERR value is not an integer or out of range\r\n";
+inline constexpr std::string_view kInvalidCursor = "-ERR invalid cursor\r\n";
 
 // Protocol errors (Redis's texts); the client is closed after the reply.
 inline constexpr std::string_view kProtoInvalidMultibulkLen = "invalid multibulk length";
@@ -35,8 +36,7 @@ inline constexpr std::string_view kUnknownSubcommand = "ERR unknown subcommand '
 inline constexpr std::string_view kWrongArity = "ERR wrong number of arguments for '{}' command";
 inline constexpr std::string_view kNotYetSupported =
     "ERR slotgate does not support '{}' yet";
-inline constexpr std::string_view kUnsupported =
-    "ERR '{}' is not available through slotgate: it changes or reads one node's cluster state";
+inline constexpr std::string_view kUnsupported = "ERR command '{}' is not supported by slotgate";
 inline constexpr std::string_view kNodeLost =
     "ERR slotgate lost the connection to node {} before its reply; the command may or may not "
     "have been applied";
@@ -45,6 +45,9 @@ inline constexpr std::string_view kNodeTimeout =
     "applied";
 inline constexpr std::string_view kNodeUnreachable =
     "CLUSTERDOWN slotgate cannot reach node {} serving slot {}: {}";
+inline constexpr std::string_view kUnexpectedPartReply =
+    "ERR slotgate could not merge the nodes' replies: expected {}";
+inline constexpr std::string_view kPartFailed = "{} (slotgate: part {} of {} failed: {})";
 inline constexpr std::string_view kNoLocalHandler = "ERR slotgate has no local handler for '{}'";
 inline constexpr std::string_view kTooManyRedirects =
     "ERR slotgate gave up after {} redirects; last answer: {}";

@@ -4,6 +4,7 @@
 
 #include "proxy/command/key_slot.h"
 #include "proxy/resp/errors.h"
+#include "proxy/resp/number.h"
 #include "proxy/resp/writer.h"
 
 namespace slotgate::route {
@@ -11,16 +12,17 @@ namespace {
 
 using command::Policy;
 
-std::string displayName(const command::CommandSpec& spec) {
-  std::string name = spec.name;
-  std::replace(name.begin(), name.end(), '|', ' ');
-  return name;
-}
-
 Plan reject(std::string reply) {
   Plan p;
   p.kind = Plan::Kind::kReject;
   p.reply = std::move(reply);
+  return p;
+}
+
+Plan slotPlan(uint16_t slot) {
+  Plan p;
+  p.kind = Plan::Kind::kSlot;
+  p.slot = slot;
   return p;
 }
 
@@ -31,13 +33,39 @@ Plan bySlot(std::span<const std::string_view> argv, std::span<const uint32_t> ke
   for (size_t i = 1; i < keys.size(); ++i) {
     if (command::keyHashSlot(argv[keys[i]]) != slot) return reject(std::string(resp::err::kCrossSlot));
   }
+  return slotPlan(slot);
+}
+
+// Groups keys by slot, in order of each slot's first key.
+Plan split(const command::CommandSpec& spec, std::span<const std::string_view> argv,
+           std::span<const uint32_t> keys) {
   Plan p;
-  p.kind = Plan::Kind::kSlot;
-  p.slot = slot;
+  p.key_step = spec.key_spec_count > 0 ? static_cast<uint16_t>(std::max<int16_t>(spec.key_specs[0].keystep, 1)) : 1;
+  // MSET a 1 b: Redis refuses an unpaired key before running anything.
+  if (p.key_step > 1 && (argv.size() - 1) % p.key_step != 0) {
+    return reject(resp::errorReply(fmt::runtime(resp::err::kWrongArity), displayName(spec)));
+  }
+  for (uint32_t position : keys) {
+    uint16_t slot = command::keyHashSlot(argv[position]);
+    auto group = std::find_if(p.groups.begin(), p.groups.end(), [slot](const SlotGroup& g) { return g.slot == slot; });
+    if (group == p.groups.end()) {
+      p.groups.push_back({slot, {}});
+      group = p.groups.end() - 1;
+    }
+    group->key_positions.push_back(position);
+  }
+  if (p.groups.size() == 1) return slotPlan(p.groups[0].slot);  // no split needed
+  p.kind = Plan::Kind::kSplit;
   return p;
 }
 
 }  // namespace
+
+std::string displayName(const command::CommandSpec& spec) {
+  std::string name = spec.name;
+  std::replace(name.begin(), name.end(), '|', ' ');
+  return name;
+}
 
 Plan plan(const command::CommandSpec& spec, std::span<const std::string_view> argv,
           std::span<const uint32_t> key_positions) {
@@ -49,16 +77,33 @@ Plan plan(const command::CommandSpec& spec, std::span<const std::string_view> ar
     case Policy::kUnsupported:
       return reject(resp::errorReply(fmt::runtime(resp::err::kUnsupported), displayName(spec)));
     case Policy::kStateful:
-    case Policy::kAllPrimaries:
       return reject(resp::errorReply(fmt::runtime(resp::err::kNotYetSupported), displayName(spec)));
-    case Policy::kSplit:
-      // Keys of one slot need no split: the node runs the command as it is.
-      if (key_positions.empty()) break;
-      p = bySlot(argv, key_positions);
-      if (p.kind == Plan::Kind::kReject) {
-        return reject(resp::errorReply(fmt::runtime(resp::err::kNotYetSupported),
-                                       displayName(spec) + " over keys of several slots"));
+    case Policy::kAllPrimaries:
+      p.kind = Plan::Kind::kAllPrimaries;
+      break;
+    case Policy::kAllNodes:
+      p.kind = Plan::Kind::kAllNodes;
+      break;
+    case Policy::kCursor:
+      p.kind = Plan::Kind::kCursor;
+      break;
+    case Policy::kSlotArg: {
+      int64_t slot = 0;
+      if (!resp::parseInt(argv[2], &slot) || slot < 0 || slot >= command::kSlotCount) {
+        // Any node gives Redis's own error text for a bad slot.
+        p.kind = Plan::Kind::kAnyPrimary;
+        break;
       }
+      p = slotPlan(static_cast<uint16_t>(slot));
+      break;
+    }
+    case Policy::kSplit:
+      if (key_positions.empty()) {
+        p.kind = Plan::Kind::kAnyPrimary;
+        break;
+      }
+      p = split(spec, argv, key_positions);
+      if (p.kind == Plan::Kind::kReject) return p;
       break;
     case Policy::kForward:
       if (key_positions.empty()) {

@@ -1,7 +1,6 @@
 #include "proxy/session/session.h"
 
 #include "common/log.h"
-#include "proxy/request/local_reply.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
 #include "proxy/route/plan.h"
@@ -12,11 +11,14 @@ Session::Session(SessionContext& context, common::uv::TcpConnection* conn)
     : ctx_(context), conn_(conn), link_(std::make_shared<request::ReplyLink>()), parser_(context.limits) {
   link_->target = this;
   conn_->setHandler(this);
+  ctx_.stats->connected_clients.add();
+  ctx_.stats->total_connections_received.add();
 }
 
 Session::~Session() {
   link_->target = nullptr;
   if (conn_) conn_->close();
+  ctx_.stats->connected_clients.sub();
 }
 
 void Session::start() { conn_->startReading(); }
@@ -48,6 +50,7 @@ void Session::processInput() {
     if (status == resp::ParseStatus::kIncomplete) return;
     if (status == resp::ParseStatus::kError) {
       common::logger("session")->debug("client {}: protocol error: {}", conn_->peer(), parser_.error());
+      ctx_.stats->protocol_errors.add();
       replyNow(resp::errorReply(fmt::runtime(resp::err::kProtocol), parser_.error()));
       closeAfterReplies();
       return;
@@ -67,33 +70,15 @@ void Session::handleCommand(std::string_view bytes) {
   } else {
     for (const resp::ArgRef& ref : parser_.args()) argv_.push_back(bytes.substr(ref.offset, ref.length));
   }
+  ctx_.stats->total_commands_processed.add();
   command::classify(argv_, &classification_);
   if (!classification_.error.empty()) return replyNow(classification_.error);
   const command::CommandSpec& spec = *classification_.spec;
   route::Plan plan = route::plan(spec, argv_, classification_.key_positions);
-  switch (plan.kind) {
-    case route::Plan::Kind::kReject:
-      return replyNow(plan.reply);
-    case route::Plan::Kind::kLocal: {
-      request::LocalReply local = request::localReply(spec, argv_);
-      replyNow(local.reply);
-      if (local.close_after) closeAfterReplies();
-      return;
-    }
-    case route::Plan::Kind::kSlot:
-    case route::Plan::Kind::kAnyPrimary:
-      break;
-  }
-  std::string command;
-  if (parser_.isInline()) {
-    resp::appendCommand(command, argv_);  // inline requests have no RESP bytes to forward
-  } else {
-    command.assign(bytes);
-  }
-  int slot = plan.kind == route::Plan::Kind::kSlot ? plan.slot : request::Request::kAnyPrimary;
-  auto req = std::make_shared<request::Request>(*ctx_.dispatcher, link_, queue_.push(), std::move(command),
-                                                slot, plan.readonly);
-  ctx_.dispatcher->dispatch(req);
+  // Inline requests have no RESP bytes to forward; the executor encodes them.
+  std::string_view raw = parser_.isInline() ? std::string_view() : bytes;
+  auto outcome = ctx_.executor->execute(plan, spec, argv_, raw, link_, queue_.push());
+  if (outcome.close_after) closeAfterReplies();
 }
 
 void Session::replyNow(std::string_view reply) { deliver(queue_.push(), reply); }
@@ -104,6 +89,7 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
   if (conn_->pendingOutput() > ctx_.output_limit) {
     common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})",
                                     conn_->peer(), conn_->pendingOutput(), ctx_.output_limit);
+    ctx_.stats->output_limit_disconnects.add();
     conn_->close();
     conn_ = nullptr;
     dead_ = true;

@@ -13,10 +13,11 @@
 
 #include "common/uv/tcp_connection.h"
 #include "proxy/command/classifier.h"
-#include "proxy/request/dispatcher.h"
+#include "proxy/request/executor.h"
 #include "proxy/request/request.h"
 #include "proxy/resp/request_parser.h"
 #include "proxy/session/reply_queue.h"
+#include "proxy/session/session_stats.h"
 
 namespace slotgate::session {
 
@@ -24,7 +25,8 @@ class Session;
 
 // What a worker shares with all its sessions.
 struct SessionContext {
-  request::Dispatcher* dispatcher = nullptr;
+  request::Executor* executor = nullptr;
+  SessionStats* stats = nullptr;
   resp::ParseLimits limits;
   size_t max_pipeline = 1024;
   size_t output_limit = 64ull * 1024 * 1024;

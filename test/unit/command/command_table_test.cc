@@ -249,7 +249,9 @@ TEST_CASE("policies follow the proxy's rules", "[command_table]") {
     if (bar == std::string_view::npos) return command(name).policy;
     return subcommand(name.substr(0, bar), name.substr(bar + 1)).policy;
   };
-  for (auto name : {"ping", "echo", "quit", "select", "readonly", "readwrite", "cluster|keyslot"}) {
+  for (auto name : {"ping", "echo", "quit", "select", "readonly", "readwrite", "cluster|keyslot",
+                    "cluster|info", "cluster|slots", "cluster|shards", "cluster|nodes",
+                    "cluster|myid"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kLocal);
   }
@@ -257,8 +259,13 @@ TEST_CASE("policies follow the proxy's rules", "[command_table]") {
     INFO(name);
     CHECK(policy(name) == Policy::kSplit);
   }
-  for (auto name : {"keys", "dbsize", "scan", "flushall", "flushdb", "randomkey", "info",
-                    "script|load", "script|flush", "script|exists", "function|load",
+  CHECK(policy("scan") == Policy::kCursor);
+  CHECK(policy("config|set") == Policy::kAllNodes);
+  CHECK(policy("config|resetstat") == Policy::kAllNodes);
+  CHECK(policy("cluster|countkeysinslot") == Policy::kSlotArg);
+  CHECK(policy("cluster|getkeysinslot") == Policy::kSlotArg);
+  for (auto name : {"keys", "dbsize", "flushall", "flushdb", "randomkey", "info", "script|kill",
+                    "function|kill", "script|load", "script|flush", "script|exists", "function|load",
                     "function|delete", "function|flush", "function|restore", "pubsub|channels",
                     "pubsub|numsub", "pubsub|numpat", "pubsub|shardchannels",
                     "pubsub|shardnumsub"}) {
@@ -274,20 +281,20 @@ TEST_CASE("policies follow the proxy's rules", "[command_table]") {
     CHECK(policy(name) == Policy::kStateful);
   }
   for (auto name : {"monitor", "sync", "psync", "replicaof", "slaveof", "failover", "shutdown",
-                    "debug", "asking", "cluster", "cluster|nodes", "cluster|slots",
-                    "cluster|setslot", "cluster|addslots", "cluster|failover", "cluster|info"}) {
+                    "debug", "asking", "cluster", "cluster|setslot", "cluster|addslots",
+                    "cluster|failover", "cluster|meet", "cluster|forget"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kUnsupported);
   }
   for (auto name : {"get", "set", "migrate", "msetnx", "eval", "object", "object|encoding",
-                    "config", "config|get", "script", "script|kill", "memory|usage", "pubsub",
+                    "config", "config|get", "script", "memory|usage", "pubsub",
                     "pubsub|help", "function|list", "spublish", "publish", "sort", "lmpop"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kForward);
   }
 
-  // Every blocking command needs a connection of its own; every CLUSTER subcommand but KEYSLOT
-  // is unsupported.
+  // Every blocking command needs a connection of its own; every CLUSTER subcommand that changes
+  // or reads one node's cluster state is unsupported.
   for (const CommandSpec& spec : allCommands()) {
     INFO(spec.name);
     if (spec.flags & kFlagBlocking) CHECK(spec.policy == Policy::kStateful);
@@ -295,7 +302,7 @@ TEST_CASE("policies follow the proxy's rules", "[command_table]") {
       INFO(sub.name);
       if (sub.flags & kFlagBlocking) CHECK(sub.policy == Policy::kStateful);
       std::string_view container = spec.name;
-      if (container == "cluster" && std::string_view(sub.name) != "cluster|keyslot") {
+      if (container == "cluster" && sub.policy != Policy::kLocal && sub.policy != Policy::kSlotArg) {
         CHECK(sub.policy == Policy::kUnsupported);
       }
       if (container == "client") CHECK(sub.policy == Policy::kStateful);

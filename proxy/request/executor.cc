@@ -1,0 +1,206 @@
+#include "proxy/request/executor.h"
+
+#include <charconv>
+
+#include "proxy/backend/backend_connection.h"
+#include "proxy/request/merge.h"
+#include "proxy/request/multi_request.h"
+#include "proxy/resp/array_reader.h"
+#include "proxy/resp/errors.h"
+#include "proxy/resp/value.h"
+#include "proxy/resp/writer.h"
+
+namespace slotgate::request {
+namespace {
+
+void reply(const std::shared_ptr<ReplyLink>& link, uint64_t seq, std::string_view bytes) {
+  if (link->target) link->target->deliver(seq, bytes);
+}
+
+std::string encode(std::span<const std::string_view> argv, std::string_view raw) {
+  if (!raw.empty()) return std::string(raw);  // forwarded as received
+  std::string out;
+  resp::appendCommand(out, std::vector<std::string_view>(argv.begin(), argv.end()));
+  return out;
+}
+
+// Redis's cursor syntax: an unsigned decimal, nothing else.
+bool parseCursor(std::string_view text, uint64_t* cursor) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *cursor);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
+}  // namespace
+
+Executor::Executor(Dispatcher& dispatcher, LocalContext local, const ProxyInfoSource* info)
+    : dispatcher_(dispatcher), local_(std::move(local)), info_(info), rng_(std::random_device{}()) {}
+
+Executor::Outcome Executor::execute(const route::Plan& plan, const command::CommandSpec& spec,
+                                    std::span<const std::string_view> argv, std::string_view raw,
+                                    const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
+  Outcome outcome;
+  switch (plan.kind) {
+    case route::Plan::Kind::kReject:
+      reply(link, seq, plan.reply);
+      break;
+    case route::Plan::Kind::kLocal: {
+      local_.slots_covered = dispatcher_.topology() ? dispatcher_.topology()->coveredSlots() : 0;
+      LocalReply local = localReply(spec, argv, local_);
+      outcome.close_after = local.close_after;
+      reply(link, seq, local.reply);
+      break;
+    }
+    case route::Plan::Kind::kSlot:
+    case route::Plan::Kind::kAnyPrimary:
+      single(plan, argv, raw, link, seq);
+      break;
+    case route::Plan::Kind::kSplit:
+      split(plan, spec, argv, link, seq);
+      break;
+    case route::Plan::Kind::kAllPrimaries:
+    case route::Plan::Kind::kAllNodes:
+      fanOut(plan, spec, argv, raw, link, seq);
+      break;
+    case route::Plan::Kind::kCursor:
+      scan(argv, link, seq);
+      break;
+  }
+  return outcome;
+}
+
+void Executor::single(const route::Plan& plan, std::span<const std::string_view> argv, std::string_view raw,
+                      const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
+  int slot = plan.kind == route::Plan::Kind::kSlot ? plan.slot : Request::kAnyPrimary;
+  auto request = std::make_shared<Request>(dispatcher_, link, seq, encode(argv, raw), slot, plan.readonly);
+  dispatcher_.dispatch(request);
+}
+
+void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
+                     std::span<const std::string_view> argv, const std::shared_ptr<ReplyLink>& link,
+                     uint64_t seq) {
+  auto kind = mergeKindFor(spec, /*split=*/true);
+  if (!kind) {
+    reply(link, seq, resp::errorReply(fmt::runtime(resp::err::kNotYetSupported), route::displayName(spec)));
+    return;
+  }
+  auto layout = std::make_shared<ArrayLayout>();
+  uint32_t first_key = plan.groups.front().key_positions.front();
+  for (const route::SlotGroup& group : plan.groups) first_key = std::min(first_key, group.key_positions.front());
+  std::vector<std::string> descriptions;
+  std::vector<std::string> commands;
+  for (const route::SlotGroup& group : plan.groups) {
+    std::vector<std::string_view> part{argv[0]};
+    std::vector<uint32_t> places;
+    for (uint32_t position : group.key_positions) {
+      for (uint32_t i = 0; i < plan.key_step; ++i) part.push_back(argv[position + i]);
+      places.push_back((position - first_key) / plan.key_step);
+    }
+    layout->total += places.size();
+    layout->positions.push_back(std::move(places));
+    std::string command;
+    resp::appendCommand(command, part);
+    commands.push_back(std::move(command));
+    descriptions.push_back("keys in slot " + std::to_string(group.slot));
+  }
+  MergeKind merge_kind = *kind;
+  auto multi = std::make_shared<MultiRequest>(
+      link, seq, std::move(descriptions),
+      [merge_kind, layout, this](std::span<const std::string> parts) {
+        return merge(merge_kind, parts, layout.get(), &rng_);
+      },
+      merge_kind == MergeKind::kOneSucceeded);
+  // Parts for one node leave in the same loop turn, so in one write.
+  for (size_t i = 0; i < commands.size(); ++i) {
+    auto part = std::make_shared<Request>(dispatcher_, multi->partLink(), i, std::move(commands[i]),
+                                          plan.groups[i].slot, plan.readonly);
+    dispatcher_.dispatch(part);
+  }
+}
+
+void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
+                      std::span<const std::string_view> argv, std::string_view raw,
+                      const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
+  auto kind = plan.kind == route::Plan::Kind::kAllNodes ? std::optional(MergeKind::kAllSucceeded)
+                                                         : mergeKindFor(spec, /*split=*/false);
+  if (!kind) {
+    reply(link, seq, resp::errorReply(fmt::runtime(resp::err::kNotYetSupported), route::displayName(spec)));
+    return;
+  }
+  std::vector<backend::BackendConnection*> nodes =
+      plan.kind == route::Plan::Kind::kAllNodes ? dispatcher_.allNodes() : dispatcher_.primaries();
+  if (nodes.empty()) {
+    reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
+    return;
+  }
+  std::vector<std::string> descriptions;
+  for (auto* node : nodes) descriptions.push_back("node " + node->address());
+  MultiRequest::MergeFn merge_fn;
+  if (*kind == MergeKind::kInfo) {
+    std::vector<std::string> sections(argv.begin() + 1, argv.end());
+    merge_fn = [sections, this](std::span<const std::string> parts) {
+      return mergeInfo(parts, sections, info_ ? info_->proxyInfo() : ProxyInfo{});
+    };
+  } else {
+    MergeKind merge_kind = *kind;
+    merge_fn = [merge_kind, this](std::span<const std::string> parts) {
+      return merge(merge_kind, parts, nullptr, &rng_);
+    };
+  }
+  auto multi = std::make_shared<MultiRequest>(link, seq, std::move(descriptions), std::move(merge_fn),
+                                              *kind == MergeKind::kOneSucceeded);
+  std::string command = encode(argv, raw);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    auto part = std::make_shared<Request>(dispatcher_, multi->partLink(), i, command, Request::kAnyPrimary,
+                                          plan.readonly);
+    part->pinTo(nodes[i]);
+    dispatcher_.dispatch(part);
+  }
+}
+
+void Executor::scan(std::span<const std::string_view> argv, const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
+  uint64_t cursor = 0;
+  if (!parseCursor(argv[1], &cursor)) return reply(link, seq, resp::err::kInvalidCursor);
+  const auto& primaries = dispatcher_.primaries();
+  if (primaries.empty()) {
+    return reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
+  }
+  uint64_t index = cursor & ((1u << kScanIndexBits) - 1);
+  uint64_t node_cursor = cursor >> kScanIndexBits;
+  if (index >= primaries.size()) return reply(link, seq, resp::err::kInvalidCursor);
+  std::string node_cursor_text = std::to_string(node_cursor);
+  std::vector<std::string_view> part(argv.begin(), argv.end());
+  part[1] = node_cursor_text;
+  std::string command;
+  resp::appendCommand(command, part);
+  size_t primary_count = primaries.size();
+  auto multi = std::make_shared<MultiRequest>(
+      link, seq, std::vector<std::string>{"node " + primaries[index]->address()},
+      [index, primary_count](std::span<const std::string> parts) {
+        std::vector<std::string_view> elements;
+        if (!resp::arrayElements(parts[0], &elements) || elements.size() != 2) {
+          return resp::errorReply(fmt::runtime(resp::err::kUnexpectedPartReply), "a SCAN reply");
+        }
+        auto value = resp::decodeValue(elements[0]);
+        uint64_t node_next = 0;
+        if (!value || !value->isString() || !parseCursor(value->str, &node_next) ||
+            node_next >= (uint64_t{1} << (64 - kScanIndexBits))) {
+          return resp::errorReply(fmt::runtime(resp::err::kUnexpectedPartReply), "a SCAN cursor");
+        }
+        // This primary is done: go on with the next one, from its beginning.
+        uint64_t client_next = node_next != 0           ? (node_next << kScanIndexBits) | index
+                               : index + 1 < primary_count ? index + 1
+                                                          : 0;
+        std::string out;
+        resp::appendArrayHeader(out, 2);
+        resp::appendBulk(out, std::to_string(client_next));
+        out.append(elements[1]);
+        return out;
+      },
+      false);
+  auto request = std::make_shared<Request>(dispatcher_, multi->partLink(), 0, std::move(command),
+                                           Request::kAnyPrimary, true);
+  request->pinTo(primaries[index]);
+  dispatcher_.dispatch(request);
+}
+
+}  // namespace slotgate::request

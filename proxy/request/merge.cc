@@ -1,0 +1,149 @@
+#include "proxy/request/merge.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "proxy/resp/array_reader.h"
+#include "proxy/resp/errors.h"
+#include "proxy/resp/number.h"
+#include "proxy/resp/writer.h"
+
+namespace slotgate::request {
+namespace {
+
+using command::ResponseTip;
+
+bool isError(const std::string& reply) { return !reply.empty() && reply[0] == '-'; }
+
+bool integerOf(const std::string& reply, int64_t* value) {
+  return reply.size() > 3 && reply[0] == ':' && resp::parseInt(std::string_view(reply).substr(1, reply.size() - 3), value);
+}
+
+std::string unexpected(std::string_view what) {
+  return resp::errorReply(fmt::runtime(resp::err::kUnexpectedPartReply), what);
+}
+
+std::string aggregateIntegers(MergeKind kind, std::span<const std::string> parts) {
+  int64_t result = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    int64_t value = 0;
+    if (!integerOf(parts[i], &value)) return unexpected("an integer");
+    if (i == 0) {
+      result = value;
+    } else if (kind == MergeKind::kSum) {
+      result += value;
+    } else {
+      result = kind == MergeKind::kMin ? std::min(result, value) : std::max(result, value);
+    }
+  }
+  std::string out;
+  resp::appendInteger(out, result);
+  return out;
+}
+
+std::string logical(MergeKind kind, std::span<const std::string> parts) {
+  std::vector<int64_t> result;
+  std::vector<std::string_view> elements;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!resp::arrayElements(parts[i], &elements)) return unexpected("an array");
+    if (i == 0) result.assign(elements.size(), kind == MergeKind::kLogicalAnd ? 1 : 0);
+    if (elements.size() != result.size()) return unexpected("arrays of one length");
+    for (size_t j = 0; j < elements.size(); ++j) {
+      int64_t value = 0;
+      if (!integerOf(std::string(elements[j]), &value)) return unexpected("an array of integers");
+      result[j] = kind == MergeKind::kLogicalAnd ? (result[j] && value) : (result[j] || value);
+    }
+  }
+  std::string out;
+  resp::appendArrayHeader(out, result.size());
+  for (int64_t value : result) resp::appendInteger(out, value);
+  return out;
+}
+
+std::string concat(std::span<const std::string> parts) {
+  std::vector<std::string_view> elements;
+  std::string body;
+  size_t count = 0;
+  for (const std::string& part : parts) {
+    if (!resp::arrayElements(part, &elements)) return unexpected("an array");
+    for (std::string_view element : elements) body.append(element);
+    count += elements.size();
+  }
+  std::string out;
+  resp::appendArrayHeader(out, count);
+  out += body;
+  return out;
+}
+
+std::string byIndex(std::span<const std::string> parts, const ArrayLayout& layout) {
+  std::vector<std::string_view> slots(layout.total);
+  std::vector<std::string_view> elements;
+  // Element views point into `parts`, which outlive this function.
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!resp::arrayElements(parts[i], &elements) || elements.size() != layout.positions[i].size()) {
+      return unexpected("an array with one element per key");
+    }
+    for (size_t j = 0; j < elements.size(); ++j) slots[layout.positions[i][j]] = elements[j];
+  }
+  std::string out;
+  resp::appendArrayHeader(out, slots.size());
+  for (std::string_view element : slots) out.append(element);
+  return out;
+}
+
+}  // namespace
+
+std::optional<MergeKind> mergeKindFor(const command::CommandSpec& spec, bool split) {
+  // Redis tags these "special" or not at all; their merges are the proxy's own.
+  if (std::strcmp(spec.name, "randomkey") == 0) return MergeKind::kRandomNonNull;
+  if (std::strcmp(spec.name, "info") == 0) return MergeKind::kInfo;
+  switch (spec.response_tip) {
+    case ResponseTip::kAggSum: return MergeKind::kSum;
+    case ResponseTip::kAggMin: return MergeKind::kMin;
+    case ResponseTip::kAggMax: return MergeKind::kMax;
+    case ResponseTip::kAggLogicalAnd: return MergeKind::kLogicalAnd;
+    case ResponseTip::kAggLogicalOr: return MergeKind::kLogicalOr;
+    case ResponseTip::kAllSucceeded: return MergeKind::kAllSucceeded;
+    case ResponseTip::kOneSucceeded: return MergeKind::kOneSucceeded;
+    case ResponseTip::kDefault: return split ? MergeKind::kArrayByIndex : MergeKind::kConcat;
+    case ResponseTip::kSpecial:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string merge(MergeKind kind, std::span<const std::string> parts, const ArrayLayout* layout,
+                  std::mt19937* rng) {
+  switch (kind) {
+    case MergeKind::kArrayByIndex:
+      return byIndex(parts, *layout);
+    case MergeKind::kAllSucceeded:
+      return parts.front();
+    case MergeKind::kOneSucceeded: {
+      auto ok = std::find_if(parts.begin(), parts.end(), [](const std::string& p) { return !isError(p); });
+      return ok != parts.end() ? *ok : parts.front();
+    }
+    case MergeKind::kSum:
+    case MergeKind::kMin:
+    case MergeKind::kMax:
+      return aggregateIntegers(kind, parts);
+    case MergeKind::kLogicalAnd:
+    case MergeKind::kLogicalOr:
+      return logical(kind, parts);
+    case MergeKind::kConcat:
+      return concat(parts);
+    case MergeKind::kRandomNonNull: {
+      std::vector<size_t> candidates;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (parts[i] != "$-1\r\n" && parts[i] != "_\r\n") candidates.push_back(i);
+      }
+      if (candidates.empty()) return parts.front();
+      return parts[candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(*rng)]];
+    }
+    case MergeKind::kInfo:
+      return unexpected("INFO handled by its own merge");
+  }
+  return unexpected("a known merge");
+}
+
+}  // namespace slotgate::request

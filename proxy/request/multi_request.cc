@@ -1,0 +1,39 @@
+#include "proxy/request/multi_request.h"
+
+#include "proxy/resp/errors.h"
+#include "proxy/resp/writer.h"
+
+namespace slotgate::request {
+
+MultiRequest::MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<std::string> descriptions,
+                           MergeFn merge, bool tolerate_errors)
+    : client_(std::move(client)), seq_(seq), descriptions_(std::move(descriptions)), merge_(std::move(merge)),
+      tolerate_errors_(tolerate_errors), replies_(descriptions_.size()), done_(descriptions_.size(), false),
+      remaining_(descriptions_.size()) {}
+
+void MultiRequest::deliver(uint64_t part, std::string_view reply) {
+  if (part >= done_.size() || done_[part]) return;
+  done_[part] = true;
+  replies_[part].assign(reply);
+  if (--remaining_ == 0) finish();
+}
+
+void MultiRequest::finish() {
+  if (!client_->target) return;  // the client left; the parts still ran
+  if (!tolerate_errors_) {
+    for (size_t i = 0; i < replies_.size(); ++i) {
+      const std::string& reply = replies_[i];
+      if (reply.empty() || reply[0] != '-') continue;
+      std::string_view text(reply);
+      text = text.substr(1, text.size() - 3);
+      std::string out = resp::errorReply(fmt::runtime(resp::err::kPartFailed), text, i + 1, replies_.size(),
+                                         descriptions_[i]);
+      client_->target->deliver(seq_, out);
+      return;
+    }
+  }
+  std::string merged = merge_(replies_);
+  client_->target->deliver(seq_, merged);
+}
+
+}  // namespace slotgate::request

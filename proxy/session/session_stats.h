@@ -1,0 +1,19 @@
+// What client sessions count, per worker.
+#pragma once
+
+#include "common/stats.h"
+
+namespace slotgate::session {
+
+#define SLOTGATE_SESSION_STATS(X)                                                  \
+  X(connected_clients, "clients connected now")                                    \
+  X(total_connections_received, "clients accepted since start")                    \
+  X(total_commands_processed, "commands received from clients")                    \
+  X(protocol_errors, "clients closed for a protocol error")                        \
+  X(output_limit_disconnects, "clients closed for not reading their replies")
+
+struct SessionStats {
+  SLOTGATE_SESSION_STATS(SLOTGATE_DECLARE_COUNTER)
+};
+
+}  // namespace slotgate::session
