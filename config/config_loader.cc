@@ -497,4 +497,28 @@ std::vector<std::string> validate(const Config& config) {
   return problems;
 }
 
+std::vector<std::pair<std::string, std::string>> settings(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const KeySpec& spec : kKeys) {
+    std::string value;
+    switch (spec.kind) {
+      case Kind::kInteger:
+      case Kind::kSize:
+        value = std::to_string(spec.field.get(config));
+        break;
+      case Kind::kAddress:
+        value = formatAddress(config.listen);
+        break;
+      case Kind::kAddressList:
+        for (const Address& seed : config.seeds) value += (value.empty() ? "" : ",") + formatAddress(seed);
+        break;
+      case Kind::kLogLevel:
+        value = config.log_level;
+        break;
+    }
+    out.emplace_back(std::string(spec.path), std::move(value));
+  }
+  return out;
+}
+
 }  // namespace slotgate::config

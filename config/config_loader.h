@@ -41,4 +41,8 @@ std::optional<Address> parseAddress(std::string_view text);
 // "threads: expected an integer from 0 to 256, got 300". Empty means the config is usable.
 std::vector<std::string> validate(const Config& config);
 
+// Every setting as (dotted key, value as text), in schema order: what SLOTGATE CONFIG GET shows.
+// Addresses print as host:port, seeds comma-separated, sizes and counts in plain decimal.
+std::vector<std::pair<std::string, std::string>> settings(const Config& config);
+
 }  // namespace slotgate::config

@@ -105,6 +105,8 @@ int runServer(const config::Config& config) {
     }
     info.setTopology(topology);
     for (auto& worker : workers) worker->publish(topology);
+  }, [&](command::LearnedCommandsPtr learned) {
+    for (auto& worker : workers) worker->publishCommands(learned);
   });
 
   std::string seeds;

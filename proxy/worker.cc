@@ -21,7 +21,8 @@ Worker::Worker(int index, const config::Config& config, std::function<void(const
   listener_ = std::make_unique<common::uv::TcpListener>(loop_);
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
   request::LocalContext local{config_.listen.host, config_.listen.port,
-                              request::proxyNodeId(config_.listen.host, config_.listen.port), 0};
+                              request::proxyNodeId(config_.listen.host, config_.listen.port), 0, &config_,
+                              nullptr};
   executor_ = std::make_unique<request::Executor>(*dispatcher_, std::move(local), info);
   session_context_.executor = executor_.get();
   session_context_.stats = &session_stats_;
@@ -49,6 +50,10 @@ void Worker::start() {
 
 void Worker::publish(cluster::TopologyPtr topology) {
   loop_.post([this, topology = std::move(topology)] { dispatcher_->setTopology(topology); });
+}
+
+void Worker::publishCommands(command::LearnedCommandsPtr learned) {
+  loop_.post([this, learned = std::move(learned)] { session_context_.learned = learned; });
 }
 
 void Worker::onAccept(common::uv::TcpConnection* conn) {

@@ -33,6 +33,7 @@ class Worker {
   void start();
   // Thread-safe.
   void publish(cluster::TopologyPtr topology);
+  void publishCommands(command::LearnedCommandsPtr learned);
   void stop();
   void join();
 

@@ -16,11 +16,13 @@ constexpr uint64_t kBootstrapRetryMs = 500;
 constexpr uint64_t kTimeoutSweepMs = 250;
 constexpr std::string_view kClusterShards = "*2\r\n$7\r\nCLUSTER\r\n$6\r\nSHARDS\r\n";
 constexpr std::string_view kClusterSlots = "*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n";
+constexpr std::string_view kCommand = "*1\r\n$7\r\nCOMMAND\r\n";
 
 }  // namespace
 
-TopologyTracker::TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, PublishFn publish)
-    : loop_(loop), config_(config), publish_(std::move(publish)) {}
+TopologyTracker::TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, PublishFn publish,
+                                 PublishCommandsFn publish_commands)
+    : loop_(loop), config_(config), publish_(std::move(publish)), publish_commands_(std::move(publish_commands)) {}
 
 TopologyTracker::~TopologyTracker() = default;
 
@@ -153,9 +155,54 @@ void TopologyTracker::adopt(std::shared_ptr<Topology> topology, const Candidate&
   log->info("topology from {}:{}: {} nodes, {} primaries, {}/{} slots covered: {}", from.host, from.port,
             topology->nodes().size(), topology->primaryCount(), topology->coveredSlots(), kSlots,
             topology->describe());
+  bool first = !current_;
   current_ = std::move(topology);
   warned_no_seed_ = false;
-  publish_(current_);
+  if (first) {
+    // Learn the nodes' commands before serving, so no client meets a command not learned yet.
+    learnCommands(from, [this] { publish_(current_); });
+  } else {
+    publish_(current_);
+    learnCommands(from, [] {});
+  }
+}
+
+void TopologyTracker::learnCommands(const Candidate& from, std::function<void()> then) {
+  auto waiter = backend::CallbackWaiter::make(
+      [this, from, then](std::string_view reply) {
+        if (stopped_) return;
+        learnFrom(from, reply);
+        then();
+      },
+      [this, from, then](backend::Failure, const std::string&, const std::string& detail) {
+        if (stopped_) return;
+        common::logger("cluster")->warn("cannot read COMMAND from {}:{}: {}", from.host, from.port, detail);
+        then();
+      });
+  pool_->get(from.host, from.port).send(waiter, kCommand);
+}
+
+void TopologyTracker::learnFrom(const Candidate& from, std::string_view reply) {
+  auto value = resp::decodeValue(reply);
+  std::string error = value ? "" : "unparsable reply";
+  std::optional<command::LearnedCommands> learned;
+  if (value && value->type != resp::Value::Type::kError) {
+    learned = command::LearnedCommands::fromCommandReply(*value, &error);
+  } else if (value) {
+    error = value->str;
+  }
+  if (!learned) {
+    common::logger("cluster")->warn("cannot read COMMAND from {}:{}: {}", from.host, from.port, error);
+    return;
+  }
+  std::vector<std::string> names = learned->names();
+  if (names == learned_names_) return;
+  learned_names_ = names;
+  std::string list;
+  for (const std::string& name : names) list += (list.empty() ? "" : " ") + name;
+  common::logger("cluster")->info("learned {} command(s) the table lacks from {}:{}: {}", names.size(), from.host,
+                                  from.port, list.empty() ? "(none)" : list);
+  publish_commands_(std::make_shared<const command::LearnedCommands>(std::move(*learned)));
 }
 
 void TopologyTracker::endRefresh() {

@@ -15,14 +15,19 @@
 #include "config/config.h"
 #include "proxy/backend/backend_pool.h"
 #include "proxy/cluster/topology.h"
+#include "proxy/command/learned_commands.h"
 
 namespace slotgate::cluster {
 
 class TopologyTracker {
  public:
   using PublishFn = std::function<void(TopologyPtr)>;
+  using PublishCommandsFn = std::function<void(command::LearnedCommandsPtr)>;
 
-  TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, PublishFn publish);
+  // `publish_commands` hears of commands the nodes know and the generated table does not, read
+  // from a node's COMMAND reply at start and after each topology change.
+  TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, PublishFn publish,
+                  PublishCommandsFn publish_commands);
   ~TopologyTracker();
 
   void start();
@@ -45,10 +50,15 @@ class TopologyTracker {
   void onAttemptFailed(const std::string& why);
   void adopt(std::shared_ptr<Topology> topology, const Candidate& from);
   void endRefresh();
+  // Reads COMMAND from `from`, publishes what it teaches, then calls `then` (also on failure).
+  void learnCommands(const Candidate& from, std::function<void()> then);
+  void learnFrom(const Candidate& from, std::string_view reply);
 
   common::uv::EventLoop& loop_;
   config::Config config_;
   PublishFn publish_;
+  PublishCommandsFn publish_commands_;
+  std::vector<std::string> learned_names_;  // what was last published
   std::unique_ptr<backend::BackendPool> pool_;
   std::unique_ptr<common::uv::Timer> periodic_;
   std::unique_ptr<common::uv::Timer> deferred_;

@@ -5,6 +5,7 @@
 
 #include "proxy/command/command_table.h"
 #include "proxy/command/key_extractor.h"
+#include "proxy/command/proxy_commands.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
 
@@ -36,11 +37,13 @@ std::string upper(std::string_view text) {
 
 }  // namespace
 
-void classify(std::span<const std::string_view> argv, Classification* c) {
+void classify(std::span<const std::string_view> argv, Classification* c, const LearnedCommands* learned) {
   c->spec = nullptr;
   c->key_positions.clear();
   c->error.clear();
   const CommandSpec* spec = findCommand(argv[0]);
+  if (!spec) spec = findProxyCommand(argv[0]);
+  if (!spec && learned) spec = learned->find(argv[0]);
   if (!spec) {
     c->error = resp::errorReply(fmt::runtime(resp::err::kUnknownCommand),
                                 std::string(argv[0].substr(0, 128)), quotedArgs(argv));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/command/command_spec.h"
+#include "proxy/command/learned_commands.h"
 
 namespace slotgate::command {
 
@@ -21,7 +22,9 @@ struct Classification {
   std::string error;                  // non-empty: the reply, and nothing else happens
 };
 
-// `classification` is reused across calls to keep its buffers.
-void classify(std::span<const std::string_view> argv, Classification* classification);
+// `classification` is reused across calls to keep its buffers. Commands are looked up in the
+// generated Redis table, then slotgate's own (SLOTGATE ...), then `learned` (may be null).
+void classify(std::span<const std::string_view> argv, Classification* classification,
+              const LearnedCommands* learned = nullptr);
 
 }  // namespace slotgate::command

@@ -45,6 +45,7 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
       break;
     case route::Plan::Kind::kLocal: {
       local_.slots_covered = dispatcher_.topology() ? dispatcher_.topology()->coveredSlots() : 0;
+      local_.topology = dispatcher_.topology().get();
       LocalReply local = localReply(spec, argv, local_);
       outcome.close_after = local.close_after;
       reply(link, seq, local.reply);

@@ -7,6 +7,7 @@
 #include "proxy/resp/errors.h"
 #include "proxy/resp/number.h"
 #include "proxy/resp/writer.h"
+#include "proxy/request/slotgate_command.h"
 
 namespace slotgate::request {
 namespace {
@@ -125,6 +126,8 @@ LocalReply localReply(const command::CommandSpec& spec, std::span<const std::str
     resp::appendBulk(out.reply, clusterNodes(context));
   } else if (name == "cluster|myid") {
     resp::appendBulk(out.reply, context.node_id);
+  } else if (name.starts_with("slotgate|")) {
+    out.reply = slotgateReply(spec, argv, context);
   } else {
     out.reply = resp::errorReply(fmt::runtime(resp::err::kNoLocalHandler), name);
   }

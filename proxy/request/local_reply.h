@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.h"
+#include "proxy/cluster/topology.h"
 #include "proxy/command/command_spec.h"
 
 namespace slotgate::request {
@@ -17,6 +19,8 @@ struct LocalContext {
   uint16_t port = 0;
   std::string node_id;  // 40 hex characters, stable for an address
   int slots_covered = 0;  // by the real cluster, now
+  const config::Config* config = nullptr;        // slotgate's settings (SLOTGATE CONFIG GET)
+  const cluster::Topology* topology = nullptr;   // the cluster now (SLOTGATE TOPOLOGY); may be null
 };
 
 // A stable 40-character node id for an address.

@@ -48,6 +48,10 @@ inline constexpr std::string_view kNodeUnreachable =
 inline constexpr std::string_view kUnexpectedPartReply =
     "ERR slotgate could not merge the nodes' replies: expected {}";
 inline constexpr std::string_view kPartFailed = "{} (slotgate: part {} of {} failed: {})";
+inline constexpr std::string_view kUnknownSetting = "ERR unknown slotgate setting '{}'";
+inline constexpr std::string_view kSettingNotLive =
+    "ERR slotgate setting '{}' cannot change while running: edit the configuration and restart";
+inline constexpr std::string_view kBadSettingValue = "ERR invalid value '{}' for slotgate setting '{}'";
 inline constexpr std::string_view kNoLocalHandler = "ERR slotgate has no local handler for '{}'";
 inline constexpr std::string_view kTooManyRedirects =
     "ERR slotgate gave up after {} redirects; last answer: {}";

@@ -71,7 +71,7 @@ void Session::handleCommand(std::string_view bytes) {
     for (const resp::ArgRef& ref : parser_.args()) argv_.push_back(bytes.substr(ref.offset, ref.length));
   }
   ctx_.stats->total_commands_processed.add();
-  command::classify(argv_, &classification_);
+  command::classify(argv_, &classification_, ctx_.learned.get());
   if (!classification_.error.empty()) return replyNow(classification_.error);
   const command::CommandSpec& spec = *classification_.spec;
   route::Plan plan = route::plan(spec, argv_, classification_.key_positions);

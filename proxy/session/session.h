@@ -27,6 +27,7 @@ class Session;
 struct SessionContext {
   request::Executor* executor = nullptr;
   SessionStats* stats = nullptr;
+  command::LearnedCommandsPtr learned;  // commands learned from the nodes; may be null
   resp::ParseLimits limits;
   size_t max_pipeline = 1024;
   size_t output_limit = 64ull * 1024 * 1024;

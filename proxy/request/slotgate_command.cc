@@ -1,0 +1,115 @@
+#include "proxy/request/slotgate_command.h"
+
+#include <fnmatch.h>
+#include <strings.h>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "config/config_loader.h"
+#include "proxy/request/local_reply.h"
+#include "proxy/resp/errors.h"
+#include "proxy/resp/writer.h"
+
+namespace slotgate::request {
+namespace {
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string currentLogLevel() {
+  auto level = spdlog::get_level();
+  auto name = spdlog::level::to_string_view(level);
+  std::string text(name.data(), name.size());
+  return text == "warning" ? "warn" : text;
+}
+
+std::string configGet(std::string_view pattern, const LocalContext& context) {
+  std::string body;
+  size_t count = 0;
+  std::string glob(pattern);
+  for (auto& [key, value] : config::settings(*context.config)) {
+    if (fnmatch(glob.c_str(), key.c_str(), FNM_CASEFOLD) != 0) continue;
+    resp::appendBulk(body, key);
+    resp::appendBulk(body, key == "log.level" ? currentLogLevel() : value);
+    count += 2;
+  }
+  std::string out;
+  resp::appendArrayHeader(out, count);
+  return out + body;
+}
+
+std::string configSet(std::string_view key, std::string_view value, const LocalContext& context) {
+  bool known = false;
+  for (auto& [name, current] : config::settings(*context.config)) known |= equalsIgnoreCase(name, key);
+  if (!known) return resp::errorReply(fmt::runtime(resp::err::kUnknownSetting), key);
+  if (!equalsIgnoreCase(key, "log.level")) return resp::errorReply(fmt::runtime(resp::err::kSettingNotLive), key);
+  std::string level(value);
+  for (char& c : level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!common::setLogLevel(level)) return resp::errorReply(fmt::runtime(resp::err::kBadSettingValue), value, key);
+  common::logger("proxy")->info("log level set to {} by SLOTGATE CONFIG SET", level);
+  std::string out;
+  resp::appendSimple(out, "OK");
+  return out;
+}
+
+// One line per node: id, address, role, primary, health, slot ranges.
+std::string topology(const LocalContext& context) {
+  if (!context.topology) return "no topology yet\n";
+  const cluster::Topology& t = *context.topology;
+  std::string out;
+  for (size_t i = 0; i < t.nodes().size(); ++i) {
+    const cluster::NodeInfo& node = t.nodes()[i];
+    std::string ranges;
+    int count = 0;
+    for (int slot = 0; slot < cluster::kSlots; ++slot) {
+      if (t.ownerOf(slot) != static_cast<int>(i)) continue;
+      int end = slot;
+      while (end + 1 < cluster::kSlots && t.ownerOf(end + 1) == static_cast<int>(i)) ++end;
+      ranges += (ranges.empty() ? "" : ",") + (end == slot ? std::to_string(slot) : fmt::format("{}-{}", slot, end));
+      count += end - slot + 1;
+      slot = end;
+    }
+    out += fmt::format("{} {} {} {} {} slots={} ranges={}\n", node.id.empty() ? "-" : node.id, node.address(),
+                       node.primary ? "primary" : "replica", node.primary_id.empty() ? "-" : node.primary_id,
+                       node.healthy ? "online" : "failed", count, ranges.empty() ? "-" : ranges);
+  }
+  return out;
+}
+
+constexpr std::string_view kHelp[] = {
+    "SLOTGATE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CONFIG GET <pattern>",
+    "    Return slotgate's settings matching the glob-style pattern.",
+    "CONFIG SET <setting> <value>",
+    "    Change a setting that can change while running (log.level).",
+    "TOPOLOGY",
+    "    Return the cluster's nodes, roles and slot ranges as slotgate sees them.",
+    "HELP",
+    "    Print this help.",
+};
+
+}  // namespace
+
+std::string slotgateReply(const command::CommandSpec& spec, std::span<const std::string_view> argv,
+                          const LocalContext& context) {
+  std::string_view name = spec.name;
+  std::string out;
+  if (name == "slotgate|help") {
+    resp::appendArrayHeader(out, std::size(kHelp));
+    for (std::string_view line : kHelp) resp::appendSimple(out, line);
+  } else if (name == "slotgate|topology") {
+    resp::appendBulk(out, topology(context));
+  } else if (name == "slotgate|config" && equalsIgnoreCase(argv[2], "get") && argv.size() == 4) {
+    out = configGet(argv[3], context);
+  } else if (name == "slotgate|config" && equalsIgnoreCase(argv[2], "set") && argv.size() == 5) {
+    out = configSet(argv[3], argv[4], context);
+  } else {
+    out = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand), std::string(argv[1]) + " " + std::string(argv[2]),
+                           "SLOTGATE");
+  }
+  return out;
+}
+
+}  // namespace slotgate::request

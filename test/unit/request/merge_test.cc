@@ -1,0 +1,116 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "proxy/command/command_table.h"
+#include "proxy/request/merge.h"
+#include "proxy/resp/writer.h"
+
+using slotgate::request::ArrayLayout;
+using slotgate::request::merge;
+using slotgate::request::MergeKind;
+using slotgate::request::mergeKindFor;
+
+namespace {
+
+std::string integer(int64_t v) {
+  std::string out;
+  slotgate::resp::appendInteger(out, v);
+  return out;
+}
+
+std::string bulks(const std::vector<std::string>& items) {
+  std::string out;
+  slotgate::resp::appendArrayHeader(out, items.size());
+  for (const auto& item : items) {
+    if (item == "<nil>") {
+      slotgate::resp::appendNullBulk(out);
+    } else {
+      slotgate::resp::appendBulk(out, item);
+    }
+  }
+  return out;
+}
+
+std::mt19937 rng(7);
+
+}  // namespace
+
+TEST_CASE("merge kinds come from the command table's response tips", "[merge]") {
+  using slotgate::command::findCommand;
+  using slotgate::command::findSubcommand;
+  CHECK(mergeKindFor(*findCommand("mget"), true) == MergeKind::kArrayByIndex);
+  CHECK(mergeKindFor(*findCommand("mset"), true) == MergeKind::kAllSucceeded);
+  for (auto name : {"del", "unlink", "exists", "touch"}) CHECK(mergeKindFor(*findCommand(name), true) == MergeKind::kSum);
+  CHECK(mergeKindFor(*findCommand("dbsize"), false) == MergeKind::kSum);
+  CHECK(mergeKindFor(*findCommand("keys"), false) == MergeKind::kConcat);
+  CHECK(mergeKindFor(*findCommand("flushall"), false) == MergeKind::kAllSucceeded);
+  CHECK(mergeKindFor(*findCommand("randomkey"), false) == MergeKind::kRandomNonNull);
+  CHECK(mergeKindFor(*findCommand("info"), false) == MergeKind::kInfo);
+  const auto& script = *findCommand("script");
+  CHECK(mergeKindFor(*findSubcommand(script, "exists"), false) == MergeKind::kLogicalAnd);
+  CHECK(mergeKindFor(*findSubcommand(script, "load"), false) == MergeKind::kAllSucceeded);
+  CHECK(mergeKindFor(*findSubcommand(script, "kill"), false) == MergeKind::kOneSucceeded);
+}
+
+TEST_CASE("MGET parts go back to their keys' places", "[merge]") {
+  // Keys k0..k5; part 0 had k0, k3, k4; part 1 had k1, k5; part 2 had k2.
+  ArrayLayout layout{6, {{0, 3, 4}, {1, 5}, {2}}};
+  std::vector<std::string> parts = {bulks({"v0", "<nil>", "v4"}), bulks({"v1", "v5"}), bulks({"v2"})};
+  CHECK(merge(MergeKind::kArrayByIndex, parts, &layout, &rng) == bulks({"v0", "v1", "v2", "<nil>", "v4", "v5"}));
+  // Binary values with CRLF inside survive.
+  ArrayLayout two{2, {{1}, {0}}};
+  std::vector<std::string> binary = {bulks({std::string("a\r\nb\0c", 6)}), bulks({"x"})};
+  CHECK(merge(MergeKind::kArrayByIndex, binary, &two, &rng) == bulks({"x", std::string("a\r\nb\0c", 6)}));
+  // A part with the wrong number of elements is an error, not a misplaced value.
+  std::vector<std::string> long_part = {bulks({"v0", "extra"}), bulks({"v1"})};
+  CHECK(merge(MergeKind::kArrayByIndex, long_part, &two, &rng).rfind("-ERR slotgate could not merge", 0) == 0);
+  std::vector<std::string> not_array = {"+OK\r\n", bulks({"v1"})};
+  CHECK(merge(MergeKind::kArrayByIndex, not_array, &two, &rng).rfind("-ERR", 0) == 0);
+}
+
+TEST_CASE("integer merges", "[merge]") {
+  std::vector<std::string> parts = {integer(3), integer(0), integer(5)};
+  CHECK(merge(MergeKind::kSum, parts, nullptr, &rng) == ":8\r\n");
+  CHECK(merge(MergeKind::kMin, parts, nullptr, &rng) == ":0\r\n");
+  CHECK(merge(MergeKind::kMax, parts, nullptr, &rng) == ":5\r\n");
+  std::vector<std::string> bad = {integer(1), "+OK\r\n"};
+  CHECK(merge(MergeKind::kSum, bad, nullptr, &rng).rfind("-ERR", 0) == 0);
+}
+
+TEST_CASE("logical merges are element-wise", "[merge]") {
+  std::string a = "*3\r\n:1\r\n:1\r\n:0\r\n", b = "*3\r\n:1\r\n:0\r\n:0\r\n";
+  std::vector<std::string> parts = {a, b};
+  CHECK(merge(MergeKind::kLogicalAnd, parts, nullptr, &rng) == "*3\r\n:1\r\n:0\r\n:0\r\n");
+  CHECK(merge(MergeKind::kLogicalOr, parts, nullptr, &rng) == "*3\r\n:1\r\n:1\r\n:0\r\n");
+  std::vector<std::string> uneven = {a, "*1\r\n:1\r\n"};
+  CHECK(merge(MergeKind::kLogicalAnd, uneven, nullptr, &rng).rfind("-ERR", 0) == 0);
+}
+
+TEST_CASE("concatenation, all-succeeded, one-succeeded", "[merge]") {
+  std::vector<std::string> parts = {bulks({"a", "b"}), bulks({}), bulks({"c"})};
+  CHECK(merge(MergeKind::kConcat, parts, nullptr, &rng) == bulks({"a", "b", "c"}));
+  std::vector<std::string> oks = {"+OK\r\n", "+OK\r\n"};
+  CHECK(merge(MergeKind::kAllSucceeded, oks, nullptr, &rng) == "+OK\r\n");
+  std::vector<std::string> mixed = {"-NOTBUSY No scripts in execution right now.\r\n", "+OK\r\n"};
+  CHECK(merge(MergeKind::kOneSucceeded, mixed, nullptr, &rng) == "+OK\r\n");
+  std::vector<std::string> errors = {"-NOTBUSY a\r\n", "-NOTBUSY b\r\n"};
+  CHECK(merge(MergeKind::kOneSucceeded, errors, nullptr, &rng) == "-NOTBUSY a\r\n");
+}
+
+TEST_CASE("RANDOMKEY picks among non-nil parts, nil when all are", "[merge]") {
+  std::vector<std::string> parts = {"$-1\r\n", "$1\r\na\r\n", "$-1\r\n", "$1\r\nb\r\n"};
+  bool saw_a = false, saw_b = false;
+  for (int i = 0; i < 200; ++i) {
+    std::string got = merge(MergeKind::kRandomNonNull, parts, nullptr, &rng);
+    REQUIRE((got == parts[1] || got == parts[3]));
+    saw_a |= got == parts[1];
+    saw_b |= got == parts[3];
+  }
+  CHECK((saw_a && saw_b));
+  std::vector<std::string> empty = {"$-1\r\n", "$-1\r\n"};
+  CHECK(merge(MergeKind::kRandomNonNull, empty, nullptr, &rng) == "$-1\r\n");
+}
