@@ -1,6 +1,8 @@
 // slotgate: one Redis port in front of a Redis Cluster.
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
 #include <cctype>
 #include <iostream>
 #include <string>
@@ -100,5 +102,11 @@ int main(int argc, char** argv) {
     return kExitBadConfig;
   }
   common::setLogLevel(cfg.log_level);
+  // Every client and node connection is a descriptor: take all the process may have.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   return runServer(cfg);
 }

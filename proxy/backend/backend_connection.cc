@@ -58,14 +58,19 @@ void BackendConnection::onConnected(int status) {
     last_error_ = uv_strerror(status);
     backoff_ms_ = backoff_ms_ == 0 ? kMinBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
     down_until_ms_ = loop_.nowMs() + backoff_ms_;
-    common::logger("backend")->warn("cannot connect to {}: {} (retrying in {} ms)", address_,
-                                    last_error_, backoff_ms_);
+    // Warn once per outage; the retries that follow are debug detail.
+    common::logger("backend")->log(warned_down_ ? spdlog::level::debug : spdlog::level::warn,
+                                   "cannot connect to {}: {} (retrying in {} ms)", address_, last_error_,
+                                   backoff_ms_);
+    warned_down_ = true;
     failAll(Failure::kUnreachable, last_error_);
     return;
   }
   connecting_ = false;
   backoff_ms_ = 0;
-  common::logger("backend")->debug("connected to {}", address_);
+  common::logger("backend")->log(warned_down_ ? spdlog::level::info : spdlog::level::debug, "connected to {}",
+                                 address_);
+  warned_down_ = false;
   for (Entry& entry : fifo_) entry.written = true;
   conn_->startReading();
 }

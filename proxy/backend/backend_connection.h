@@ -71,6 +71,7 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   uint64_t down_until_ms_ = 0;  // refusing sends until then after a failed connect
   uint64_t backoff_ms_ = 0;
   std::string last_error_;
+  bool warned_down_ = false;
 };
 
 }  // namespace slotgate::backend
