@@ -165,6 +165,7 @@ std::string mergeInfo(std::span<const std::string> replies, std::span<const std:
         else if (key == "process_id") merged = std::to_string(proxy.pid);
         else if (key == "uptime_in_seconds") merged = std::to_string(proxy.uptime_s);
         else if (key == "uptime_in_days") merged = std::to_string(proxy.uptime_s / 86400);
+        else if (key == "executable" || key == "config_file") continue;  // a node's paths, not ours
       } else if (name == "clients") {
         if (key == "connected_clients") merged = std::to_string(proxy.connected_clients);
         else if (key == "blocked_clients" && all_int) merged = std::to_string(sum);
@@ -191,7 +192,9 @@ std::string mergeInfo(std::span<const std::string> replies, std::span<const std:
         else if (key == "connected_slaves") merged = "0";
         else if (key.starts_with("slave")) continue;
       } else if (name == "cluster") {
-        if (key == "cluster_enabled") merged = "0";
+        // Cluster-aware clients check this before CLUSTER SLOTS, which shows slotgate as a
+        // one-node cluster: they then keep all their traffic on slotgate.
+        if (key == "cluster_enabled") merged = "1";
       }
       out += key + ":" + merged + "\r\n";
     }

@@ -1,5 +1,7 @@
 #include "proxy/request/multi_request.h"
 
+#include <algorithm>
+
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
 
@@ -21,10 +23,17 @@ void MultiRequest::deliver(uint64_t part, std::string_view reply) {
 void MultiRequest::finish() {
   if (!client_->target) return;  // the client left; the parts still ran
   if (!tolerate_errors_) {
-    for (size_t i = 0; i < replies_.size(); ++i) {
-      const std::string& reply = replies_[i];
-      if (reply.empty() || reply[0] != '-') continue;
-      std::string_view text(reply);
+    auto failed = std::find_if(replies_.begin(), replies_.end(),
+                               [](const std::string& r) { return r.empty() || r[0] == '-'; });
+    if (failed != replies_.end()) {
+      // Every part refused alike (a syntax error, one node asked): the node's words are the answer.
+      bool all_same = std::all_of(replies_.begin(), replies_.end(), [&](const std::string& r) { return r == *failed; });
+      if (all_same) {
+        client_->target->deliver(seq_, *failed);
+        return;
+      }
+      size_t i = static_cast<size_t>(failed - replies_.begin());
+      std::string_view text(*failed);
       text = text.substr(1, text.size() - 3);
       std::string out = resp::errorReply(fmt::runtime(resp::err::kPartFailed), text, i + 1, replies_.size(),
                                          descriptions_[i]);

@@ -2,7 +2,9 @@
 // replies are combined into one. Each part is an ordinary Request whose reply comes back here
 // instead of to the session; when the last part is in, the parts are merged and the one reply goes
 // to the client's place in its ordered queue. If a part failed (and the merge does not tolerate
-// that), the client gets that part's error, saying which part it was, never a half-filled reply.
+// that), the client gets that part's error, saying which part it was, never a half-filled reply;
+// when every part gave the same error (one part, or a syntax error every node saw), that error as
+// the node wrote it.
 #pragma once
 
 #include <functional>

@@ -75,3 +75,15 @@ TEST_CASE("a client that left gets nothing; the parts keep the merge alive", "[m
   part_link->target->deliver(0, "+OK\r\n");  // still safe: the part's link owns the merge
   CHECK(client.got.empty());
 }
+
+TEST_CASE("the same error from every part is passed on as the node wrote it", "[multi]") {
+  Recorder client;
+  auto link = std::make_shared<ReplyLink>(ReplyLink{&client});
+  auto one = std::make_shared<MultiRequest>(link, 1, std::vector<std::string>{"node a"}, join, false);
+  one->deliver(0, "-ERR syntax error\r\n");
+  auto three = std::make_shared<MultiRequest>(link, 2, std::vector<std::string>{"a", "b", "c"}, join, false);
+  for (uint64_t i = 0; i < 3; ++i) three->deliver(i, "-ERR syntax error\r\n");
+  REQUIRE(client.got.size() == 2);
+  CHECK(client.got[0].second == "-ERR syntax error\r\n");
+  CHECK(client.got[1].second == "-ERR syntax error\r\n");
+}
