@@ -5,15 +5,6 @@ namespace {
 
 using resp::Value;
 
-// RESP2 maps arrive as flat arrays of key, value, ...; RESP3 as maps of the same shape.
-const Value* field(const Value& map, std::string_view key) {
-  if (!map.isArray() && map.type != Value::Type::kMap) return nullptr;
-  for (size_t i = 0; i + 1 < map.elements.size(); i += 2) {
-    if (map.elements[i].isString() && map.elements[i].str == key) return &map.elements[i + 1];
-  }
-  return nullptr;
-}
-
 std::string text(const Value* v) { return v && v->isString() ? v->str : std::string(); }
 
 bool integer(const Value* v, int64_t* out) {
@@ -48,8 +39,8 @@ std::optional<Topology> parseClusterShards(const Value& reply, const std::string
   }
   Topology topology;
   for (const Value& shard : reply.elements) {
-    const Value* slots = field(shard, "slots");
-    const Value* nodes = field(shard, "nodes");
+    const Value* slots = shard.field("slots");
+    const Value* nodes = shard.field("nodes");
     if (!slots || !nodes || !slots->isArray() || !nodes->isArray()) {
       *error = "CLUSTER SHARDS entry without slots or nodes";
       return std::nullopt;
@@ -59,17 +50,17 @@ std::optional<Topology> parseClusterShards(const Value& reply, const std::string
     std::vector<NodeInfo> replicas;
     for (const Value& node : nodes->elements) {
       NodeInfo info;
-      info.id = text(field(node, "id"));
+      info.id = text(node.field("id"));
       // An unknown endpoint means "the address you reached me at", as in CLUSTER SLOTS.
-      info.host = hostOrFallback(text(field(node, "endpoint")), answering_host);
+      info.host = hostOrFallback(text(node.field("endpoint")), answering_host);
       int64_t port = 0;
-      if (!integer(field(node, "port"), &port) || port <= 0 || port > 65535) {
+      if (!integer(node.field("port"), &port) || port <= 0 || port > 65535) {
         *error = "CLUSTER SHARDS node without a valid port";
         return std::nullopt;
       }
       info.port = static_cast<uint16_t>(port);
-      info.primary = text(field(node, "role")) == "master";
-      info.healthy = text(field(node, "health")) != "fail";
+      info.primary = text(node.field("role")) == "master";
+      info.healthy = text(node.field("health")) != "fail";
       if (info.primary && primary_index < 0) {
         primary_id = info.id;
         primary_index = topology.addNode(std::move(info));

@@ -16,15 +16,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// RESP2 maps arrive as flat arrays of key, value, ...
-const Value* field(const Value& map, std::string_view key) {
-  if (!map.isArray() && map.type != Value::Type::kMap) return nullptr;
-  for (size_t i = 0; i + 1 < map.elements.size(); i += 2) {
-    if (map.elements[i].isString() && map.elements[i].str == key) return &map.elements[i + 1];
-  }
-  return nullptr;
-}
-
 int16_t number(const Value* v) {
   if (!v || v->type != Value::Type::kInteger) return 0;
   return static_cast<int16_t>(std::clamp<int64_t>(v->integer, INT16_MIN, INT16_MAX));
@@ -51,7 +42,7 @@ uint32_t commandFlags(const Value& flags) {
 
 KeySpec keySpec(const Value& spec, std::deque<std::string>& keywords) {
   KeySpec out{BeginSearch::kUnknown, 0, nullptr, 0, FindKeys::kUnknown, 0, 0, 0, 0, 0, 0};
-  if (const Value* flags = field(spec, "flags")) {
+  if (const Value* flags = spec.field("flags")) {
     for (const Value& flag : flags->elements) {
       if (flag.str == "RO") out.flags |= kKeyRO;
       if (flag.str == "RW") out.flags |= kKeyRW;
@@ -61,32 +52,32 @@ KeySpec keySpec(const Value& spec, std::deque<std::string>& keywords) {
       if (flag.str == "variable_flags") out.flags |= kKeyVariableFlags;
     }
   }
-  if (const Value* begin = field(spec, "begin_search")) {
-    std::string type = text(field(*begin, "type"));
-    const Value* detail = field(*begin, "spec");
+  if (const Value* begin = spec.field("begin_search")) {
+    std::string type = text(begin->field("type"));
+    const Value* detail = begin->field("spec");
     if (type == "index" && detail) {
       out.begin = BeginSearch::kIndex;
-      out.index = number(field(*detail, "index"));
+      out.index = number(detail->field("index"));
     } else if (type == "keyword" && detail) {
       out.begin = BeginSearch::kKeyword;
-      keywords.push_back(text(field(*detail, "keyword")));
+      keywords.push_back(text(detail->field("keyword")));
       out.keyword = keywords.back().c_str();
-      out.startfrom = number(field(*detail, "startfrom"));
+      out.startfrom = number(detail->field("startfrom"));
     }
   }
-  if (const Value* find = field(spec, "find_keys")) {
-    std::string type = text(field(*find, "type"));
-    const Value* detail = field(*find, "spec");
+  if (const Value* find = spec.field("find_keys")) {
+    std::string type = text(find->field("type"));
+    const Value* detail = find->field("spec");
     if (type == "range" && detail) {
       out.find = FindKeys::kRange;
-      out.lastkey = number(field(*detail, "lastkey"));
-      out.keystep = number(field(*detail, "keystep"));
-      out.limit = number(field(*detail, "limit"));
+      out.lastkey = number(detail->field("lastkey"));
+      out.keystep = number(detail->field("keystep"));
+      out.limit = number(detail->field("limit"));
     } else if (type == "keynum" && detail) {
       out.find = FindKeys::kKeynum;
-      out.keynumidx = number(field(*detail, "keynumidx"));
-      out.firstkey = number(field(*detail, "firstkey"));
-      out.keystep = number(field(*detail, "keystep"));
+      out.keynumidx = number(detail->field("keynumidx"));
+      out.firstkey = number(detail->field("firstkey"));
+      out.keystep = number(detail->field("keystep"));
     }
   }
   return out;

@@ -66,6 +66,14 @@ bool decodeAt(std::string_view data, size_t* pos, Value* out, int depth) {
 
 }  // namespace
 
+const Value* Value::field(std::string_view key) const {
+  if (!isArray() && type != Type::kMap) return nullptr;
+  for (size_t i = 0; i + 1 < elements.size(); i += 2) {
+    if (elements[i].isString() && elements[i].str == key) return &elements[i + 1];
+  }
+  return nullptr;
+}
+
 std::optional<Value> decodeValue(std::string_view bytes) {
   Value value;
   size_t pos = 0;

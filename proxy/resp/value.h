@@ -19,6 +19,9 @@ struct Value {
 
   bool isArray() const { return type == Type::kArray || type == Type::kSet || type == Type::kPush; }
   bool isString() const { return type == Type::kBulk || type == Type::kSimple || type == Type::kVerbatim; }
+  // The value under `key` in a map: a RESP3 map, or the flat key, value, ... array RESP2 sends for
+  // one. nullptr if absent or not a map.
+  const Value* field(std::string_view key) const;
 };
 
 // Decodes one complete reply (as delimited by ReplyScanner); nullopt if malformed.

@@ -9,77 +9,18 @@ checked directly on the cluster's nodes.
 import fnmatch
 import gc
 import hashlib
-import os
 import re
-import shutil
-import tempfile
 import time
 
 import redis
 import redis.cluster
 
-from cluster import (HOST, RawConnection, RespError, encode_command, free_port, key_slot, log,
-                     run_suite, spawn, stop_process, tag_for_slot, tail, wait_until)
+from reference import Reference, norm
+from cluster import (HOST, RawConnection, RespError, encode_command, key_slot, log, run_suite,
+                     tag_for_slot, wait_until)
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 N_SCAN_KEYS = 50_000
-
-
-# ----------------------------------------------------------------------------------------------
-# Reference standalone redis-server
-# ----------------------------------------------------------------------------------------------
-
-class Reference:
-    """One standalone (non-cluster) redis-server on a free loopback port, in a temp dir."""
-
-    def __init__(self):
-        self.dir = None
-        self.proc = None
-        self.port = None
-
-    def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="slotgate-ref-")
-        try:
-            for attempt in range(5):
-                self.port = free_port()
-                self.proc = spawn(["redis-server", "--port", str(self.port), "--bind", HOST,
-                                   "--save", "", "--appendonly", "no", "--dir", self.dir,
-                                   "--protected-mode", "no", "--daemonize", "no"],
-                                  os.path.join(self.dir, "redis.log"), cwd=self.dir)
-                wait_until(lambda: self.proc.poll() is not None or self._ping(), 10.0,
-                           what=f"reference redis-server on port {self.port}")
-                if self.proc.poll() is None:
-                    log(f"reference redis-server up on {HOST}:{self.port}")
-                    return self
-                log(f"reference redis-server exited at start:\n{tail(os.path.join(self.dir, 'redis.log'), 10)}")
-            raise RuntimeError("could not start the reference redis-server")
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    def _ping(self):
-        try:
-            return redis.Redis(host=HOST, port=self.port, socket_timeout=1,
-                               socket_connect_timeout=1).ping()
-        except redis.RedisError:
-            return False
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc)
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def client(self, **kwargs):
-        kwargs.setdefault("socket_timeout", 30)
-        return redis.Redis(host=HOST, port=self.port, **kwargs)
-
-    def raw(self):
-        return RawConnection(self.port)
 
 
 REF = None  # the Reference, set in __main__
@@ -88,14 +29,6 @@ REF = None  # the Reference, set in __main__
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-
-def norm(x):
-    if isinstance(x, RespError):
-        return ("error", str(x))
-    if isinstance(x, list):
-        return [norm(i) for i in x]
-    return x
-
 
 def same(g, r, *args):
     gv, rv = norm(g.call(*args)), norm(r.call(*args))
