@@ -1,6 +1,7 @@
 // A growable byte buffer with a read and a write end: sockets read into its tail, parsers consume
 // from its head. Consumed space is reclaimed by moving the unread bytes to the front only when that
 // is cheap relative to what was consumed, so a large value arriving in pieces is not copied often.
+// Storage of the common size (16 KB) is recycled through a per-thread free list.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +13,7 @@ namespace slotgate::common {
 class Buffer {
  public:
   Buffer() = default;
+  ~Buffer();
   Buffer(Buffer&&) noexcept;
   Buffer& operator=(Buffer&&) noexcept;
   Buffer(const Buffer&) = delete;

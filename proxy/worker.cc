@@ -1,11 +1,17 @@
 #include "proxy/worker.h"
 
+#include <malloc.h>
+
 #include "common/log.h"
 
 namespace slotgate {
 namespace {
 
 constexpr uint64_t kTimeoutSweepMs = 100;
+// After this many clients left, hand freed memory back to the system (at most once a second):
+// glibc keeps a worker thread's freed memory in that thread's arena otherwise.
+constexpr size_t kTrimAfterClosed = 256;
+constexpr uint64_t kTrimIntervalMs = 1000;
 constexpr int kListenBacklog = 511;
 
 }  // namespace
@@ -30,7 +36,10 @@ Worker::Worker(int index, const config::Config& config, std::function<void(const
                              config_.limits.max_args};
   session_context_.max_pipeline = config_.limits.max_pipeline;
   session_context_.output_limit = config_.limits.client_output_buffer;
-  session_context_.on_close = [this](session::Session* s) { sessions_.erase(s); };
+  session_context_.on_close = [this](session::Session* s) {
+    sessions_.erase(s);
+    ++closed_since_trim_;
+  };
 }
 
 Worker::~Worker() { join(); }
@@ -41,7 +50,15 @@ bool Worker::listen(std::string* error) {
 }
 
 void Worker::start() {
-  sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] { pool_->checkTimeouts(loop_.nowMs()); });
+  sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] {
+    uint64_t now = loop_.nowMs();
+    pool_->checkTimeouts(now);
+    if (closed_since_trim_ >= kTrimAfterClosed && now - last_trim_ms_ >= kTrimIntervalMs) {
+      closed_since_trim_ = 0;
+      last_trim_ms_ = now;
+      malloc_trim(0);
+    }
+  });
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), ("slotgate-w" + std::to_string(index_)).c_str());
     loop_.run();

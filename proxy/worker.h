@@ -57,6 +57,8 @@ class Worker {
   session::SessionContext session_context_;
   std::unordered_map<session::Session*, std::unique_ptr<session::Session>> sessions_;
   std::thread thread_;
+  size_t closed_since_trim_ = 0;
+  uint64_t last_trim_ms_ = 0;
 };
 
 }  // namespace slotgate

@@ -10,6 +10,8 @@
 
 #include <uv.h>
 
+#include "common/buffer.h"
+
 namespace slotgate::common::uv {
 
 class TcpConnection;
@@ -33,6 +35,10 @@ class EventLoop {
   void after(uint64_t ms, std::function<void()> fn);
   uint64_t nowMs() const { return uv_now(const_cast<uv_loop_t*>(&loop_)); }
 
+  // Loop thread only: where sockets with nothing pending read into. A connection keeps bytes of
+  // its own only while a request or reply is incomplete, so idle connections hold no buffer.
+  Buffer& readScratch() { return read_scratch_; }
+
   // Loop thread only: flush `conn` at the end of this loop turn.
   void scheduleFlush(TcpConnection* conn);
   void cancelFlush(TcpConnection* conn);
@@ -55,6 +61,7 @@ class EventLoop {
   bool stopping_ = false;
   std::vector<TcpConnection*> to_flush_;
   std::unordered_set<DelayedCall*> delayed_;
+  Buffer read_scratch_;
 };
 
 }  // namespace slotgate::common::uv

@@ -8,7 +8,6 @@ namespace slotgate::common::uv {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kKeepIdleCapacity = 16 * 1024;
 
 }  // namespace
 
@@ -52,12 +51,12 @@ TcpConnection* TcpConnection::connect(EventLoop& loop, const std::string& host, 
   conn->peer_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                 std::to_string(port);
   conn->connecting_ = true;
-  uv_timer_init(loop.raw(), &conn->connect_timer_);
-  conn->connect_timer_.data = conn;
+  conn->connect_ = std::make_unique<ConnectState>();
+  uv_timer_init(loop.raw(), &conn->connect_->timer);
+  conn->connect_->timer.data = conn;
   conn->open_handles_ = 2;
-  conn->has_connect_timer_ = true;
   uv_timer_start(
-      &conn->connect_timer_,
+      &conn->connect_->timer,
       [](uv_timer_t* timer) { static_cast<TcpConnection*>(timer->data)->fail(UV_ETIMEDOUT); },
       timeout_ms, 0);
   conn->resolveAndConnect(host, port, timeout_ms);
@@ -72,12 +71,12 @@ void TcpConnection::resolveAndConnect(const std::string& host, uint16_t port, ui
   // A name: resolve it off the loop thread. The pending request keeps the connection alive.
   resolving_ = true;
   ++open_handles_;
-  resolve_req_.data = this;
+  connect_->resolve.data = this;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   int rc = uv_getaddrinfo(
-      loop_.raw(), &resolve_req_,
+      loop_.raw(), &connect_->resolve,
       [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
         auto* self = static_cast<TcpConnection*>(req->data);
         self->resolving_ = false;
@@ -100,8 +99,8 @@ void TcpConnection::resolveAndConnect(const std::string& host, uint16_t port, ui
 }
 
 void TcpConnection::connectTo(const sockaddr* addr) {
-  connect_req_.data = this;
-  int rc = uv_tcp_connect(&connect_req_, &tcp_, addr, [](uv_connect_t* req, int status) {
+  connect_->request.data = this;
+  int rc = uv_tcp_connect(&connect_->request, &tcp_, addr, [](uv_connect_t* req, int status) {
     auto* self = static_cast<TcpConnection*>(req->data);
     if (status == UV_ECANCELED || self->closing_) return;
     self->finishConnect(status);
@@ -112,7 +111,7 @@ void TcpConnection::connectTo(const sockaddr* addr) {
 void TcpConnection::finishConnect(int status) {
   if (status != 0) return fail(status);
   connecting_ = false;
-  uv_timer_stop(&connect_timer_);
+  uv_timer_stop(&connect_->timer);
   uv_tcp_nodelay(&tcp_, 1);
   if (handler_) handler_->onConnected(0);
   if (!closing_ && !out_.empty()) markDirty();
@@ -146,18 +145,28 @@ void TcpConnection::stopReading() {
 
 void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<TcpConnection*>(handle->data);
+  // Nothing pending: read into the loop's shared buffer; else keep growing our own.
+  self->reading_scratch_ = self->in_.empty();
+  Buffer& target = self->reading_scratch_ ? self->loop_.readScratch() : self->in_;
   size_t available = 0;
-  char* dst = self->in_.prepare(kReadChunk, &available);
+  char* dst = target.prepare(kReadChunk, &available);
   *buf = uv_buf_init(dst, static_cast<unsigned>(available));
 }
 
 void TcpConnection::onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<TcpConnection*>(stream->data);
+  Buffer& target = self->reading_scratch_ ? self->loop_.readScratch() : self->in_;
   if (nread > 0) {
-    self->in_.commit(static_cast<size_t>(nread));
-    if (self->handler_ && !self->closing_) self->handler_->onRead(self->in_);
-    if (!self->closing_) self->in_.shrinkIfIdle(kKeepIdleCapacity * 4);
+    target.commit(static_cast<size_t>(nread));
+    if (self->handler_ && !self->closing_) self->handler_->onRead(target);
+    if (self->reading_scratch_) {
+      // Keep only what the handler left (an incomplete request, or input past a pause).
+      if (!self->closing_) self->in_.append(target.readable());
+      target.clear();
+    }
+    if (!self->closing_) self->in_.shrinkIfIdle(0);
   } else if (nread < 0) {
+    target.clear();
     self->fail(nread == UV_EOF ? 0 : static_cast<int>(nread));
   }
 }
@@ -204,7 +213,7 @@ void TcpConnection::flushNow() {
       }
       return;
     }
-    out_.shrinkIfIdle(kKeepIdleCapacity);
+    out_.shrinkIfIdle(0);
   }
   if (close_after_flush_) closeHandles();
 }
@@ -213,7 +222,7 @@ void TcpConnection::onWriteCb(uv_write_t* req, int status) {
   auto* self = static_cast<TcpConnection*>(req->data);
   self->writing_ = false;
   self->inflight_.clear();
-  self->inflight_.shrinkIfIdle(kKeepIdleCapacity);
+  self->inflight_.shrinkIfIdle(0);
   if (status < 0) {
     if (self->close_after_flush_) return self->closeHandles();
     return self->fail(status);
@@ -244,10 +253,10 @@ void TcpConnection::closeHandles() {
     loop_.cancelFlush(this);
     flush_scheduled_ = false;
   }
-  if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+  if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&connect_->resolve));
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &TcpConnection::onHandleClosed);
-  if (has_connect_timer_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&connect_timer_), &TcpConnection::onHandleClosed);
+  if (connect_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&connect_->timer), &TcpConnection::onHandleClosed);
   }
 }
 

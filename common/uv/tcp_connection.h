@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,7 +28,8 @@ class TcpConnection {
     // Outgoing connections only: status 0 on success, else a libuv error code. On failure the
     // connection is already closing and must be forgotten.
     virtual void onConnected(int status) { (void)status; }
-    // New bytes are at the end of `in`; consume what was used.
+    // New bytes are at the end of `in`; consume what was used. `in` may be the loop's shared
+    // read buffer: what is left unconsumed moves to input() after the call, so keep no reference.
     virtual void onRead(Buffer& in) = 0;
     // The peer closed, or an I/O error happened (`status`, a libuv code, 0 for EOF). The connection
     // is closing and must be forgotten.
@@ -47,7 +49,7 @@ class TcpConnection {
   void stopReading();
   bool reading() const { return reading_; }
 
-  // Bytes received and not yet consumed (a handler that paused may come back for them).
+  // Bytes received and not consumed by an earlier onRead (a handler that paused comes back here).
   Buffer& input() { return in_; }
   void write(std::string_view bytes);
   Buffer& output() { return out_; }  // for encoders that write in place; call markDirty() after
@@ -78,11 +80,16 @@ class TcpConnection {
 
   EventLoop& loop_;
   Handler* handler_;
+  // Only outgoing connections need these; accepted ones (every client) do without.
+  struct ConnectState {
+    uv_timer_t timer;
+    uv_connect_t request;
+    uv_getaddrinfo_t resolve;
+  };
+
   uv_tcp_t tcp_;
-  uv_timer_t connect_timer_;
-  uv_connect_t connect_req_;
   uv_write_t write_req_;
-  uv_getaddrinfo_t resolve_req_;
+  std::unique_ptr<ConnectState> connect_;
   Buffer in_;
   Buffer out_;
   Buffer inflight_;  // bytes handed to uv_write, untouched until its callback
@@ -95,7 +102,7 @@ class TcpConnection {
   bool flush_scheduled_ = false;
   bool closing_ = false;
   bool close_after_flush_ = false;
-  bool has_connect_timer_ = false;
+  bool reading_scratch_ = false;  // the current read lands in the loop's shared buffer
 };
 
 }  // namespace slotgate::common::uv

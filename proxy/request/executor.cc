@@ -17,11 +17,11 @@ void reply(const std::shared_ptr<ReplyLink>& link, uint64_t seq, std::string_vie
   if (link->target) link->target->deliver(seq, bytes);
 }
 
-std::string encode(std::span<const std::string_view> argv, std::string_view raw) {
-  if (!raw.empty()) return std::string(raw);  // forwarded as received
-  std::string out;
-  resp::appendCommand(out, std::vector<std::string_view>(argv.begin(), argv.end()));
-  return out;
+// The request as RESP: the bytes as received, or (inline requests) encoded into `storage`.
+std::string_view encode(std::span<const std::string_view> argv, std::string_view raw, std::string& storage) {
+  if (!raw.empty()) return raw;
+  resp::appendCommand(storage, std::vector<std::string_view>(argv.begin(), argv.end()));
+  return storage;
 }
 
 // Redis's cursor syntax: an unsigned decimal, nothing else.
@@ -72,7 +72,8 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
 void Executor::single(const route::Plan& plan, std::span<const std::string_view> argv, std::string_view raw,
                       const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
   int slot = plan.kind == route::Plan::Kind::kSlot ? plan.slot : Request::kAnyPrimary;
-  auto request = std::make_shared<Request>(dispatcher_, link, seq, encode(argv, raw), slot, plan.readonly);
+  std::string storage;
+  auto request = Request::make(dispatcher_, link, seq, encode(argv, raw, storage), slot, plan.readonly);
   dispatcher_.dispatch(request);
 }
 
@@ -112,8 +113,7 @@ void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
       merge_kind == MergeKind::kOneSucceeded);
   // Parts for one node leave in the same loop turn, so in one write.
   for (size_t i = 0; i < commands.size(); ++i) {
-    auto part = std::make_shared<Request>(dispatcher_, multi->partLink(), i, std::move(commands[i]),
-                                          plan.groups[i].slot, plan.readonly);
+    auto part = Request::make(dispatcher_, multi->partLink(), i, commands[i], plan.groups[i].slot, plan.readonly);
     dispatcher_.dispatch(part);
   }
 }
@@ -149,10 +149,10 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
   }
   auto multi = std::make_shared<MultiRequest>(link, seq, std::move(descriptions), std::move(merge_fn),
                                               *kind == MergeKind::kOneSucceeded);
-  std::string command = encode(argv, raw);
+  std::string storage;
+  std::string_view command = encode(argv, raw, storage);
   for (size_t i = 0; i < nodes.size(); ++i) {
-    auto part = std::make_shared<Request>(dispatcher_, multi->partLink(), i, command, Request::kAnyPrimary,
-                                          plan.readonly);
+    auto part = Request::make(dispatcher_, multi->partLink(), i, command, Request::kAnyPrimary, plan.readonly);
     part->pinTo(nodes[i]);
     dispatcher_.dispatch(part);
   }
@@ -198,8 +198,7 @@ void Executor::scan(std::span<const std::string_view> argv, const std::shared_pt
         return out;
       },
       false);
-  auto request = std::make_shared<Request>(dispatcher_, multi->partLink(), 0, std::move(command),
-                                           Request::kAnyPrimary, true);
+  auto request = Request::make(dispatcher_, multi->partLink(), 0, command, Request::kAnyPrimary, true);
   request->pinTo(primaries[index]);
   dispatcher_.dispatch(request);
 }

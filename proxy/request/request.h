@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/pool_allocator.h"
+#include "common/small_bytes.h"
 #include "proxy/backend/waiter.h"
 
 namespace slotgate::backend {
@@ -34,15 +36,22 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
  public:
   static constexpr int kAnyPrimary = -1;
 
-  Request(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq, std::string command,
+  Request(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq, std::string_view command,
           int slot, bool readonly)
-      : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), command_(std::move(command)),
-        slot_(slot), readonly_(readonly) {}
+      : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), command_(command), slot_(slot),
+        readonly_(readonly) {}
+
+  // One pooled allocation for the request, its control block and (if short) its bytes.
+  static std::shared_ptr<Request> make(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq,
+                                       std::string_view command, int slot, bool readonly) {
+    return std::allocate_shared<Request>(common::PoolAllocator<Request>(), dispatcher, std::move(link), seq,
+                                         command, slot, readonly);
+  }
 
   void onReply(std::string_view reply) override;
   void onFailure(backend::Failure failure, const std::string& node, const std::string& detail) override;
 
-  const std::string& command() const { return command_; }
+  std::string_view command() const { return command_.view(); }
   int slot() const { return slot_; }
   // A command for one particular node (fan-out parts, SCAN): never rerouted by slot.
   void pinTo(backend::BackendConnection* node) { pinned_ = node; }
@@ -59,7 +68,7 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   Dispatcher& dispatcher_;
   std::shared_ptr<ReplyLink> link_;
   uint64_t seq_;
-  std::string command_;
+  common::SmallBytes<88> command_;
   int slot_;
   bool readonly_;
   unsigned attempts_ = 0;  // redirects and retries followed so far

@@ -1,8 +1,8 @@
 // Strict decimal integer parsing as Redis's string2ll: optional '-', digits, nothing else, no
-// leading '+', zeros or spaces, no "-0", no overflow.
+// leading '+', zeros or spaces, no "-0", no overflow. Hand-rolled: it runs for every length
+// header of every request and reply.
 #pragma once
 
-#include <charconv>
 #include <cstdint>
 #include <string_view>
 
@@ -10,12 +10,31 @@ namespace slotgate::resp {
 
 inline bool parseInt(std::string_view text, int64_t* value) {
   if (text.empty() || text.size() > 20) return false;
-  // No sign but '-', no leading zeros, no "-0": one spelling per number, as string2ll.
-  size_t digits = text[0] == '-' ? 1 : 0;
-  if (digits >= text.size() || text[digits] < '0' || text[digits] > '9') return false;
-  if (text[digits] == '0' && (text.size() > 1)) return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
-  return ec == std::errc() && end == text.data() + text.size();
+  bool negative = text[0] == '-';
+  size_t i = negative ? 1 : 0;
+  if (i >= text.size() || text[i] < '0' || text[i] > '9') return false;
+  // One spelling per number: no leading zeros, and no "-0".
+  if (text[i] == '0') {
+    if (text.size() != 1) return false;
+    *value = 0;
+    return true;
+  }
+  uint64_t magnitude = 0;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (magnitude > (UINT64_MAX - digit) / 10) return false;
+    magnitude = magnitude * 10 + digit;
+  }
+  if (negative) {
+    if (magnitude > uint64_t{INT64_MAX} + 1) return false;
+    *value = magnitude == uint64_t{INT64_MAX} + 1 ? INT64_MIN : -static_cast<int64_t>(magnitude);
+  } else {
+    if (magnitude > uint64_t{INT64_MAX}) return false;
+    *value = static_cast<int64_t>(magnitude);
+  }
+  return true;
 }
 
 }  // namespace slotgate::resp

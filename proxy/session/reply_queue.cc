@@ -1,15 +1,48 @@
 #include "proxy/session/reply_queue.h"
 
+#include <utility>
+
 namespace slotgate::session {
+namespace {
+
+constexpr size_t kInitialPlaces = 4;
+constexpr size_t kKeepPlaces = 64;  // a drained ring larger than this is given back
+constexpr size_t kKeepReplyCapacity = 256;
+
+}  // namespace
+
+void ReplyQueue::grow() {
+  std::vector<Slot> bigger(ring_.empty() ? kInitialPlaces : ring_.size() * 2);
+  for (size_t i = 0; i < count_; ++i) bigger[i] = std::move(ring_[(head_ + i) & (ring_.size() - 1)]);
+  ring_.swap(bigger);
+  head_ = 0;
+}
 
 uint64_t ReplyQueue::push() {
-  slots_.emplace_back();
-  return head_seq_ + slots_.size() - 1;
+  if (count_ == ring_.size()) grow();
+  Slot& slot = ring_[(head_ + count_) & (ring_.size() - 1)];
+  slot.done = false;
+  ++count_;
+  return head_seq_ + count_ - 1;
+}
+
+void ReplyQueue::popFront() {
+  Slot& slot = ring_[head_];
+  held_bytes_ -= slot.reply.size();
+  // Small replies keep their room for the next time round the ring; big ones give it back.
+  if (slot.reply.capacity() <= kKeepReplyCapacity) {
+    slot.reply.clear();
+  } else {
+    std::string().swap(slot.reply);
+  }
+  head_ = (head_ + 1) & (ring_.size() - 1);
+  --count_;
+  ++head_seq_;
 }
 
 size_t ReplyQueue::complete(uint64_t seq, std::string_view reply, common::Buffer& out) {
-  if (seq < head_seq_ || seq - head_seq_ >= slots_.size()) return 0;  // not ours, or done already
-  Slot& slot = slots_[seq - head_seq_];
+  if (seq < head_seq_ || seq - head_seq_ >= count_) return 0;  // not ours, or done already
+  Slot& slot = at(seq);
   if (slot.done) return 0;
   if (seq != head_seq_) {
     slot.done = true;
@@ -18,15 +51,16 @@ size_t ReplyQueue::complete(uint64_t seq, std::string_view reply, common::Buffer
     return 0;
   }
   out.append(reply);
-  slots_.pop_front();
-  ++head_seq_;
+  popFront();
   size_t sent = 1;
-  while (!slots_.empty() && slots_.front().done) {
-    out.append(slots_.front().reply);
-    held_bytes_ -= slots_.front().reply.size();
-    slots_.pop_front();
-    ++head_seq_;
+  while (count_ > 0 && ring_[head_].done) {
+    out.append(ring_[head_].reply);
+    popFront();
     ++sent;
+  }
+  if (count_ == 0 && ring_.size() > kKeepPlaces) {
+    std::vector<Slot>().swap(ring_);
+    head_ = 0;
   }
   return sent;
 }

@@ -1,12 +1,15 @@
 // The one place that keeps a client's replies in the order of its commands. Each command takes a
 // sequence number when it arrives; replies complete in any order; a reply leaves only when every
 // earlier one has. The reply at the head goes straight to the output without being stored.
+//
+// Places live in a ring that is allocated on first use and given back once a long pipeline has
+// drained, so an idle client costs nothing here.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/buffer.h"
 
@@ -21,7 +24,7 @@ class ReplyQueue {
   size_t complete(uint64_t seq, std::string_view reply, common::Buffer& out);
 
   // Commands whose replies have not left yet.
-  size_t pending() const { return slots_.size(); }
+  size_t pending() const { return count_; }
   // Bytes of completed replies waiting behind an earlier one.
   size_t heldBytes() const { return held_bytes_; }
 
@@ -31,8 +34,14 @@ class ReplyQueue {
     std::string reply;
   };
 
-  uint64_t head_seq_ = 0;  // sequence number of slots_.front()
-  std::deque<Slot> slots_;
+  Slot& at(uint64_t seq) { return ring_[(head_ + (seq - head_seq_)) & (ring_.size() - 1)]; }
+  void grow();
+  void popFront();
+
+  std::vector<Slot> ring_;  // size is zero or a power of two
+  size_t head_ = 0;         // ring index of the oldest place
+  size_t count_ = 0;
+  uint64_t head_seq_ = 0;   // sequence number of the oldest place
   size_t held_bytes_ = 0;
 };
 

@@ -29,15 +29,14 @@ void Session::close() {
   conn_ = nullptr;
 }
 
-void Session::onRead(common::Buffer&) {
+void Session::onRead(common::Buffer& in) {
   in_read_ = true;
-  processInput();
+  processInput(in);
   in_read_ = false;
   if (dead_) destroy();
 }
 
-void Session::processInput() {
-  common::Buffer& in = conn_->input();
+void Session::processInput(common::Buffer& in) {
   while (!dead_ && !closing_after_replies_ && !in.empty()) {
     if (queue_.pending() >= ctx_.max_pipeline) {
       // Backpressure: wait for replies before taking more commands.
@@ -101,7 +100,7 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
     conn_->startReading();
     if (!in_read_) {
       in_read_ = true;
-      processInput();
+      processInput(conn_->input());
       in_read_ = false;
       if (dead_) return destroy();
     }

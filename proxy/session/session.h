@@ -51,7 +51,7 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   void onRead(common::Buffer& in) override;
   void onClosed(int status) override;
 
-  void processInput();
+  void processInput(common::Buffer& in);
   void handleCommand(std::string_view request_bytes);
   void replyNow(std::string_view reply);
   void closeAfterReplies();
