@@ -52,7 +52,11 @@ bool Worker::listen(std::string* error) {
 void Worker::start() {
   sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] {
     uint64_t now = loop_.nowMs();
-    pool_->checkTimeouts(now);
+    // Timers run before I/O in a loop turn: after the loop was busy for long (a huge command),
+    // replies may be waiting unread. Let one turn of I/O pass before judging anyone slow.
+    bool lagged = now - last_sweep_ms_ > 4 * kTimeoutSweepMs;
+    last_sweep_ms_ = now;
+    if (!lagged) pool_->checkTimeouts(now);
     if (closed_since_trim_ >= kTrimAfterClosed && now - last_trim_ms_ >= kTrimIntervalMs) {
       closed_since_trim_ = 0;
       last_trim_ms_ = now;

@@ -59,6 +59,7 @@ class Worker {
   std::thread thread_;
   size_t closed_since_trim_ = 0;
   uint64_t last_trim_ms_ = 0;
+  uint64_t last_sweep_ms_ = 0;
 };
 
 }  // namespace slotgate

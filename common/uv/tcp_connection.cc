@@ -8,6 +8,7 @@ namespace slotgate::common::uv {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr uint64_t kLateTimerMs = 50;
 
 }  // namespace
 
@@ -55,9 +56,21 @@ TcpConnection* TcpConnection::connect(EventLoop& loop, const std::string& host, 
   uv_timer_init(loop.raw(), &conn->connect_->timer);
   conn->connect_->timer.data = conn;
   conn->open_handles_ = 2;
+  conn->connect_->deadline_ms = loop.nowMs() + timeout_ms;
   uv_timer_start(
       &conn->connect_->timer,
-      [](uv_timer_t* timer) { static_cast<TcpConnection*>(timer->data)->fail(UV_ETIMEDOUT); },
+      [](uv_timer_t* timer) {
+        auto* self = static_cast<TcpConnection*>(timer->data);
+        // Fired late because the loop was busy: the connection may be made and not yet seen.
+        // Give I/O one more turn before calling it a timeout.
+        uint64_t now = self->loop_.nowMs();
+        if (!self->connect_->rechecked && now > self->connect_->deadline_ms + kLateTimerMs) {
+          self->connect_->rechecked = true;
+          uv_timer_start(timer, timer->timer_cb, kLateTimerMs, 0);
+          return;
+        }
+        self->fail(UV_ETIMEDOUT);
+      },
       timeout_ms, 0);
   conn->resolveAndConnect(host, port, timeout_ms);
   return conn;

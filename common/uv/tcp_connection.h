@@ -85,6 +85,8 @@ class TcpConnection {
     uv_timer_t timer;
     uv_connect_t request;
     uv_getaddrinfo_t resolve;
+    uint64_t deadline_ms = 0;
+    bool rechecked = false;
   };
 
   uv_tcp_t tcp_;

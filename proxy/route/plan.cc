@@ -1,6 +1,7 @@
 #include "proxy/route/plan.h"
 
 #include <algorithm>
+#include <array>
 
 #include "proxy/command/key_slot.h"
 #include "proxy/resp/errors.h"
@@ -45,15 +46,22 @@ Plan split(const command::CommandSpec& spec, std::span<const std::string_view> a
   if (p.key_step > 1 && (argv.size() - 1) % p.key_step != 0) {
     return reject(resp::errorReply(fmt::runtime(resp::err::kWrongArity), displayName(spec)));
   }
+  // Group index per slot, for this call only (keys of all 16384 slots in one command must not
+  // cost a quadratic search); entries touched are reset before returning.
+  thread_local std::array<int32_t, command::kSlotCount> group_of = [] {
+    std::array<int32_t, command::kSlotCount> a;
+    a.fill(-1);
+    return a;
+  }();
   for (uint32_t position : keys) {
     uint16_t slot = command::keyHashSlot(argv[position]);
-    auto group = std::find_if(p.groups.begin(), p.groups.end(), [slot](const SlotGroup& g) { return g.slot == slot; });
-    if (group == p.groups.end()) {
+    if (group_of[slot] < 0) {
+      group_of[slot] = static_cast<int32_t>(p.groups.size());
       p.groups.push_back({slot, {}});
-      group = p.groups.end() - 1;
     }
-    group->key_positions.push_back(position);
+    p.groups[static_cast<size_t>(group_of[slot])].key_positions.push_back(position);
   }
+  for (const SlotGroup& group : p.groups) group_of[group.slot] = -1;
   if (p.groups.size() == 1) return slotPlan(p.groups[0].slot);  // no split needed
   p.kind = Plan::Kind::kSplit;
   return p;
