@@ -88,32 +88,34 @@ void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
   auto layout = std::make_shared<ArrayLayout>();
   uint32_t first_key = plan.groups.front().key_positions.front();
   for (const route::SlotGroup& group : plan.groups) first_key = std::min(first_key, group.key_positions.front());
-  std::vector<std::string> descriptions;
-  std::vector<std::string> commands;
+  std::vector<PartLabel> labels;
+  labels.reserve(plan.groups.size());
   for (const route::SlotGroup& group : plan.groups) {
-    std::vector<std::string_view> part{argv[0]};
     std::vector<uint32_t> places;
-    for (uint32_t position : group.key_positions) {
-      for (uint32_t i = 0; i < plan.key_step; ++i) part.push_back(argv[position + i]);
-      places.push_back((position - first_key) / plan.key_step);
-    }
+    places.reserve(group.key_positions.size());
+    for (uint32_t position : group.key_positions) places.push_back((position - first_key) / plan.key_step);
     layout->total += places.size();
     layout->positions.push_back(std::move(places));
-    std::string command;
-    resp::appendCommand(command, part);
-    commands.push_back(std::move(command));
-    descriptions.push_back("keys in slot " + std::to_string(group.slot));
+    labels.push_back({group.slot, {}});
   }
   MergeKind merge_kind = *kind;
   auto multi = std::make_shared<MultiRequest>(
-      link, seq, std::move(descriptions),
+      link, seq, std::move(labels),
       [merge_kind, layout, this](std::span<const std::string> parts) {
         return merge(merge_kind, parts, layout.get(), &rng_);
       },
       merge_kind == MergeKind::kOneSucceeded);
   // Parts for one node leave in the same loop turn, so in one write.
-  for (size_t i = 0; i < commands.size(); ++i) {
-    auto part = Request::make(dispatcher_, multi->partLink(), i, commands[i], plan.groups[i].slot, plan.readonly);
+  std::vector<std::string_view> part_argv;
+  std::string command;
+  for (size_t i = 0; i < plan.groups.size(); ++i) {
+    part_argv.assign(1, argv[0]);
+    for (uint32_t position : plan.groups[i].key_positions) {
+      for (uint32_t k = 0; k < plan.key_step; ++k) part_argv.push_back(argv[position + k]);
+    }
+    command.clear();
+    resp::appendCommand(command, part_argv);
+    auto part = Request::make(dispatcher_, multi->partLink(), i, command, plan.groups[i].slot, plan.readonly);
     dispatcher_.dispatch(part);
   }
 }
@@ -133,8 +135,8 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
     reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
     return;
   }
-  std::vector<std::string> descriptions;
-  for (auto* node : nodes) descriptions.push_back("node " + node->address());
+  std::vector<PartLabel> labels;
+  for (auto* node : nodes) labels.push_back({-1, node->address()});
   MultiRequest::MergeFn merge_fn;
   if (*kind == MergeKind::kInfo) {
     std::vector<std::string> sections(argv.begin() + 1, argv.end());
@@ -147,7 +149,7 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
       return merge(merge_kind, parts, nullptr, &rng_);
     };
   }
-  auto multi = std::make_shared<MultiRequest>(link, seq, std::move(descriptions), std::move(merge_fn),
+  auto multi = std::make_shared<MultiRequest>(link, seq, std::move(labels), std::move(merge_fn),
                                               *kind == MergeKind::kOneSucceeded);
   std::string storage;
   std::string_view command = encode(argv, raw, storage);
@@ -175,7 +177,7 @@ void Executor::scan(std::span<const std::string_view> argv, const std::shared_pt
   resp::appendCommand(command, part);
   size_t primary_count = primaries.size();
   auto multi = std::make_shared<MultiRequest>(
-      link, seq, std::vector<std::string>{"node " + primaries[index]->address()},
+      link, seq, std::vector<PartLabel>{{-1, primaries[index]->address()}},
       [index, primary_count](std::span<const std::string> parts) {
         std::vector<std::string_view> elements;
         if (!resp::arrayElements(parts[0], &elements) || elements.size() != 2) {

@@ -7,11 +7,15 @@
 
 namespace slotgate::request {
 
-MultiRequest::MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<std::string> descriptions,
+std::string PartLabel::text() const {
+  return slot >= 0 ? "keys in slot " + std::to_string(slot) : "node " + node;
+}
+
+MultiRequest::MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<PartLabel> labels,
                            MergeFn merge, bool tolerate_errors)
-    : client_(std::move(client)), seq_(seq), descriptions_(std::move(descriptions)), merge_(std::move(merge)),
-      tolerate_errors_(tolerate_errors), replies_(descriptions_.size()), done_(descriptions_.size(), false),
-      remaining_(descriptions_.size()) {}
+    : client_(std::move(client)), seq_(seq), labels_(std::move(labels)), merge_(std::move(merge)),
+      tolerate_errors_(tolerate_errors), replies_(labels_.size()), done_(labels_.size(), false),
+      remaining_(labels_.size()) {}
 
 void MultiRequest::deliver(uint64_t part, std::string_view reply) {
   if (part >= done_.size() || done_[part]) return;
@@ -36,7 +40,7 @@ void MultiRequest::finish() {
       std::string_view text(*failed);
       text = text.substr(1, text.size() - 3);
       std::string out = resp::errorReply(fmt::runtime(resp::err::kPartFailed), text, i + 1, replies_.size(),
-                                         descriptions_[i]);
+                                         labels_[i].text());
       client_->target->deliver(seq_, out);
       return;
     }

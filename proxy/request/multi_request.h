@@ -17,13 +17,21 @@
 
 namespace slotgate::request {
 
+// Names a part in an error: the slot its keys hash to, or the node it was sent to. Made into
+// text only when an error needs it.
+struct PartLabel {
+  int slot = -1;
+  std::string node;  // when not a slot
+  std::string text() const;
+};
+
 class MultiRequest : public ReplyTarget, public std::enable_shared_from_this<MultiRequest> {
  public:
   // Combines the parts' replies (in part order) into the client's reply.
   using MergeFn = std::function<std::string(std::span<const std::string> parts)>;
 
-  // `descriptions[i]` names part i in an error ("slot 1234", "node 10.0.0.1:7000").
-  MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<std::string> descriptions,
+  // `labels[i]` names part i in an error.
+  MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<PartLabel> labels,
                MergeFn merge, bool tolerate_errors);
 
   // The link part `i` reports through (as its sequence number `i`); it keeps this alive.
@@ -37,7 +45,7 @@ class MultiRequest : public ReplyTarget, public std::enable_shared_from_this<Mul
   ReplyLink link_{this};
   std::shared_ptr<ReplyLink> client_;
   uint64_t seq_;
-  std::vector<std::string> descriptions_;
+  std::vector<PartLabel> labels_;
   MergeFn merge_;
   bool tolerate_errors_;
   std::vector<std::string> replies_;

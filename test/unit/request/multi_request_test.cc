@@ -10,6 +10,7 @@
 #include "proxy/request/multi_request.h"
 
 using slotgate::request::MultiRequest;
+using slotgate::request::PartLabel;
 using slotgate::request::ReplyLink;
 using slotgate::request::ReplyTarget;
 
@@ -34,8 +35,8 @@ TEST_CASE("parts completing in any order are merged in part order, once", "[mult
   for (int round = 0; round < 50; ++round) {
     Recorder client;
     auto link = std::make_shared<ReplyLink>(ReplyLink{&client});
-    std::vector<std::string> names(8);
-    for (size_t i = 0; i < names.size(); ++i) names[i] = "slot " + std::to_string(i);
+    std::vector<PartLabel> names(8);
+    for (size_t i = 0; i < names.size(); ++i) names[i] = {static_cast<int>(i), {}};
     auto multi = std::make_shared<MultiRequest>(link, 77, names, join, false);
     std::vector<size_t> order(names.size());
     std::iota(order.begin(), order.end(), 0);
@@ -56,7 +57,7 @@ TEST_CASE("a failed part fails the whole command and says which part", "[multi]"
   Recorder client;
   auto link = std::make_shared<ReplyLink>(ReplyLink{&client});
   auto multi = std::make_shared<MultiRequest>(
-      link, 5, std::vector<std::string>{"keys in slot 10", "keys in slot 20"}, join, false);
+      link, 5, std::vector<PartLabel>{{10, {}}, {20, {}}}, join, false);
   multi->deliver(1, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
   multi->deliver(0, "+OK\r\n");
   REQUIRE(client.got.size() == 1);
@@ -68,7 +69,7 @@ TEST_CASE("a client that left gets nothing; the parts keep the merge alive", "[m
   Recorder client;
   auto link = std::make_shared<ReplyLink>(ReplyLink{&client});
   auto part_link = [&] {
-    auto multi = std::make_shared<MultiRequest>(link, 1, std::vector<std::string>{"a"}, join, false);
+    auto multi = std::make_shared<MultiRequest>(link, 1, std::vector<PartLabel>{{-1, "a:1"}}, join, false);
     return multi->partLink();
   }();
   link->target = nullptr;  // the session went away
@@ -79,9 +80,9 @@ TEST_CASE("a client that left gets nothing; the parts keep the merge alive", "[m
 TEST_CASE("the same error from every part is passed on as the node wrote it", "[multi]") {
   Recorder client;
   auto link = std::make_shared<ReplyLink>(ReplyLink{&client});
-  auto one = std::make_shared<MultiRequest>(link, 1, std::vector<std::string>{"node a"}, join, false);
+  auto one = std::make_shared<MultiRequest>(link, 1, std::vector<PartLabel>{{-1, "a:1"}}, join, false);
   one->deliver(0, "-ERR syntax error\r\n");
-  auto three = std::make_shared<MultiRequest>(link, 2, std::vector<std::string>{"a", "b", "c"}, join, false);
+  auto three = std::make_shared<MultiRequest>(link, 2, std::vector<PartLabel>{{-1, "a:1"}, {-1, "b:1"}, {-1, "c:1"}}, join, false);
   for (uint64_t i = 0; i < 3; ++i) three->deliver(i, "-ERR syntax error\r\n");
   REQUIRE(client.got.size() == 2);
   CHECK(client.got[0].second == "-ERR syntax error\r\n");
