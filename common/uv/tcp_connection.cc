@@ -242,8 +242,7 @@ void TcpConnection::onWriteCb(uv_write_t* req, int status) {
   }
   if (self->closing_ && !self->close_after_flush_) return;
   if (!self->out_.empty()) return self->flushNow();
-  if (self->close_after_flush_) return self->closeHandles();
-  if (self->handler_) self->handler_->onWritable();
+  if (self->close_after_flush_) self->closeHandles();
 }
 
 void TcpConnection::close(bool flush_first) {

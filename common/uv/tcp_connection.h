@@ -34,8 +34,6 @@ class TcpConnection {
     // The peer closed, or an I/O error happened (`status`, a libuv code, 0 for EOF). The connection
     // is closing and must be forgotten.
     virtual void onClosed(int status) = 0;
-    // The output buffer drained below the low-water mark after being above it.
-    virtual void onWritable() {}
   };
 
   // Takes a pending connection from `server`. Returns nullptr if accept failed.

@@ -105,13 +105,16 @@ void BackendConnection::onClosed(int status) {
   failAll(Failure::kLost, last_error_);
 }
 
-void BackendConnection::failAll(Failure connected_failure, const std::string& detail) {
+void BackendConnection::failAll(Failure connected_failure, const std::string& detail,
+                                std::optional<Failure> head_failure) {
   // Detach first: a waiter may retry on this very connection.
   std::deque<Entry> failed;
   failed.swap(fifo_);
   for (Entry& entry : failed) {
-    if (!entry.waiter) continue;
-    entry.waiter->onFailure(entry.written ? connected_failure : Failure::kUnreachable, address_, detail);
+    if (!entry.waiter) continue;  // ASKING
+    Failure failure = !entry.written ? Failure::kUnreachable : head_failure.value_or(connected_failure);
+    head_failure.reset();
+    entry.waiter->onFailure(failure, address_, detail);
   }
 }
 
@@ -124,19 +127,8 @@ void BackendConnection::checkTimeout(uint64_t now_ms) {
   conn_->close();
   conn_ = nullptr;
   connecting_ = false;
-  // The head timed out; the rest are failed as lost (their replies would come on a dead socket).
-  std::deque<Entry> failed;
-  failed.swap(fifo_);
-  bool first = true;
-  for (Entry& entry : failed) {
-    if (!entry.waiter) {
-      first = false;
-      continue;
-    }
-    Failure f = !entry.written ? Failure::kUnreachable : first ? Failure::kTimeout : Failure::kLost;
-    first = false;
-    entry.waiter->onFailure(f, address_, "no reply in time");
-  }
+  // The head timed out; the rest are lost with the connection their replies would come on.
+  failAll(Failure::kLost, "no reply in time", Failure::kTimeout);
 }
 
 }  // namespace slotgate::backend

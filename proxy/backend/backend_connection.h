@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,7 +55,10 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   };
 
   void ensureConnection();
-  void failAll(Failure connected_failure, const std::string& detail);
+  // Fails every waiter: kUnreachable if its command never left, else `connected_failure`, except
+  // the oldest written command, which gets `head_failure` when given.
+  void failAll(Failure connected_failure, const std::string& detail,
+               std::optional<Failure> head_failure = std::nullopt);
   void onConnected(int status) override;
   void onRead(common::Buffer& in) override;
   void onClosed(int status) override;

@@ -50,21 +50,28 @@ bool Topology::sameSlotMap(const Topology& other) const {
   return true;
 }
 
+std::string Topology::slotRanges(int index, int* count) const {
+  std::string ranges;
+  int total = 0;
+  for (int slot = 0; slot < kSlots; ++slot) {
+    if (owner_[slot] != index) continue;
+    int end = slot;
+    while (end + 1 < kSlots && owner_[end + 1] == index) ++end;
+    if (!ranges.empty()) ranges += ",";
+    ranges += end == slot ? std::to_string(slot) : std::to_string(slot) + "-" + std::to_string(end);
+    total += end - slot + 1;
+    slot = end;
+  }
+  if (count) *count = total;
+  return ranges;
+}
+
 std::string Topology::describe() const {
   std::string out;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (!nodes_[i].primary) continue;
-    std::string ranges;
     int count = 0;
-    for (int slot = 0; slot < kSlots; ++slot) {
-      if (owner_[slot] != static_cast<int>(i)) continue;
-      int end = slot;
-      while (end + 1 < kSlots && owner_[end + 1] == static_cast<int>(i)) ++end;
-      if (!ranges.empty()) ranges += ",";
-      ranges += end == slot ? std::to_string(slot) : std::to_string(slot) + "-" + std::to_string(end);
-      count += end - slot + 1;
-      slot = end;
-    }
+    std::string ranges = slotRanges(static_cast<int>(i), &count);
     if (!out.empty()) out += "; ";
     out += nodes_[i].address() + " " + (ranges.empty() ? "no slots" : ranges) + " (" +
            std::to_string(count) + " slots)";

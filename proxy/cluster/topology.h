@@ -39,6 +39,8 @@ class Topology {
   size_t primaryCount() const;
   // True when both assign every slot to the same host:port.
   bool sameSlotMap(const Topology& other) const;
+  // The slots the node at `index` serves, as "0-5460,5470"; `count` (if given) gets how many.
+  std::string slotRanges(int index, int* count = nullptr) const;
   // "host:port 0-5460 (5461 slots); ..." for the log.
   std::string describe() const;
 

@@ -61,16 +61,8 @@ std::string topology(const LocalContext& context) {
   std::string out;
   for (size_t i = 0; i < t.nodes().size(); ++i) {
     const cluster::NodeInfo& node = t.nodes()[i];
-    std::string ranges;
     int count = 0;
-    for (int slot = 0; slot < cluster::kSlots; ++slot) {
-      if (t.ownerOf(slot) != static_cast<int>(i)) continue;
-      int end = slot;
-      while (end + 1 < cluster::kSlots && t.ownerOf(end + 1) == static_cast<int>(i)) ++end;
-      ranges += (ranges.empty() ? "" : ",") + (end == slot ? std::to_string(slot) : fmt::format("{}-{}", slot, end));
-      count += end - slot + 1;
-      slot = end;
-    }
+    std::string ranges = t.slotRanges(static_cast<int>(i), &count);
     out += fmt::format("{} {} {} {} {} slots={} ranges={}\n", node.id.empty() ? "-" : node.id, node.address(),
                        node.primary ? "primary" : "replica", node.primary_id.empty() ? "-" : node.primary_id,
                        node.healthy ? "online" : "failed", count, ranges.empty() ? "-" : ranges);

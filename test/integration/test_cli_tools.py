@@ -4,6 +4,8 @@ insertion, redis-benchmark; plus the commands slotgate answers itself."""
 import re
 import subprocess
 
+import redis
+
 from cluster import HOST, RawConnection, RespError, encode_command, key_slot, run_suite
 
 
@@ -162,6 +164,34 @@ def test_redis_cli_errors(cluster, gate):
     assert "ERR unknown command" in out + err, out + err
     rc, out, err = cli(gate, "select", "1")
     assert "ERR" in out + err, out + err
+
+
+def test_slotgate_own_commands(cluster, gate):
+    """SLOTGATE CONFIG GET/SET and SLOTGATE TOPOLOGY: slotgate's settings and view of the cluster."""
+    r = gate.client()
+    settings = r.execute_command("SLOTGATE", "CONFIG", "GET", "*")
+    pairs = dict(zip(settings[::2], settings[1::2]))
+    assert pairs[b"listen"] == f"{HOST}:{gate.port}".encode(), pairs
+    assert pairs[b"threads"] == b"2" and pairs[b"max_redirects"] == b"5", pairs
+    assert r.execute_command("SLOTGATE", "CONFIG", "GET", "limits.*")[0].startswith(b"limits.")
+    assert r.execute_command("SLOTGATE", "CONFIG", "SET", "log.level", "INFO") in (b"OK", "OK")
+    assert r.execute_command("SLOTGATE", "CONFIG", "GET", "log.level") == [b"log.level", b"info"]
+    for args, needle in ((["threads", "4"], "cannot change while running"),
+                         (["nosuch", "1"], "unknown slotgate setting"),
+                         (["log.level", "loud"], "invalid value")):
+        try:
+            r.execute_command("SLOTGATE", "CONFIG", "SET", *args)
+        except redis.ResponseError as e:
+            assert needle in str(e), e
+        else:
+            raise AssertionError(f"SLOTGATE CONFIG SET {args} succeeded")
+    lines = r.execute_command("SLOTGATE", "TOPOLOGY").decode().strip().splitlines()
+    assert len(lines) == len(cluster.nodes), lines
+    primaries = [l for l in lines if " primary " in l]
+    assert len(primaries) == len(cluster.masters()), lines
+    assert sum(int(re.search(r"slots=(\d+)", l).group(1)) for l in primaries) == 16384, lines
+    for m in cluster.masters():
+        assert any(m.id in l and f":{m.port} " in l for l in primaries), (m, lines)
 
 
 if __name__ == "__main__":
