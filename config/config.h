@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,23 @@ struct Limits {
   size_t client_output_buffer = 64ull * 1024 * 1024;  // unsent reply bytes before the client is dropped
 };
 
+// What a client user may do. Admin adds the commands that change or expose the whole server
+// (CONFIG SET, FLUSHALL, KEYS, CLIENT KILL, SLOWLOG RESET, ...).
+enum class Permission : uint8_t { kReadOnly, kReadWrite, kAdmin };
+
+struct User {
+  std::string name;
+  std::array<uint8_t, 32> password_sha256{};  // only the digest is kept, like Redis's ACL
+  Permission permission = Permission::kReadWrite;
+  std::vector<std::string> key_prefixes;  // empty: every key
+};
+
+// How slotgate itself logs in to the cluster nodes; never shown to clients.
+struct BackendAuth {
+  std::string user;      // empty: AUTH <password> (the default user)
+  std::string password;  // empty: no AUTH
+};
+
 struct Config {
   Address listen{"127.0.0.1", 7777};
   std::vector<Address> seeds;
@@ -33,6 +51,9 @@ struct Config {
   unsigned refresh_interval_ms = 10000;   // periodic topology refresh, the safety net
   std::string log_level = "info";         // trace|debug|info|warn|error|critical|off
   Limits limits;
+  std::vector<User> users;  // empty: no authentication (like Redis without requirepass)
+  BackendAuth backend;
+  size_t script_cache = 1000;  // scripts remembered for NOSCRIPT retries (LRU)
 };
 
 }  // namespace slotgate::config

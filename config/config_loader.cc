@@ -16,6 +16,8 @@
 #include <system_error>
 #include <type_traits>
 
+#include "common/digest.h"
+
 namespace slotgate::config {
 namespace {
 
@@ -24,12 +26,17 @@ constexpr uint64_t kMiB = 1024 * kKiB;
 constexpr uint64_t kGiB = 1024 * kMiB;
 constexpr size_t kMaxShownValue = 60;  // longer values are cut in messages
 
-enum class Kind { kInteger, kSize, kAddress, kAddressList, kLogLevel };
+enum class Kind { kInteger, kSize, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers };
 
 // Reads and writes one numeric field of Config; plain function pointers keep the table constexpr.
 struct NumberField {
   uint64_t (*get)(const Config&) = nullptr;
   void (*set)(Config&, uint64_t) = nullptr;
+};
+
+// The same for a text field (kString, kSecret).
+struct TextField {
+  std::string* (*ref)(Config&) = nullptr;
 };
 
 template <auto kMember>
@@ -54,7 +61,11 @@ struct KeySpec {
   uint64_t min = 0;  // inclusive bounds, for kInteger and kSize
   uint64_t max = 0;
   NumberField field{};
+  TextField text{};
 };
+
+constexpr TextField backendUser() { return {[](Config& c) { return &c.backend.user; }}; }
+constexpr TextField backendPassword() { return {[](Config& c) { return &c.backend.password; }}; }
 
 // The schema. Ranges must match config/slotgate.example.yaml.
 constexpr std::array kKeys{
@@ -78,7 +89,13 @@ constexpr std::array kKeys{
             limitsField<&Limits::max_pipeline>()},
     KeySpec{"limits.client_output_buffer", Kind::kSize, kKiB, 64 * kGiB,
             limitsField<&Limits::client_output_buffer>()},
+    KeySpec{"users", Kind::kUsers},
+    KeySpec{"backend.user", Kind::kString, 0, 0, {}, backendUser()},
+    KeySpec{"backend.password", Kind::kSecret, 0, 0, {}, backendPassword()},
+    KeySpec{"scripts.cache_size", Kind::kInteger, 0, 1000000, configField<&Config::script_cache>()},
 };
+
+constexpr std::array<std::string_view, 3> kPermissions{"read-only", "read-write", "admin"};
 
 constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
@@ -176,6 +193,11 @@ std::string expectation(const KeySpec& spec) {
              " (bytes, or with a k/kb/m/mb/g/gb suffix)";
     case Kind::kAddress: return "host:port with a port from 1 to 65535";
     case Kind::kAddressList: return "a list of host:port addresses";
+    case Kind::kString:
+    case Kind::kSecret: return "a string";
+    case Kind::kUsers:
+      return "a list of users, each a map with name, password or password_sha256, permissions "
+             "(read-only, read-write or admin) and key_prefixes";
     case Kind::kLogLevel: {
       std::string names;
       for (std::string_view level : kLogLevels)
@@ -360,7 +382,88 @@ class Loader {
         return;
       }
       case Kind::kAddressList: return loadSeeds(spec, key, value);
+      case Kind::kString:
+      case Kind::kSecret:
+        if (!value.IsScalar()) return expected(spec, key, value);
+        *spec.text.ref(config) = value.Scalar();
+        return;
+      case Kind::kUsers: return loadUsers(spec, key, value);
     }
+  }
+
+  // users: [{name, password | password_sha256, permissions, key_prefixes}, ...]
+  void loadUsers(const KeySpec& spec, const YAML::Node& key, const YAML::Node& value) {
+    if (!value.IsSequence()) return expected(spec, key, value);
+    std::vector<User> users;
+    bool all_good = true;
+    size_t index = 0;
+    for (const YAML::Node& item : value) {
+      std::string path = std::string(spec.path) + "[" + std::to_string(index++) + "]";
+      YAML::Mark mark = item.Mark().is_null() ? key.Mark() : item.Mark();
+      auto bad = [&](std::string_view field, const std::string& what) {
+        all_good = false;
+        fail(mark, path + (field.empty() ? "" : "." + std::string(field)), what);
+      };
+      if (!item.IsMap()) {
+        bad("", "expected a map with name, password or password_sha256, permissions and "
+                "key_prefixes, got " + describe(item));
+        continue;
+      }
+      User user;
+      bool has_name = false, has_password = false;
+      for (const auto& field : item) {
+        std::string name = field.first.IsScalar() ? field.first.Scalar() : "";
+        const YAML::Node& v = field.second;
+        if (name == "name") {
+          if (!v.IsScalar() || v.Scalar().empty() || v.Scalar().find(' ') != std::string::npos) {
+            bad(name, "expected a user name without spaces, got " + describe(v));
+          } else {
+            user.name = v.Scalar();
+            has_name = true;
+          }
+        } else if (name == "password" || name == "password_sha256") {
+          if (has_password) bad(name, "give either password or password_sha256, not both");
+          std::optional<common::Sha256Digest> digest;
+          if (v.IsScalar()) {
+            digest = name == "password" ? common::sha256(v.Scalar()) : common::parseSha256Hex(v.Scalar());
+          }
+          if (!digest) {
+            bad(name, name == "password" ? "expected a string, got " + describe(v)
+                                         : "expected 64 hex digits (sha256sum of the password), got " +
+                                               describe(v));
+          } else {
+            user.password_sha256 = *digest;
+            has_password = true;
+          }
+        } else if (name == "permissions") {
+          auto it = v.IsScalar() ? std::find(kPermissions.begin(), kPermissions.end(), v.Scalar())
+                                 : kPermissions.end();
+          if (it == kPermissions.end()) {
+            bad(name, "expected one of read-only, read-write, admin, got " + describe(v));
+          } else {
+            user.permission = static_cast<Permission>(it - kPermissions.begin());
+          }
+        } else if (name == "key_prefixes") {
+          bool ok = v.IsSequence();
+          if (ok) {
+            for (const YAML::Node& prefix : v) {
+              if (!prefix.IsScalar()) ok = false;
+              else user.key_prefixes.push_back(prefix.Scalar());
+            }
+          }
+          if (!ok) bad(name, "expected a list of key prefixes, got " + describe(v));
+        } else {
+          bad(name, "unknown key; a user has name, password, password_sha256, permissions, key_prefixes");
+        }
+      }
+      if (!has_name) bad("name", "missing");
+      if (!has_password) bad("password", "missing (or give password_sha256)");
+      for (const User& other : users) {
+        if (has_name && other.name == user.name) bad("name", "user " + quote(user.name) + " listed twice");
+      }
+      users.push_back(std::move(user));
+    }
+    if (all_good) result_.config.users = std::move(users);
   }
 
   void loadSeeds(const KeySpec& spec, const YAML::Node& key, const YAML::Node& value) {
@@ -492,7 +595,14 @@ std::vector<std::string> validate(const Config& config) {
           report(spec.path, "expected " + expectation(spec) + ", got " + quote(config.log_level));
         }
         break;
+      case Kind::kString:
+      case Kind::kSecret:
+      case Kind::kUsers:
+        break;
     }
+  }
+  if (!config.backend.user.empty() && config.backend.password.empty()) {
+    report("backend.password", "required when backend.user is set");
   }
   return problems;
 }
@@ -514,6 +624,15 @@ std::vector<std::pair<std::string, std::string>> settings(const Config& config) 
         break;
       case Kind::kLogLevel:
         value = config.log_level;
+        break;
+      case Kind::kString:
+        value = *spec.text.ref(const_cast<Config&>(config));
+        break;
+      case Kind::kSecret:  // never shown
+        value = spec.text.ref(const_cast<Config&>(config))->empty() ? "" : "(set)";
+        break;
+      case Kind::kUsers:
+        for (const User& user : config.users) value += (value.empty() ? "" : ",") + user.name;
         break;
     }
     out.emplace_back(std::string(spec.path), std::move(value));

@@ -87,8 +87,11 @@ int runServer(const config::Config& config) {
   std::vector<std::unique_ptr<Worker>> workers;
   ProxyInfoCollector info(config, threads);
   info.setWorkers(&workers);
+  request::ScriptCache scripts(config.script_cache);
+  session::ClientRegistry clients;
+  Worker::Shared shared{&info, &scripts, &clients};
   for (unsigned i = 0; i < threads; ++i) {
-    workers.push_back(std::make_unique<Worker>(static_cast<int>(i), config, request_refresh, &info));
+    workers.push_back(std::make_unique<Worker>(static_cast<int>(i), config, request_refresh, shared));
     std::string error;
     if (!workers.back()->listen(&error)) {
       log->critical("cannot listen on {}:{}: {}", config.listen.host, config.listen.port, error);

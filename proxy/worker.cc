@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include "common/log.h"
+#include "proxy/backend/callback_waiter.h"
 
 namespace slotgate {
 namespace {
@@ -17,20 +18,32 @@ constexpr int kListenBacklog = 511;
 }  // namespace
 
 Worker::Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh,
-               const request::ProxyInfoSource* info)
+               const Shared& shared)
     : index_(index), config_(config) {
-  pool_ = std::make_unique<backend::BackendPool>(
-      loop_, backend::BackendOptions{config_.connect_timeout_ms, config_.backend_timeout_ms});
-  dispatcher_ = std::make_unique<request::Dispatcher>(
-      loop_, *pool_, request::DispatchOptions{config_.max_redirects, config_.backend_timeout_ms},
-      std::move(request_refresh));
+  for (int i = 0; i < 2; ++i) {
+    Stack& stack = stacks_[i];
+    int proto = i == 0 ? 2 : 3;
+    stack.pool = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(config_, proto));
+    stack.dispatcher = std::make_unique<request::Dispatcher>(
+        loop_, *stack.pool, request::DispatchOptions{config_.max_redirects, config_.backend_timeout_ms},
+        request_refresh, request_stats_);
+    stack.dispatcher->setScripts(shared.scripts);
+    request::LocalContext local{config_.listen.host, config_.listen.port,
+                                request::proxyNodeId(config_.listen.host, config_.listen.port), 0, &config_,
+                                nullptr, proto};
+    stack.executor = std::make_unique<request::Executor>(*stack.dispatcher, std::move(local), shared.info);
+    session_context_.executors[i] = stack.executor.get();
+    session_context_.dispatchers[i] = stack.dispatcher.get();
+    session_context_.backend_options[i] = backend::backendOptions(config_, proto);
+  }
   listener_ = std::make_unique<common::uv::TcpListener>(loop_);
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
-  request::LocalContext local{config_.listen.host, config_.listen.port,
-                              request::proxyNodeId(config_.listen.host, config_.listen.port), 0, &config_,
-                              nullptr};
-  executor_ = std::make_unique<request::Executor>(*dispatcher_, std::move(local), info);
-  session_context_.executor = executor_.get();
+  session_context_.loop = &loop_;
+  session_context_.clients = shared.clients;
+  session_context_.laddr = config_.listen.host + ":" + std::to_string(config_.listen.port);
+  for (const config::User& user : config_.users) {
+    session_context_.users.push_back(std::make_shared<const config::User>(user));
+  }
   session_context_.stats = &session_stats_;
   session_context_.limits = {config_.limits.max_bulk_len, config_.limits.max_inline_len,
                              config_.limits.max_args};
@@ -56,7 +69,9 @@ void Worker::start() {
     // replies may be waiting unread. Let one turn of I/O pass before judging anyone slow.
     bool lagged = now - last_sweep_ms_ > 4 * kTimeoutSweepMs;
     last_sweep_ms_ = now;
-    if (!lagged) pool_->checkTimeouts(now);
+    if (!lagged) {
+      for (Stack& stack : stacks_) stack.pool->checkTimeouts(now);
+    }
     if (closed_since_trim_ >= kTrimAfterClosed && now - last_trim_ms_ >= kTrimIntervalMs) {
       closed_since_trim_ = 0;
       last_trim_ms_ = now;
@@ -70,7 +85,27 @@ void Worker::start() {
 }
 
 void Worker::publish(cluster::TopologyPtr topology) {
-  loop_.post([this, topology = std::move(topology)] { dispatcher_->setTopology(topology); });
+  loop_.post([this, topology = std::move(topology)] {
+    for (Stack& stack : stacks_) stack.dispatcher->setTopology(topology);
+    learnBackendVersion();
+  });
+}
+
+// HELLO reports the nodes' Redis version: ask one primary once.
+void Worker::learnBackendVersion() {
+  if (version_asked_ || stacks_[0].dispatcher->primaries().empty()) return;
+  version_asked_ = true;
+  backend::BackendConnection* node = stacks_[0].dispatcher->primaries().front();
+  node->send(backend::CallbackWaiter::make(
+                 [this](std::string_view reply) {
+                   size_t at = reply.find("redis_version:");
+                   if (at == std::string_view::npos) return;
+                   at += 14;
+                   size_t end = reply.find("\r\n", at);
+                   session_context_.backend_version = std::make_shared<const std::string>(reply.substr(at, end - at));
+                 },
+                 [this](backend::Failure, const std::string&, const std::string&) { version_asked_ = false; }),
+             "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n");
 }
 
 void Worker::publishCommands(command::LearnedCommandsPtr learned) {
@@ -98,7 +133,7 @@ void Worker::shutdownOnLoop() {
   auto sessions = std::move(sessions_);
   for (auto& [raw, session] : sessions) session->close();
   sessions.clear();
-  pool_->clear();
+  for (Stack& stack : stacks_) stack.pool->clear();
 }
 
 void Worker::join() {

@@ -23,9 +23,16 @@ namespace slotgate {
 
 class Worker {
  public:
+  // What every worker shares (all thread-safe).
+  struct Shared {
+    const request::ProxyInfoSource* info = nullptr;
+    request::ScriptCache* scripts = nullptr;
+    session::ClientRegistry* clients = nullptr;
+  };
+
   // `request_refresh` is called on this worker's thread and must be thread-safe.
   Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh,
-         const request::ProxyInfoSource* info);
+         const Shared& shared);
   ~Worker();
 
   // Binds the listening socket (before start()); false with `error` set on failure.
@@ -39,18 +46,26 @@ class Worker {
 
   // Readable from any thread.
   const session::SessionStats& sessionStats() const { return session_stats_; }
-  const request::RequestStats& requestStats() const { return dispatcher_->stats(); }
+  const request::RequestStats& requestStats() const { return request_stats_; }
 
  private:
   void onAccept(common::uv::TcpConnection* conn);
   void shutdownOnLoop();
+  void learnBackendVersion();
 
   int index_;
   config::Config config_;
   common::uv::EventLoop loop_;
-  std::unique_ptr<backend::BackendPool> pool_;
-  std::unique_ptr<request::Dispatcher> dispatcher_;
-  std::unique_ptr<request::Executor> executor_;
+  request::RequestStats request_stats_;
+  // One stack per protocol a client may speak: [0] RESP2, [1] RESP3. Node connections speak the
+  // client's protocol, so replies pass through untouched.
+  struct Stack {
+    std::unique_ptr<backend::BackendPool> pool;
+    std::unique_ptr<request::Dispatcher> dispatcher;
+    std::unique_ptr<request::Executor> executor;
+  };
+  std::array<Stack, 2> stacks_;
+  bool version_asked_ = false;
   session::SessionStats session_stats_;
   std::unique_ptr<common::uv::TcpListener> listener_;
   std::unique_ptr<common::uv::Timer> sweep_;

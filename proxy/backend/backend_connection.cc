@@ -14,7 +14,59 @@ constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 constexpr uint64_t kMinBackoffMs = 100;
 constexpr uint64_t kMaxBackoffMs = 2000;
 
+// Handshake replies are dropped; only a failure is worth a log line.
+class HandshakeWaiter : public Waiter {
+ public:
+  explicit HandshakeWaiter(std::string address) : address_(std::move(address)) {}
+  void onReply(std::string_view reply) override {
+    if (!reply.empty() && reply[0] == '-') {
+      common::logger("backend")->error("{} refused the connection handshake: {}", address_,
+                                       reply.substr(1, reply.find('\r') - 1));
+    }
+  }
+  void onFailure(Failure, const std::string&, const std::string&) override {}
+
+ private:
+  std::string address_;
+};
+
+void appendBulk(std::string& out, std::string_view arg) {
+  out += '$';
+  out += std::to_string(arg.size());
+  out += "\r\n";
+  out += arg;
+  out += "\r\n";
+}
+
+std::string encode(std::initializer_list<std::string_view> args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (std::string_view arg : args) appendBulk(out, arg);
+  return out;
+}
+
 }  // namespace
+
+void setHandshake(BackendOptions& options, int proto, const std::string& user, const std::string& password) {
+  options.handshake.clear();
+  options.handshake_commands = 0;
+  if (proto == 3) {
+    options.handshake = password.empty()
+                            ? encode({"HELLO", "3"})
+                            : encode({"HELLO", "3", "AUTH", user.empty() ? "default" : user, password});
+    options.handshake_commands = 1;
+  } else if (!password.empty()) {
+    options.handshake = user.empty() ? encode({"AUTH", password}) : encode({"AUTH", user, password});
+    options.handshake_commands = 1;
+  }
+}
+
+BackendOptions backendOptions(const config::Config& config, int proto) {
+  BackendOptions options;
+  options.connect_timeout_ms = config.connect_timeout_ms;
+  options.op_timeout_ms = config.backend_timeout_ms;
+  setHandshake(options, proto, config.backend.user, config.backend.password);
+  return options;
+}
 
 BackendConnection::BackendConnection(common::uv::EventLoop& loop, std::string host, uint16_t port,
                                      const BackendOptions& options)
@@ -34,6 +86,19 @@ void BackendConnection::ensureConnection() {
   connecting_ = true;
   scanner_ = resp::ReplyScanner();
   conn_ = common::uv::TcpConnection::connect(loop_, host_, port_, options_.connect_timeout_ms, this);
+  ++generation_;
+  if (options_.handshake_commands > 0) {
+    conn_->write(options_.handshake);
+    for (unsigned i = 0; i < options_.handshake_commands; ++i) {
+      fifo_.push_back({std::make_shared<HandshakeWaiter>(address_), loop_.nowMs(), false});
+    }
+  }
+}
+
+void BackendConnection::sendRaw(std::string_view command) {
+  if (!conn_ && loop_.nowMs() < down_until_ms_) return;
+  ensureConnection();
+  conn_->write(command);
 }
 
 void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool asking) {
@@ -64,6 +129,7 @@ void BackendConnection::onConnected(int status) {
                                    backoff_ms_);
     warned_down_ = true;
     failAll(Failure::kUnreachable, last_error_);
+    if (close_handler_) close_handler_(last_error_);
     return;
   }
   connecting_ = false;
@@ -80,12 +146,21 @@ void BackendConnection::onRead(common::Buffer& in) {
     std::string_view data = in.readable();
     auto status = scanner_.scan(data);
     if (status == resp::ReplyScanner::Status::kIncomplete) return;
+    bool push = status == resp::ReplyScanner::Status::kComplete && push_handler_ &&
+                (fifo_.empty() || data[0] == '>');
+    if (push) {
+      size_t length = scanner_.length();
+      push_handler_(data.substr(0, length));
+      in.consume(length);
+      continue;
+    }
     if (status == resp::ReplyScanner::Status::kError || fifo_.empty()) {
       common::logger("backend")->error("{} sent {}; closing the connection", address_,
                                        fifo_.empty() ? "a reply nobody asked for" : "an unparsable reply");
       conn_->close();
       conn_ = nullptr;
       failAll(Failure::kLost, "protocol error from node");
+      if (close_handler_) close_handler_("protocol error from node");
       return;
     }
     size_t length = scanner_.length();
@@ -103,6 +178,7 @@ void BackendConnection::onClosed(int status) {
   last_error_ = status == 0 ? "connection closed by the node" : uv_strerror(status);
   common::logger("backend")->warn("connection to {} lost: {}", address_, last_error_);
   failAll(Failure::kLost, last_error_);
+  if (close_handler_) close_handler_(last_error_);
 }
 
 void BackendConnection::failAll(Failure connected_failure, const std::string& detail,

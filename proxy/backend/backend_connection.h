@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/uv/tcp_connection.h"
+#include "config/config.h"
 #include "proxy/backend/waiter.h"
 #include "proxy/resp/reply_scanner.h"
 
@@ -23,7 +25,16 @@ namespace slotgate::backend {
 struct BackendOptions {
   uint64_t connect_timeout_ms = 1000;
   uint64_t op_timeout_ms = 5000;
+  // Sent first on every new connection (AUTH, HELLO 3), one discarded reply per command; a
+  // failure is logged. Built by handshakeFor().
+  std::string handshake;
+  unsigned handshake_commands = 0;
 };
+
+// The handshake for a protocol version (2 or 3) and the nodes' credentials (both may be empty).
+void setHandshake(BackendOptions& options, int proto, const std::string& user, const std::string& password);
+// Timeouts and credentials from the config, for connections speaking `proto`.
+BackendOptions backendOptions(const config::Config& config, int proto);
 
 class BackendConnection : private common::uv::TcpConnection::Handler {
  public:
@@ -37,6 +48,17 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   // A null waiter discards the reply. If the node is known unreachable (backing off), the waiter
   // hears kUnreachable at once.
   void send(WaiterPtr waiter, std::string_view command, bool asking = false);
+
+  // Writes `command` with no waiter: its replies go to the push handler (pub/sub connections).
+  void sendRaw(std::string_view command);
+  // Replies nobody waits for (pub/sub messages, RESP3 pushes) go here instead of closing the
+  // connection as a protocol error.
+  void setPushHandler(std::function<void(std::string_view)> handler) { push_handler_ = std::move(handler); }
+  // Told when the connection closes or cannot be made (after its waiters have been failed).
+  void setCloseHandler(std::function<void(const std::string&)> handler) { close_handler_ = std::move(handler); }
+  // Counts TCP connections made so far: a change means per-connection state (WATCH, SUBSCRIBE)
+  // on the node was lost.
+  uint64_t generation() const { return generation_; }
 
   // Fails the head waiter with kTimeout (and resets the connection) if it has waited too long.
   void checkTimeout(uint64_t now_ms);
@@ -76,6 +98,9 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   uint64_t backoff_ms_ = 0;
   std::string last_error_;
   bool warned_down_ = false;
+  uint64_t generation_ = 0;
+  std::function<void(std::string_view)> push_handler_;
+  std::function<void(const std::string&)> close_handler_;
 };
 
 }  // namespace slotgate::backend

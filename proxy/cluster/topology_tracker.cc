@@ -28,7 +28,7 @@ TopologyTracker::~TopologyTracker() = default;
 
 void TopologyTracker::start() {
   pool_ = std::make_unique<backend::BackendPool>(
-      loop_, backend::BackendOptions{config_.connect_timeout_ms, config_.backend_timeout_ms});
+      loop_, backend::backendOptions(config_, 2));
   periodic_ = std::make_unique<common::uv::Timer>(loop_);
   deferred_ = std::make_unique<common::uv::Timer>(loop_);
   periodic_->start(config_.refresh_interval_ms, config_.refresh_interval_ms,

@@ -15,8 +15,8 @@ constexpr uint64_t kRefreshAskIntervalMs = 50;
 }  // namespace
 
 Dispatcher::Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
-                       RefreshFn request_refresh)
-    : loop_(loop), pool_(pool), options_(options), request_refresh_(std::move(request_refresh)) {}
+                       RefreshFn request_refresh, RequestStats& stats)
+    : loop_(loop), pool_(pool), options_(options), request_refresh_(std::move(request_refresh)), stats_(stats) {}
 
 void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   topology_ = std::move(topology);

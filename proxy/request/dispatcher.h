@@ -14,6 +14,7 @@
 #include "proxy/cluster/topology.h"
 #include "proxy/request/request.h"
 #include "proxy/request/request_stats.h"
+#include "proxy/request/script_cache.h"
 
 namespace slotgate::common::uv {
 class EventLoop;
@@ -30,14 +31,22 @@ class Dispatcher {
  public:
   using RefreshFn = std::function<void(const std::string& reason)>;
 
+  // `stats` may be shared by several dispatchers of one worker.
   Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
-             RefreshFn request_refresh);
+             RefreshFn request_refresh, RequestStats& stats);
 
   void setTopology(cluster::TopologyPtr topology);
   bool hasTopology() const { return topology_ != nullptr; }
   const cluster::TopologyPtr& topology() const { return topology_; }
   // Every primary, ordered by address (stable, so a SCAN cursor can name one by index).
   const std::vector<backend::BackendConnection*>& primaries() const { return primaries_; }
+  // The primary serving `slot` now (nullptr: none known).
+  backend::BackendConnection* ownerOf(uint16_t slot) const { return owners_[slot]; }
+  // A primary for a keyless command: round robin over the reachable ones (nullptr: none known).
+  backend::BackendConnection* anyPrimary();
+  // Scripts to load where a node answers NOSCRIPT (may be null: no retry).
+  ScriptCache* scripts() const { return scripts_; }
+  void setScripts(ScriptCache* scripts) { scripts_ = scripts; }
   // Every node of the last snapshot, replicas too.
   std::vector<backend::BackendConnection*> allNodes();
   RequestStats& stats() { return stats_; }
@@ -56,8 +65,6 @@ class Dispatcher {
   const DispatchOptions& options() const { return options_; }
 
  private:
-  backend::BackendConnection* anyPrimary();
-
   common::uv::EventLoop& loop_;
   backend::BackendPool& pool_;
   DispatchOptions options_;
@@ -66,7 +73,8 @@ class Dispatcher {
   std::array<backend::BackendConnection*, cluster::kSlots> owners_{};
   std::vector<backend::BackendConnection*> primaries_;
   size_t next_primary_ = 0;
-  RequestStats stats_;
+  RequestStats& stats_;
+  ScriptCache* scripts_ = nullptr;
   uint64_t last_refresh_ask_ms_ = 0;
   bool refresh_asked_ = false;
 };

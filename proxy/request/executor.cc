@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "proxy/backend/backend_connection.h"
+#include "proxy/command/command_table.h"
 #include "proxy/request/merge.h"
 #include "proxy/request/multi_request.h"
 #include "proxy/resp/array_reader.h"
@@ -39,6 +40,7 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
                                     std::span<const std::string_view> argv, std::string_view raw,
                                     const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
   Outcome outcome;
+  rememberScript(spec, argv);
   switch (plan.kind) {
     case route::Plan::Kind::kReject:
       reply(link, seq, plan.reply);
@@ -67,6 +69,24 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
       break;
   }
   return outcome;
+}
+
+// EVAL and SCRIPT LOAD bodies, so a later EVALSHA can be healed on a node that lacks the script.
+void Executor::rememberScript(const command::CommandSpec& spec, std::span<const std::string_view> argv) {
+  ScriptCache* scripts = dispatcher_.scripts();
+  if (!scripts) return;
+  if (!script_specs_[0]) {
+    script_specs_ = {command::findCommand("eval"), command::findCommand("eval_ro"),
+                     command::findSubcommand(*command::findCommand("script"), "load"),
+                     command::findSubcommand(*command::findCommand("script"), "flush")};
+  }
+  if ((&spec == script_specs_[0] || &spec == script_specs_[1]) && argv.size() >= 2) {
+    scripts->remember(argv[1]);
+  } else if (&spec == script_specs_[2] && argv.size() >= 3) {
+    scripts->remember(argv[2]);
+  } else if (&spec == script_specs_[3]) {
+    scripts->clear();
+  }
 }
 
 void Executor::single(const route::Plan& plan, std::span<const std::string_view> argv, std::string_view raw,
@@ -140,8 +160,27 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
   MultiRequest::MergeFn merge_fn;
   if (*kind == MergeKind::kInfo) {
     std::vector<std::string> sections(argv.begin() + 1, argv.end());
-    merge_fn = [sections, this](std::span<const std::string> parts) {
-      return mergeInfo(parts, sections, info_ ? info_->proxyInfo() : ProxyInfo{});
+    int proto = local_.proto;
+    merge_fn = [sections, this, proto](std::span<const std::string> parts) {
+      if (proto != 3) return mergeInfo(parts, sections, info_ ? info_->proxyInfo() : ProxyInfo{});
+      // RESP3 nodes send INFO as a verbatim string; merge the text, answer in kind.
+      std::vector<std::string> bulks;
+      for (const std::string& part : parts) {
+        if (part.starts_with("=")) {
+          size_t start = part.find("\r\n") + 2 + 4;  // past "txt:"
+          std::string bulk;
+          resp::appendBulk(bulk, std::string_view(part).substr(start, part.size() - start - 2));
+          bulks.push_back(std::move(bulk));
+        } else {
+          bulks.push_back(part);
+        }
+      }
+      std::string merged = mergeInfo(bulks, sections, info_ ? info_->proxyInfo() : ProxyInfo{});
+      if (!merged.starts_with("$")) return merged;
+      size_t start = merged.find("\r\n") + 2;
+      std::string out;
+      resp::appendVerbatim(out, std::string_view(merged).substr(start, merged.size() - start - 2), 3);
+      return out;
     };
   } else {
     MergeKind merge_kind = *kind;

@@ -3,6 +3,7 @@
 // every case, reaches the client's ordered queue through `link` under `seq`.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <random>
 #include <span>
@@ -24,6 +25,7 @@ inline constexpr unsigned kScanIndexBits = 10;
 
 class Executor {
  public:
+  // `local.proto` is the protocol of this executor's clients and node connections.
   Executor(Dispatcher& dispatcher, LocalContext local, const ProxyInfoSource* info);
 
   struct Outcome {
@@ -36,6 +38,7 @@ class Executor {
                   const std::shared_ptr<ReplyLink>& link, uint64_t seq);
 
  private:
+  void rememberScript(const command::CommandSpec& spec, std::span<const std::string_view> argv);
   void single(const route::Plan& plan, std::span<const std::string_view> argv, std::string_view raw,
               const std::shared_ptr<ReplyLink>& link, uint64_t seq);
   void split(const route::Plan& plan, const command::CommandSpec& spec, std::span<const std::string_view> argv,
@@ -48,6 +51,7 @@ class Executor {
   LocalContext local_;
   const ProxyInfoSource* info_;
   std::mt19937 rng_;
+  std::array<const command::CommandSpec*, 4> script_specs_{};  // eval, eval_ro, script|load, script|flush
 };
 
 }  // namespace slotgate::request

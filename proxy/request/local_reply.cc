@@ -42,14 +42,14 @@ std::string clusterSlots(const LocalContext& c) {
 std::string clusterShards(const LocalContext& c) {
   std::string out;
   resp::appendArrayHeader(out, 1);
-  resp::appendArrayHeader(out, 4);
+  resp::appendMapHeader(out, 2, c.proto);
   resp::appendBulk(out, "slots");
   resp::appendArrayHeader(out, 2);
   resp::appendInteger(out, 0);
   resp::appendInteger(out, command::kSlotCount - 1);
   resp::appendBulk(out, "nodes");
   resp::appendArrayHeader(out, 1);
-  resp::appendArrayHeader(out, 14);
+  resp::appendMapHeader(out, 7, c.proto);
   resp::appendBulk(out, "id");
   resp::appendBulk(out, c.node_id);
   resp::appendBulk(out, "port");
@@ -117,13 +117,13 @@ LocalReply localReply(const command::CommandSpec& spec, std::span<const std::str
   } else if (name == "cluster|keyslot") {
     resp::appendInteger(out.reply, command::keyHashSlot(argv[2]));
   } else if (name == "cluster|info") {
-    resp::appendBulk(out.reply, clusterInfo(context));
+    resp::appendVerbatim(out.reply, clusterInfo(context), context.proto);
   } else if (name == "cluster|slots") {
     out.reply = clusterSlots(context);
   } else if (name == "cluster|shards") {
     out.reply = clusterShards(context);
   } else if (name == "cluster|nodes") {
-    resp::appendBulk(out.reply, clusterNodes(context));
+    resp::appendVerbatim(out.reply, clusterNodes(context), context.proto);
   } else if (name == "cluster|myid") {
     resp::appendBulk(out.reply, context.node_id);
   } else if (name.starts_with("slotgate|")) {

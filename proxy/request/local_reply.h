@@ -21,6 +21,7 @@ struct LocalContext {
   int slots_covered = 0;  // by the real cluster, now
   const config::Config* config = nullptr;        // slotgate's settings (SLOTGATE CONFIG GET)
   const cluster::Topology* topology = nullptr;   // the cluster now (SLOTGATE TOPOLOGY); may be null
+  int proto = 2;  // the client's protocol: RESP3 gets maps and verbatim strings where Redis sends them
 };
 
 // A stable 40-character node id for an address.

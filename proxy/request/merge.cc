@@ -23,6 +23,45 @@ std::string unexpected(std::string_view what) {
   return resp::errorReply(fmt::runtime(resp::err::kUnexpectedPartReply), what);
 }
 
+std::string unionOf(std::span<const std::string> parts) {
+  std::vector<std::string_view> all;
+  std::vector<std::string_view> elements;
+  for (const std::string& part : parts) {
+    if (!resp::arrayElements(part, &elements)) return unexpected("arrays");
+    for (std::string_view e : elements) {
+      if (std::find(all.begin(), all.end(), e) == all.end()) all.push_back(e);
+    }
+  }
+  std::string out;
+  resp::appendArrayHeader(out, all.size());
+  for (std::string_view e : all) out += e;
+  return out;
+}
+
+std::string sumByName(std::span<const std::string> parts) {
+  std::vector<std::pair<std::string_view, int64_t>> totals;  // in the first part's order
+  std::vector<std::string_view> elements;
+  for (const std::string& part : parts) {
+    if (!resp::arrayElements(part, &elements) || elements.size() % 2 != 0) return unexpected("name/count pairs");
+    for (size_t i = 0; i < elements.size(); i += 2) {
+      int64_t count = 0;
+      std::string_view number = elements[i + 1];
+      if (number.size() < 3 || number[0] != ':' || !resp::parseInt(number.substr(1, number.size() - 3), &count))
+        return unexpected("name/count pairs");
+      auto it = std::find_if(totals.begin(), totals.end(), [&](auto& t) { return t.first == elements[i]; });
+      if (it == totals.end()) totals.emplace_back(elements[i], count);
+      else it->second += count;
+    }
+  }
+  std::string out;
+  resp::appendArrayHeader(out, totals.size() * 2);
+  for (auto& [name, count] : totals) {
+    out += name;
+    resp::appendInteger(out, count);
+  }
+  return out;
+}
+
 std::string aggregateIntegers(MergeKind kind, std::span<const std::string> parts) {
   int64_t result = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -97,6 +136,12 @@ std::optional<MergeKind> mergeKindFor(const command::CommandSpec& spec, bool spl
   // Redis tags these "special" or not at all; their merges are the proxy's own.
   if (std::strcmp(spec.name, "randomkey") == 0) return MergeKind::kRandomNonNull;
   if (std::strcmp(spec.name, "info") == 0) return MergeKind::kInfo;
+  // Channels live on every node (PUBLISH reaches them all) or on one shard; merge them as a set.
+  if (std::strcmp(spec.name, "pubsub|channels") == 0 || std::strcmp(spec.name, "pubsub|shardchannels") == 0)
+    return MergeKind::kUnion;
+  if (std::strcmp(spec.name, "pubsub|numsub") == 0 || std::strcmp(spec.name, "pubsub|shardnumsub") == 0)
+    return MergeKind::kSumByName;
+  if (std::strcmp(spec.name, "pubsub|numpat") == 0) return MergeKind::kSum;
   switch (spec.response_tip) {
     case ResponseTip::kAggSum: return MergeKind::kSum;
     case ResponseTip::kAggMin: return MergeKind::kMin;
@@ -140,6 +185,10 @@ std::string merge(MergeKind kind, std::span<const std::string> parts, const Arra
       if (candidates.empty()) return parts.front();
       return parts[candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(*rng)]];
     }
+    case MergeKind::kUnion:
+      return unionOf(parts);
+    case MergeKind::kSumByName:
+      return sumByName(parts);
     case MergeKind::kInfo:
       return unexpected("INFO handled by its own merge");
   }

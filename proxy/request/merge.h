@@ -26,6 +26,8 @@ enum class MergeKind : uint8_t {
   kConcat,         // KEYS: arrays concatenated
   kRandomNonNull,  // RANDOMKEY: a random part that is not nil
   kInfo,           // INFO: sections merged as one server's (see info_merge.h)
+  kUnion,          // PUBSUB CHANNELS / SHARDCHANNELS: arrays merged without duplicates
+  kSumByName,      // PUBSUB NUMSUB / SHARDNUMSUB: [name, count, ...] with counts summed per name
 };
 
 // The merge for a split (`split` true) or fanned-out command; nullopt when the proxy has none.

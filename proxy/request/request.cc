@@ -6,6 +6,7 @@
 #include "proxy/backend/backend_connection.h"
 #include "proxy/cluster/redirect.h"
 #include "proxy/request/dispatcher.h"
+#include "proxy/resp/array_reader.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
 
@@ -22,8 +23,36 @@ void Request::complete(std::string_view reply) {
 }
 
 void Request::onReply(std::string_view reply) {
-  if (reply.size() > 3 && reply[0] == '-' && handleRedirect(reply.substr(1, reply.size() - 3))) return;
+  if (reply.size() > 3 && reply[0] == '-') {
+    if (handleRedirect(reply.substr(1, reply.size() - 3))) return;
+    if (reply.starts_with("-NOSCRIPT") && reloadScript()) return;
+  }
   complete(reply);
+}
+
+// The node lacks a script the proxy has seen: load it there and send the EVALSHA again, both on
+// the same connection, so the load is in place when the retry runs. Once per request.
+bool Request::reloadScript() {
+  ScriptCache* scripts = dispatcher_.scripts();
+  if (!scripts || script_reloaded_ || !node_ || abandoned()) return false;
+  std::vector<std::string_view> args;
+  if (!resp::arrayElements(command(), &args) || args.size() < 2) return false;
+  auto bulk = [](std::string_view element) {  // "$len\r\nbytes\r\n" -> bytes
+    size_t start = element.find("\r\n") + 2;
+    return element.substr(start, element.size() - start - 2);
+  };
+  std::string name(bulk(args[0]));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (name != "evalsha" && name != "evalsha_ro") return false;
+  std::optional<std::string> body = scripts->find(bulk(args[1]));
+  if (!body) return false;
+  script_reloaded_ = true;
+  dispatcher_.stats().script_reloads.add();
+  std::string load;
+  resp::appendCommand(load, {"SCRIPT", "LOAD", *body});
+  node_->send(nullptr, load);
+  node_->send(shared_from_this(), command());
+  return true;
 }
 
 bool Request::handleRedirect(std::string_view error) {

@@ -63,6 +63,7 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
  private:
   void complete(std::string_view reply);
   bool handleRedirect(std::string_view error);
+  bool reloadScript();
   void retry(const std::string& why);
 
   Dispatcher& dispatcher_;
@@ -71,6 +72,7 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   common::SmallBytes<88> command_;
   int slot_;
   bool readonly_;
+  bool script_reloaded_ = false;
   unsigned attempts_ = 0;  // redirects and retries followed so far
   backend::BackendConnection* node_ = nullptr;
   backend::BackendConnection* pinned_ = nullptr;

@@ -11,7 +11,8 @@ namespace slotgate::request {
   X(ask_redirects, "ASK redirects followed")                                   \
   X(tryagain_retries, "TRYAGAIN answers retried")                              \
   X(node_retries, "commands retried after a node was unreachable or lost")     \
-  X(node_errors, "commands failed because a node was unreachable, lost or slow")
+  X(node_errors, "commands failed because a node was unreachable, lost or slow") \
+  X(script_reloads, "scripts loaded on a node that answered NOSCRIPT, then retried")
 
 struct RequestStats {
   SLOTGATE_REQUEST_STATS(SLOTGATE_DECLARE_COUNTER)

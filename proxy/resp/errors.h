@@ -16,6 +16,37 @@ inline constexpr std::string_view kSlotNotServed = "-CLUSTERDOWN Hash slot not s
 inline constexpr std::string_view kSelectInCluster = "-ERR SELECT is not allowed in cluster mode\r\n";
 inline constexpr std::string_view kNotInteger = "-ERR value is not an integer or out of range\r\n";
 inline constexpr std::string_view kInvalidCursor = "-ERR invalid cursor\r\n";
+inline constexpr std::string_view kSyntax = "-ERR syntax error\r\n";
+// Transactions.
+inline constexpr std::string_view kMultiNested = "-ERR MULTI calls can not be nested\r\n";
+inline constexpr std::string_view kExecWithoutMulti = "-ERR EXEC without MULTI\r\n";
+inline constexpr std::string_view kDiscardWithoutMulti = "-ERR DISCARD without MULTI\r\n";
+inline constexpr std::string_view kWatchInMulti = "-ERR WATCH inside MULTI is not allowed\r\n";
+inline constexpr std::string_view kNotInMulti = "-ERR Command not allowed inside a transaction\r\n";
+inline constexpr std::string_view kExecAbort =
+    "-EXECABORT Transaction discarded because of previous errors.\r\n";
+// Authentication and access.
+inline constexpr std::string_view kNoAuth = "-NOAUTH Authentication required.\r\n";
+inline constexpr std::string_view kHelloNoAuth =
+    "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+    "protocol version at the same time\r\n";
+inline constexpr std::string_view kWrongPass =
+    "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+inline constexpr std::string_view kAuthNoPassword =
+    "-ERR AUTH <password> called without any password configured for the default user. Are you "
+    "sure your configuration is correct?\r\n";
+inline constexpr std::string_view kNoPermKeys =
+    "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
+inline constexpr std::string_view kNoProto = "-NOPROTO unsupported protocol version\r\n";
+inline constexpr std::string_view kProtoNotInteger =
+    "-ERR Protocol version is not an integer or out of range\r\n";
+// CLIENT.
+inline constexpr std::string_view kClientName =
+    "-ERR Client names cannot contain spaces, newlines or special characters.\r\n";
+inline constexpr std::string_view kNoSuchClient = "-ERR No such client\r\n";
+inline constexpr std::string_view kClientIdNotInteger =
+    "-ERR client-id should be greater than 0\r\n";
 
 // Protocol errors (Redis's texts); the client is closed after the reply.
 inline constexpr std::string_view kProtoInvalidMultibulkLen = "invalid multibulk length";
@@ -53,6 +84,15 @@ inline constexpr std::string_view kSettingNotLive =
     "ERR slotgate setting '{}' cannot change while running: edit the configuration and restart";
 inline constexpr std::string_view kBadSettingValue = "ERR invalid value '{}' for slotgate setting '{}'";
 inline constexpr std::string_view kNoLocalHandler = "ERR slotgate has no local handler for '{}'";
+inline constexpr std::string_view kNoPermCommand =
+    "NOPERM this user has no permissions to run the '{}' command";
+inline constexpr std::string_view kSubscribedContext =
+    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+    "allowed in this context";
+inline constexpr std::string_view kPinnedLost =
+    "ERR slotgate: connection to {} lost, write outcome unknown";
+inline constexpr std::string_view kClientUnsupported =
+    "ERR slotgate does not support 'CLIENT {}': it would affect every client of the proxy";
 inline constexpr std::string_view kTooManyRedirects =
     "ERR slotgate gave up after {} redirects; last answer: {}";
 

@@ -54,4 +54,31 @@ void appendCommand(std::string& out, const std::vector<std::string_view>& argv,
   }
 }
 
+void appendNull(std::string& out, int proto) { out += proto == 3 ? "_\r\n" : "$-1\r\n"; }
+
+void appendNullArray(std::string& out, int proto) { out += proto == 3 ? "_\r\n" : "*-1\r\n"; }
+
+void appendMapHeader(std::string& out, size_t pairs, int proto) {
+  if (proto != 3) return appendArrayHeader(out, pairs * 2);
+  out += '%';
+  out += std::to_string(pairs);
+  out += "\r\n";
+}
+
+void appendPushHeader(std::string& out, size_t count, int proto) {
+  if (proto != 3) return appendArrayHeader(out, count);
+  out += '>';
+  out += std::to_string(count);
+  out += "\r\n";
+}
+
+void appendVerbatim(std::string& out, std::string_view text, int proto) {
+  if (proto != 3) return appendBulk(out, text);
+  out += '=';
+  out += std::to_string(text.size() + 4);
+  out += "\r\ntxt:";
+  out += text;
+  out += "\r\n";
+}
+
 }  // namespace slotgate::resp

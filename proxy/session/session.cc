@@ -1,11 +1,21 @@
 #include "proxy/session/session.h"
 
 #include "common/log.h"
+#include "common/uv/event_loop.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
 #include "proxy/route/plan.h"
 
 namespace slotgate::session {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
 
 Session::Session(SessionContext& context, common::uv::TcpConnection* conn)
     : ctx_(context), conn_(conn), link_(std::make_shared<request::ReplyLink>()), parser_(context.limits) {
@@ -13,12 +23,43 @@ Session::Session(SessionContext& context, common::uv::TcpConnection* conn)
   conn_->setHandler(this);
   ctx_.stats->connected_clients.add();
   ctx_.stats->total_connections_received.add();
+  authenticated_ = ctx_.users.empty();
+  info_ = std::make_shared<ClientInfo>();
+  info_->id = ctx_.clients ? ctx_.clients->nextId() : 0;
+  info_->addr = conn_->peer();
+  info_->laddr = ctx_.laddr;
+  info_->created_ms = ctx_.loop ? ctx_.loop->nowMs() : 0;
+  info_->last_active_ms = info_->created_ms;
+  common::uv::EventLoop* loop = ctx_.loop;
+  info_->post = [loop](std::function<void()> fn) { loop->post(std::move(fn)); };
+  info_->kill = [this] { kill(); };
+  if (ctx_.clients) ctx_.clients->add(info_);
 }
 
 Session::~Session() {
   link_->target = nullptr;
+  if (ctx_.clients) ctx_.clients->remove(info_->id);
+  info_->kill = nullptr;
+  subs_.reset();
+  retire(std::move(pinned_));
   if (conn_) conn_->close();
   ctx_.stats->connected_clients.sub();
+}
+
+// A dedicated connection may be calling us right now: free it on a later loop turn.
+void Session::retire(std::unique_ptr<backend::BackendConnection> conn) {
+  if (!conn || !ctx_.loop) return;
+  std::shared_ptr<backend::BackendConnection> doomed(std::move(conn));
+  ctx_.loop->post([doomed] {});
+}
+
+// CLIENT KILL: what is already written goes out, then the connection closes.
+void Session::kill() {
+  if (dead_ || !conn_) return;
+  conn_->close(true);
+  conn_ = nullptr;
+  dead_ = true;
+  if (!in_read_) destroy();
 }
 
 void Session::start() { conn_->startReading(); }
@@ -38,6 +79,13 @@ void Session::onRead(common::Buffer& in) {
 
 void Session::processInput(common::Buffer& in) {
   while (!dead_ && !closing_after_replies_ && !in.empty()) {
+    if (exclusive_busy_ || (waiting_drain_ && queue_.pending() > 0)) {
+      // A command that runs alone is in flight, or waits for the replies before it.
+      conn_->stopReading();
+      reading_paused_ = true;
+      return;
+    }
+    waiting_drain_ = false;
     if (queue_.pending() >= ctx_.max_pipeline) {
       // Backpressure: wait for replies before taking more commands.
       conn_->stopReading();
@@ -55,29 +103,56 @@ void Session::processInput(common::Buffer& in) {
       return;
     }
     size_t consumed = parser_.consumed();
-    if (status == resp::ParseStatus::kCommand) handleCommand(data.substr(0, consumed));
+    if (status == resp::ParseStatus::kCommand && handleCommand(data.substr(0, consumed)) == Step::kWaitForDrain) {
+      // Not consumed: parsed again once the earlier replies are out.
+      waiting_drain_ = true;
+      continue;
+    }
     // handleCommand may have closed the connection (conn_ then null) but never touches `in`.
     if (dead_ || !conn_) return;
     in.consume(consumed);
   }
 }
 
-void Session::handleCommand(std::string_view bytes) {
+Session::Step Session::handleCommand(std::string_view bytes) {
   argv_.clear();
   if (parser_.isInline()) {
     for (const std::string& arg : parser_.inlineArgs()) argv_.emplace_back(arg);
   } else {
     for (const resp::ArgRef& ref : parser_.args()) argv_.push_back(bytes.substr(ref.offset, ref.length));
   }
-  ctx_.stats->total_commands_processed.add();
   command::classify(argv_, &classification_, ctx_.learned.get());
-  if (!classification_.error.empty()) return replyNow(classification_.error);
-  const command::CommandSpec& spec = *classification_.spec;
-  route::Plan plan = route::plan(spec, argv_, classification_.key_positions);
+  info_->last_active_ms.store(ctx_.loop->nowMs(), std::memory_order_relaxed);
   // Inline requests have no RESP bytes to forward; the executor encodes them.
   std::string_view raw = parser_.isInline() ? std::string_view() : bytes;
-  auto outcome = ctx_.executor->execute(plan, spec, argv_, raw, link_, queue_.push());
+  if (!classification_.error.empty()) {
+    ctx_.stats->total_commands_processed.add();
+    // CLIENT subcommands newer than the table (SETINFO, NO-TOUCH) are the session's own.
+    if (authenticated_ && argv_.size() >= 2 && lower(argv_[0]) == "client" &&
+        (lower(argv_[1]) == "setinfo" || lower(argv_[1]) == "no-touch")) {
+      client(lower(argv_[1]));
+      return Step::kDone;
+    }
+    if (tx_.active) tx_.dirty = true;
+    replyNow(classification_.error);
+    return Step::kDone;
+  }
+  const command::CommandSpec& spec = *classification_.spec;
+  std::string_view name = spec.name;
+  if (!checkAccess(spec, name)) return Step::kDone;
+  if (spec.policy == command::Policy::kStateful || tx_.active || (subs_ && subs_->active()) ||
+      (spec.flags & command::kFlagBlocking)) {
+    Step step = handleStateful(spec, name, raw);
+    if (step == Step::kDone) ctx_.stats->total_commands_processed.add();
+    return step;
+  }
+  ctx_.stats->total_commands_processed.add();
+  info_->last_command.store(spec.name, std::memory_order_relaxed);
+  route::Plan plan = route::plan(spec, argv_, classification_.key_positions);
+  if (spec.flags & command::kFlagWrite) noteWrite(plan);
+  auto outcome = executor().execute(plan, spec, argv_, raw, link_, queue_.push());
   if (outcome.close_after) closeAfterReplies();
+  return Step::kDone;
 }
 
 void Session::replyNow(std::string_view reply) { deliver(queue_.push(), reply); }
@@ -95,22 +170,28 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
     if (!in_read_) destroy();
     return;
   }
-  if (reading_paused_ && queue_.pending() <= ctx_.max_pipeline / 2) {
-    reading_paused_ = false;
-    conn_->startReading();
-    if (!in_read_) {
-      in_read_ = true;
-      processInput(conn_->input());
-      in_read_ = false;
-      if (dead_) return destroy();
-    }
-  }
+  maybeResume();
+  if (dead_ || !conn_) return;
   maybeFinish();
+}
+
+// Takes commands again once what held them (a full pipeline, a command that runs alone) is over.
+void Session::maybeResume() {
+  if (!reading_paused_ || dead_ || !conn_ || exclusive_busy_) return;
+  if (waiting_drain_ ? queue_.pending() > 0 : queue_.pending() > ctx_.max_pipeline / 2) return;
+  reading_paused_ = false;
+  conn_->startReading();
+  if (!in_read_) {
+    in_read_ = true;
+    processInput(conn_->input());
+    in_read_ = false;
+    if (dead_) destroy();
+  }
 }
 
 void Session::closeAfterReplies() {
   closing_after_replies_ = true;
-  conn_->stopReading();
+  if (conn_) conn_->stopReading();
   maybeFinish();
 }
 

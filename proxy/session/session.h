@@ -2,6 +2,12 @@
 // back in request order (ReplyQueue). Pipelining is bounded: past `max_pipeline` commands in
 // flight the session stops reading until replies drain. A client whose unsent output passes
 // `output_limit` is disconnected rather than let the proxy's memory grow.
+//
+// The session also holds what a plain Redis connection remembers (session_state.cc): its
+// protocol (RESP2/3, picking the executor whose node connections speak it), its user, its name,
+// a transaction, WATCH, pub/sub. Commands that need a node connection of their own (WATCH, EXEC,
+// blocking commands) run on a dedicated one and run alone: they start when every earlier reply is
+// in, and later commands wait for them, exactly the order a single Redis would give.
 #pragma once
 
 #include <cstdint>
@@ -10,14 +16,21 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <array>
 
 #include "common/uv/tcp_connection.h"
+#include "config/config.h"
+#include "proxy/backend/backend_connection.h"
 #include "proxy/command/classifier.h"
 #include "proxy/request/executor.h"
 #include "proxy/request/request.h"
+#include "proxy/route/plan.h"
 #include "proxy/resp/request_parser.h"
+#include "proxy/session/client_registry.h"
 #include "proxy/session/reply_queue.h"
 #include "proxy/session/session_stats.h"
+#include "proxy/session/subscriptions.h"
+#include "proxy/session/transaction.h"
 
 namespace slotgate::session {
 
@@ -25,7 +38,15 @@ class Session;
 
 // What a worker shares with all its sessions.
 struct SessionContext {
-  request::Executor* executor = nullptr;
+  common::uv::EventLoop* loop = nullptr;
+  // By protocol: [0] RESP2, [1] RESP3 (node connections that speak the client's protocol).
+  std::array<request::Executor*, 2> executors{};
+  std::array<request::Dispatcher*, 2> dispatchers{};
+  std::array<backend::BackendOptions, 2> backend_options{};  // for dedicated connections
+  ClientRegistry* clients = nullptr;
+  std::vector<std::shared_ptr<const config::User>> users;  // empty: no authentication
+  std::string laddr;                                       // slotgate's address, for CLIENT LIST
+  std::shared_ptr<const std::string> backend_version;      // the nodes' redis_version, once known
   SessionStats* stats = nullptr;
   command::LearnedCommandsPtr learned;  // commands learned from the nodes; may be null
   resp::ParseLimits limits;
@@ -48,15 +69,48 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   void deliver(uint64_t seq, std::string_view reply) override;
 
  private:
+  enum class Step : uint8_t { kDone, kWaitForDrain };
+
   void onRead(common::Buffer& in) override;
   void onClosed(int status) override;
 
   void processInput(common::Buffer& in);
-  void handleCommand(std::string_view request_bytes);
+  Step handleCommand(std::string_view request_bytes);
   void replyNow(std::string_view reply);
   void closeAfterReplies();
   void maybeFinish();
+  void maybeResume();
   void destroy();
+  void kill();
+
+  // session_state.cc: the commands that read or change the connection's state.
+  request::Executor& executor() { return *ctx_.executors[proto_ == 3 ? 1 : 0]; }
+  request::Dispatcher& dispatcher() { return *ctx_.dispatchers[proto_ == 3 ? 1 : 0]; }
+  bool checkAccess(const command::CommandSpec& spec, std::string_view name);
+  Step handleStateful(const command::CommandSpec& spec, std::string_view name, std::string_view raw);
+  void queueInTransaction(const command::CommandSpec& spec, std::string_view raw);
+  void auth();
+  void hello();
+  void client(std::string_view sub);
+  void reset();
+  void multi();
+  void exec();
+  void discard();
+  void watch(int slot, std::string_view raw);
+  void unwatch();
+  void blocking(int slot, std::string_view raw, bool readonly);
+  void wait();
+  void subscription(std::string_view name);
+  void noteWrite(const route::Plan& plan);
+  int keysSlot(bool* cross_slot);
+  std::string encodedCommand(std::string_view raw) const;
+  backend::BackendConnection& pinnedTo(const std::string& host, uint16_t port);
+  void sendExec(uint64_t seq, std::string host, uint16_t port, unsigned attempt);
+  void sendPinned(uint64_t seq, std::string bytes, std::string host, uint16_t port, bool asking, bool readonly,
+                  unsigned attempt, std::function<void(std::string_view)> on_success);
+  void finishExclusive(uint64_t seq, std::string_view reply);
+  void retire(std::unique_ptr<backend::BackendConnection> conn);
+  bool loggedIn(const config::User* user, std::string_view password);
 
   SessionContext& ctx_;
   common::uv::TcpConnection* conn_;
@@ -69,6 +123,30 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   bool closing_after_replies_ = false;      // QUIT or a protocol error: no more commands
   bool in_read_ = false;
   bool dead_ = false;
+
+  // Connection state.
+  int proto_ = 2;
+  bool authenticated_ = false;
+  std::shared_ptr<const config::User> user_;  // null: the default user (no users configured)
+  std::shared_ptr<ClientInfo> info_;
+  const command::CommandSpec* spec_ = nullptr;  // the command being handled
+  Transaction tx_;
+  std::unique_ptr<Subscriptions> subs_;
+  std::unique_ptr<backend::BackendConnection> pinned_;  // WATCH, EXEC, blocking commands
+  bool pinned_lost_ = false;                            // the node dropped it (WATCH state is gone)
+  bool exclusive_busy_ = false;  // a command that runs alone is in flight
+  bool waiting_drain_ = false;   // the next command runs alone: wait for earlier replies
+  // Slots this client wrote since its last WAIT (too many: every primary).
+  std::vector<uint16_t> written_slots_;
+  bool wrote_everywhere_ = false;
+  bool pinned_wrote_ = false;          // the dedicated connection carried writes since WAIT
+  const void* watch_conn_ = nullptr;   // the dedicated connection the WATCH was set on
+  struct PendingExec {
+    std::shared_ptr<std::vector<std::string>> commands;
+    int slot = -1;
+    bool watching = false;
+  };
+  PendingExec pending_exec_;  // the EXEC batch in flight (resent after a redirect)
 };
 
 }  // namespace slotgate::session

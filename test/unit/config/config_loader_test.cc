@@ -1,6 +1,7 @@
 // Tests for the YAML loader, address parsing and validate(): what loads, and that every kind of
 // mistake is reported with its line and dotted key, all at once.
 #include "config/config_loader.h"
+#include "common/digest.h"
 
 #include <unistd.h>
 
@@ -401,3 +402,54 @@ TEST_CASE("validate checks a finished config", "[config]") {
 }
 
 }  // namespace slotgate::config
+
+TEST_CASE("users load with hashed passwords and permissions", "[config]") {
+  auto result = slotgate::config::loadString(R"(
+users:
+  - {name: default, password: "s3cret", permissions: admin}
+  - name: reporting
+    password_sha256: "2BB80D537B1DA3E38BD30361AA855686BDE0EACD7162FEF6A25FE97BF527A25B"
+    permissions: read-only
+    key_prefixes: ["report:", "r:"]
+backend: {user: proxy, password: "p"}
+scripts: {cache_size: 10}
+)", "t.yaml");
+  INFO(slotgate::config::joined(result.errors));
+  REQUIRE(result.ok());
+  const auto& users = result.config.users;
+  REQUIRE(users.size() == 2);
+  CHECK(users[0].name == "default");
+  CHECK(users[0].permission == slotgate::config::Permission::kAdmin);
+  // sha256("s3cret")
+  CHECK(slotgate::common::toHex(users[0].password_sha256) ==
+        "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0");
+  CHECK(users[1].permission == slotgate::config::Permission::kReadOnly);
+  CHECK(slotgate::common::toHex(users[1].password_sha256) ==
+        "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b");
+  CHECK(users[1].key_prefixes == std::vector<std::string>{"report:", "r:"});
+  CHECK(result.config.backend.user == "proxy");
+  CHECK(result.config.script_cache == 10);
+  // The password never shows in SLOTGATE CONFIG GET.
+  for (auto& [key, value] : slotgate::config::settings(result.config)) {
+    if (key == "backend.password") CHECK(value == "(set)");
+  }
+}
+
+TEST_CASE("every problem with a user is listed", "[config]") {
+  auto result = slotgate::config::loadString(R"(
+users:
+  - {name: a, permissions: superuser, password: x}
+  - {password_sha256: "abc"}
+  - {name: a, password: y, colour: red}
+  - plain
+)", "t.yaml");
+  std::string all = slotgate::config::joined(result.errors);
+  INFO(all);
+  CHECK(all.find("users[0].permissions: expected one of read-only, read-write, admin") != std::string::npos);
+  CHECK(all.find("users[1].password_sha256: expected 64 hex digits") != std::string::npos);
+  CHECK(all.find("users[1].name: missing") != std::string::npos);
+  CHECK(all.find("users[2].colour: unknown key") != std::string::npos);
+  CHECK(all.find("users[2].name: user \"a\" listed twice") != std::string::npos);
+  CHECK(all.find("users[3]: expected a map") != std::string::npos);
+  CHECK(result.config.users.empty());
+}

@@ -114,3 +114,31 @@ TEST_CASE("RANDOMKEY picks among non-nil parts, nil when all are", "[merge]") {
   std::vector<std::string> empty = {"$-1\r\n", "$-1\r\n"};
   CHECK(merge(MergeKind::kRandomNonNull, empty, nullptr, &rng) == "$-1\r\n");
 }
+
+TEST_CASE("PUBSUB replies merge as one server's", "[merge]") {
+  using slotgate::command::findCommand;
+  using slotgate::command::findSubcommand;
+  const auto& pubsub = *findCommand("pubsub");
+  REQUIRE(mergeKindFor(*findSubcommand(pubsub, "channels"), false) == MergeKind::kUnion);
+  REQUIRE(mergeKindFor(*findSubcommand(pubsub, "numsub"), false) == MergeKind::kSumByName);
+  REQUIRE(mergeKindFor(*findSubcommand(pubsub, "numpat"), false) == MergeKind::kSum);
+
+  // A channel subscribed on two nodes is listed once.
+  std::vector<std::string> channels{bulks({"a", "b"}), bulks({"b", "c"}), bulks({})};
+  CHECK(merge(MergeKind::kUnion, channels, nullptr, nullptr) == bulks({"a", "b", "c"}));
+
+  // NUMSUB: counts per channel add up, in the order asked.
+  auto numsub = [](std::vector<std::pair<std::string, int64_t>> pairs) {
+    std::string out;
+    slotgate::resp::appendArrayHeader(out, pairs.size() * 2);
+    for (auto& [name, count] : pairs) {
+      slotgate::resp::appendBulk(out, name);
+      slotgate::resp::appendInteger(out, count);
+    }
+    return out;
+  };
+  std::vector<std::string> parts{numsub({{"x", 1}, {"y", 0}}), numsub({{"x", 2}, {"y", 3}})};
+  CHECK(merge(MergeKind::kSumByName, parts, nullptr, nullptr) == numsub({{"x", 3}, {"y", 3}}));
+  std::vector<std::string> odd{bulks({"x"})};
+  CHECK(merge(MergeKind::kSumByName, odd, nullptr, nullptr).starts_with("-ERR"));
+}

@@ -1,0 +1,821 @@
+// The Session's stateful commands: AUTH, HELLO, CLIENT, RESET, MULTI/EXEC/DISCARD, WATCH/UNWATCH,
+// blocking commands, WAIT and pub/sub. See session.h for the ordering rule they follow.
+#include <algorithm>
+
+#include "common/digest.h"
+#include "common/log.h"
+#include "common/uv/event_loop.h"
+#include "proxy/backend/callback_waiter.h"
+#include "proxy/cluster/redirect.h"
+#include "proxy/command/key_slot.h"
+#include "proxy/resp/errors.h"
+#include "proxy/resp/number.h"
+#include "proxy/resp/writer.h"
+#include "proxy/route/plan.h"
+#include "proxy/session/session.h"
+
+namespace slotgate::session {
+namespace {
+
+constexpr size_t kMaxWrittenSlots = 64;  // past this, WAIT asks every primary
+constexpr uint64_t kWaitChunkMs = 100;   // WAIT holds a shared node connection at most this long
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool isOneOf(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Commands only an admin user may run, besides those Redis flags "admin".
+bool isAdminCommand(const command::CommandSpec& spec, std::string_view name) {
+  if (spec.flags & command::kFlagAdmin) return true;
+  return isOneOf(name, {"flushall", "flushdb", "keys", "client|kill", "script|flush", "script|kill",
+                        "function|flush", "function|delete", "function|restore", "function|load",
+                        "function|kill", "slotgate|config"}) &&
+         !(name == "slotgate|config");  // SLOTGATE CONFIG GET is harmless; SET checks below
+}
+
+bool isRedirectReply(std::string_view reply) {
+  return reply.starts_with("-MOVED ") || reply.starts_with("-ASK ") || reply.starts_with("-TRYAGAIN");
+}
+
+uint64_t backoffMs(unsigned attempt) { return std::min<uint64_t>(50ull << std::min(attempt, 5u), 1000); }
+
+}  // namespace
+
+bool Session::checkAccess(const command::CommandSpec& spec, std::string_view name) {
+  if (!authenticated_) {
+    if (isOneOf(name, {"auth", "hello", "quit", "ping"})) return true;
+    if (tx_.active) tx_.dirty = true;
+    replyNow(resp::err::kNoAuth);
+    return false;
+  }
+  if (!user_) return true;
+  bool denied = false;
+  if (user_->permission != config::Permission::kAdmin) {
+    denied = isAdminCommand(spec, name) ||
+             (name == "slotgate|config" && argv_.size() >= 3 && lower(argv_[2]) == "set") ||
+             (name == "config|set");
+  }
+  if (user_->permission == config::Permission::kReadOnly && (spec.flags & command::kFlagWrite)) denied = true;
+  if (denied) {
+    if (tx_.active) tx_.dirty = true;
+    replyNow(resp::errorReply(fmt::runtime(resp::err::kNoPermCommand), std::string(name)));
+    return false;
+  }
+  if (!user_->key_prefixes.empty()) {
+    for (uint32_t position : classification_.key_positions) {
+      std::string_view key = argv_[position];
+      bool ok = std::any_of(user_->key_prefixes.begin(), user_->key_prefixes.end(),
+                            [&](const std::string& prefix) { return key.starts_with(prefix); });
+      if (!ok) {
+        if (tx_.active) tx_.dirty = true;
+        replyNow(resp::err::kNoPermKeys);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+Session::Step Session::handleStateful(const command::CommandSpec& spec, std::string_view name, std::string_view raw) {
+  info_->last_command.store(spec.name, std::memory_order_relaxed);
+  bool subscribed = subs_ && subs_->active();
+  bool pubsub_command = isOneOf(name, {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
+                                       "sunsubscribe"});
+  if (subscribed && proto_ == 2 && !pubsub_command && !isOneOf(name, {"ping", "quit", "reset"})) {
+    replyNow(resp::errorReply(fmt::runtime(resp::err::kSubscribedContext), std::string(name)));
+    return Step::kDone;
+  }
+  if (tx_.active && !isOneOf(name, {"multi", "exec", "discard", "watch", "quit", "reset"})) {
+    queueInTransaction(spec, raw);
+    return Step::kDone;
+  }
+  // What runs alone waits for the replies before it.
+  bool alone = isOneOf(name, {"exec", "watch", "wait", "reset"}) || pubsub_command ||
+               (name == "unwatch" && tx_.watching) || (name == "ping" && subscribed && proto_ == 2) ||
+               (spec.flags & command::kFlagBlocking);
+  if (alone && queue_.pending() > 0) return Step::kWaitForDrain;
+
+  if (pubsub_command || (name == "ping" && subscribed && proto_ == 2)) {
+    subscription(name);
+    return Step::kDone;
+  }
+  if (name == "multi") multi();
+  else if (name == "exec") exec();
+  else if (name == "discard") discard();
+  else if (name == "unwatch") unwatch();
+  else if (name == "auth") auth();
+  else if (name == "hello") hello();
+  else if (name == "reset") reset();
+  else if (name == "wait") wait();
+  else if (name.starts_with("client|")) client(name.substr(7));
+  else if (name == "watch" || (spec.flags & command::kFlagBlocking)) {
+    bool cross = false;
+    int slot = keysSlot(&cross);
+    if (cross) {
+      replyNow(resp::err::kCrossSlot);
+      return Step::kDone;
+    }
+    bool block_arg = std::any_of(argv_.begin() + 1, argv_.end(), [](std::string_view a) { return lower(a) == "block"; });
+    bool stream_read = name == "xread" || name == "xreadgroup";
+    if (name == "watch") {
+      watch(slot, raw);
+    } else if (stream_read && !block_arg) {
+      // XREAD without BLOCK never blocks: an ordinary request.
+      route::Plan plan;
+      plan.kind = slot < 0 ? route::Plan::Kind::kAnyPrimary : route::Plan::Kind::kSlot;
+      plan.slot = static_cast<uint16_t>(std::max(slot, 0));
+      plan.readonly = !(spec.flags & command::kFlagWrite);
+      executor().execute(plan, spec, argv_, raw, link_, queue_.push());
+    } else {
+      blocking(slot, raw, !(spec.flags & command::kFlagWrite));
+    }
+  } else {
+    // QUIT, PING and the rest when subscribed (RESP3) or otherwise not the session's own.
+    route::Plan plan = route::plan(spec, argv_, classification_.key_positions);
+    if (spec.flags & command::kFlagWrite) noteWrite(plan);
+    auto outcome = executor().execute(plan, spec, argv_, raw, link_, queue_.push());
+    if (outcome.close_after) closeAfterReplies();
+  }
+  return Step::kDone;
+}
+
+int Session::keysSlot(bool* cross_slot) {
+  int slot = -1;
+  *cross_slot = false;
+  for (uint32_t position : classification_.key_positions) {
+    int key_slot = command::keyHashSlot(argv_[position]);
+    if (slot >= 0 && key_slot != slot) *cross_slot = true;
+    slot = key_slot;
+  }
+  return slot;
+}
+
+std::string Session::encodedCommand(std::string_view raw) const {
+  if (!raw.empty()) return std::string(raw);
+  std::string out;
+  resp::appendCommand(out, argv_);
+  return out;
+}
+
+void Session::noteWrite(const route::Plan& plan) {
+  if (wrote_everywhere_) return;
+  auto note = [this](uint16_t slot) {
+    if (std::find(written_slots_.begin(), written_slots_.end(), slot) != written_slots_.end()) return;
+    if (written_slots_.size() >= kMaxWrittenSlots) wrote_everywhere_ = true;
+    else written_slots_.push_back(slot);
+  };
+  switch (plan.kind) {
+    case route::Plan::Kind::kSlot: note(plan.slot); break;
+    case route::Plan::Kind::kSplit:
+      for (const route::SlotGroup& group : plan.groups) note(group.slot);
+      break;
+    case route::Plan::Kind::kAnyPrimary:
+    case route::Plan::Kind::kAllPrimaries:
+    case route::Plan::Kind::kAllNodes:
+      wrote_everywhere_ = true;
+      break;
+    default: break;
+  }
+}
+
+// ---- the dedicated connection ----------------------------------------------------------------
+
+backend::BackendConnection& Session::pinnedTo(const std::string& host, uint16_t port) {
+  if (pinned_ && !pinned_lost_ && pinned_->host() == host && pinned_->port() == port) return *pinned_;
+  retire(std::move(pinned_));
+  pinned_ = std::make_unique<backend::BackendConnection>(*ctx_.loop, host, port,
+                                                         ctx_.backend_options[proto_ == 3 ? 1 : 0]);
+  pinned_lost_ = false;
+  std::shared_ptr<request::ReplyLink> guard = link_;
+  backend::BackendConnection* conn = pinned_.get();
+  pinned_->setCloseHandler([guard, conn](const std::string&) {
+    auto* self = static_cast<Session*>(guard->target);
+    if (self && self->pinned_.get() == conn) self->pinned_lost_ = true;
+  });
+  return *pinned_;
+}
+
+void Session::finishExclusive(uint64_t seq, std::string_view reply) {
+  exclusive_busy_ = false;
+  info_->blocked.store(false, std::memory_order_relaxed);
+  deliver(seq, reply);
+}
+
+// Sends one command on the dedicated connection to host:port and follows MOVED/ASK/TRYAGAIN
+// there; `on_success` gets any other reply. A lost connection fails a write (its outcome is
+// unknown) and retries a read.
+void Session::sendPinned(uint64_t seq, std::string bytes, std::string host, uint16_t port, bool asking,
+                         bool readonly, unsigned attempt, std::function<void(std::string_view)> on_success) {
+  backend::BackendConnection& conn = pinnedTo(host, port);
+  std::shared_ptr<request::ReplyLink> guard = link_;
+  auto retry = [guard, seq, bytes, readonly, attempt, on_success](std::string to_host, uint16_t to_port, bool ask,
+                                                                  uint64_t delay) {
+    auto* self = static_cast<Session*>(guard->target);
+    if (!self) return;
+    auto resend = [guard, seq, bytes, to_host, to_port, ask, readonly, attempt, on_success] {
+      if (auto* s = static_cast<Session*>(guard->target)) {
+        s->sendPinned(seq, bytes, to_host, to_port, ask, readonly, attempt + 1, on_success);
+      }
+    };
+    if (delay == 0) resend();
+    else self->ctx_.loop->after(delay, resend);
+  };
+  unsigned max_attempts = ctx_.executors[0] ? dispatcher().options().max_redirects : 5;
+  auto waiter = backend::CallbackWaiter::make(
+      [guard, seq, host, port, attempt, max_attempts, retry, on_success](std::string_view reply) {
+        auto* self = static_cast<Session*>(guard->target);
+        if (!self) return;
+        if (reply.size() > 3 && reply[0] == '-' && attempt < max_attempts) {
+          if (auto r = cluster::parseRedirect(reply.substr(1, reply.size() - 3))) {
+            if (r->kind == cluster::Redirect::Kind::kTryAgain) return retry(host, port, false, backoffMs(attempt));
+            if (r->kind == cluster::Redirect::Kind::kMoved) self->dispatcher().requestRefresh("MOVED on a dedicated connection");
+            return retry(r->host.empty() ? host : r->host, r->port, r->kind == cluster::Redirect::Kind::kAsk, 0);
+          }
+        }
+        on_success(reply);
+      },
+      [guard, seq, readonly, attempt, max_attempts, retry, host, port](backend::Failure failure, const std::string& node,
+                                                                       const std::string& detail) {
+        auto* self = static_cast<Session*>(guard->target);
+        if (!self) return;
+        bool again = attempt < max_attempts && (failure == backend::Failure::kUnreachable || readonly);
+        if (again) {
+          // The slot's owner may have changed: ask the map again after a pause.
+          self->dispatcher().requestRefresh("dedicated connection to " + node + " failed");
+          return retry(host, port, false, backoffMs(attempt));
+        }
+        self->finishExclusive(seq, failure == backend::Failure::kUnreachable
+                                       ? resp::errorReply(fmt::runtime(resp::err::kNodeUnreachable), node, "-", detail)
+                                       : resp::errorReply(fmt::runtime(resp::err::kPinnedLost), node));
+      });
+  conn.send(waiter, bytes, asking);
+}
+
+void Session::blocking(int slot, std::string_view raw, bool readonly) {
+  uint64_t seq = queue_.push();
+  exclusive_busy_ = true;
+  info_->blocked.store(true, std::memory_order_relaxed);
+  backend::BackendConnection* owner = slot >= 0 ? dispatcher().ownerOf(static_cast<uint16_t>(slot))
+                                                : dispatcher().anyPrimary();
+  if (!owner) return finishExclusive(seq, dispatcher().hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
+  std::shared_ptr<request::ReplyLink> guard = link_;
+  sendPinned(seq, encodedCommand(raw), owner->host(), owner->port(), false, readonly, 0,
+             [guard, seq](std::string_view reply) {
+               if (auto* self = static_cast<Session*>(guard->target)) self->finishExclusive(seq, reply);
+             });
+}
+
+// ---- transactions ----------------------------------------------------------------------------
+
+void Session::multi() {
+  if (tx_.active) return replyNow(resp::err::kMultiNested);
+  tx_.active = true;
+  tx_.dirty = false;
+  tx_.commands.clear();
+  if (!tx_.watching) tx_.slot = -1;
+  info_->multi.store(0, std::memory_order_relaxed);
+  replyNow("+OK\r\n");
+}
+
+void Session::queueInTransaction(const command::CommandSpec& spec, std::string_view raw) {
+  if (spec.flags & command::kFlagNoMulti) {
+    tx_.dirty = true;
+    return replyNow(resp::err::kNotInMulti);
+  }
+  bool cross = false;
+  int slot = keysSlot(&cross);
+  if (cross || !tx_.acceptSlot(slot)) {
+    tx_.dirty = true;
+    return replyNow(resp::err::kCrossSlot);
+  }
+  tx_.commands.push_back(encodedCommand(raw));
+  info_->multi.store(static_cast<int>(tx_.commands.size()), std::memory_order_relaxed);
+  replyNow("+QUEUED\r\n");
+}
+
+void Session::discard() {
+  if (!tx_.active) return replyNow(resp::err::kDiscardWithoutMulti);
+  if (tx_.watching && pinned_ && !pinned_lost_) pinned_->send(nullptr, "*1\r\n$7\r\nUNWATCH\r\n");
+  tx_.resetWatch();
+  tx_.reset();
+  info_->multi.store(-1, std::memory_order_relaxed);
+  replyNow("+OK\r\n");
+}
+
+void Session::exec() {
+  if (!tx_.active) return replyNow(resp::err::kExecWithoutMulti);
+  auto batch = std::make_shared<std::vector<std::string>>(std::move(tx_.commands));
+  bool dirty = tx_.dirty;
+  bool watching = tx_.watching;
+  int slot = tx_.slot;
+  // The node forgets WATCH at EXEC, whatever the outcome.
+  bool watch_intact = watching && pinned_ && !pinned_lost_ && static_cast<const void*>(pinned_.get()) == watch_conn_;
+  tx_.resetWatch();
+  tx_.reset();
+  info_->multi.store(-1, std::memory_order_relaxed);
+  if (dirty) {
+    if (watch_intact) pinned_->send(nullptr, "*1\r\n$7\r\nUNWATCH\r\n");
+    return replyNow(resp::err::kExecAbort);
+  }
+  uint64_t seq = queue_.push();
+  exclusive_busy_ = true;
+  if (watching && !watch_intact) {
+    // The connection that held the WATCH is gone: a watched key may have changed unseen.
+    std::string null;
+    resp::appendNullArray(null, proto_);
+    return finishExclusive(seq, null);
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (watching) {
+    host = pinned_->host();
+    port = pinned_->port();
+  } else if (backend::BackendConnection* node = slot >= 0 ? dispatcher().ownerOf(static_cast<uint16_t>(slot))
+                                                          : (pinned_ && !pinned_lost_ ? pinned_.get()
+                                                                                      : dispatcher().anyPrimary())) {
+    host = node->host();
+    port = node->port();
+  } else {
+    return finishExclusive(seq, dispatcher().hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
+  }
+  pending_exec_ = {batch, slot, watching};
+  sendExec(seq, host, port, 0);
+}
+
+// MULTI, the queued commands and EXEC leave in one write on the dedicated connection. If the
+// node refused a queued command because the slot moved (so nothing ran), the batch goes to the
+// new owner, unless a WATCH was in force: then the client gets the aborted-by-WATCH nil.
+void Session::sendExec(uint64_t seq, std::string host, uint16_t port, unsigned attempt) {
+  PendingExec pending = pending_exec_;
+  const auto& commands = *pending.commands;
+  backend::BackendConnection& conn = pinnedTo(host, port);
+  if (pending.watching) watch_conn_ = &conn;
+  auto replies = std::make_shared<std::vector<std::string>>();
+  auto failed = std::make_shared<bool>(false);
+  size_t expected = commands.size() + 2;
+  std::shared_ptr<request::ReplyLink> guard = link_;
+  int proto = proto_;
+  unsigned max_attempts = dispatcher().options().max_redirects;
+  auto on_reply = [guard, seq, replies, expected, pending, host, port, attempt, max_attempts, proto,
+                   failed](std::string_view reply) {
+    if (*failed) return;
+    replies->emplace_back(reply);
+    if (replies->size() < expected) return;
+    auto* self = static_cast<Session*>(guard->target);
+    if (!self) return;
+    const std::string& result = replies->back();
+    if (result.starts_with("-EXECABORT")) {
+      for (size_t i = 1; i + 1 < replies->size(); ++i) {
+        const std::string& queued = (*replies)[i];
+        if (!isRedirectReply(queued)) continue;
+        if (pending.watching) {
+          std::string null;
+          resp::appendNullArray(null, proto);
+          return self->finishExclusive(seq, null);
+        }
+        if (attempt >= max_attempts) break;
+        auto r = cluster::parseRedirect(std::string_view(queued).substr(1, queued.size() - 3));
+        std::string to_host = host;
+        uint16_t to_port = port;
+        uint64_t delay = backoffMs(attempt);
+        if (r && r->kind == cluster::Redirect::Kind::kMoved) {
+          to_host = r->host.empty() ? host : r->host;
+          to_port = r->port;
+          delay = 0;
+          self->dispatcher().requestRefresh("MOVED inside a transaction");
+        }
+        self->pending_exec_ = pending;
+        auto resend = [guard, seq, to_host, to_port, attempt] {
+          if (auto* s = static_cast<Session*>(guard->target)) s->sendExec(seq, to_host, to_port, attempt + 1);
+        };
+        if (delay == 0) resend();
+        else self->ctx_.loop->after(delay, resend);
+        return;
+      }
+    }
+    self->finishExclusive(seq, result);
+  };
+  auto on_failure = [guard, seq, failed, pending, attempt, max_attempts, host, port](
+                        backend::Failure failure, const std::string& node, const std::string& detail) {
+    if (*failed) return;
+    *failed = true;
+    auto* self = static_cast<Session*>(guard->target);
+    if (!self) return;
+    if (failure == backend::Failure::kUnreachable && !pending.watching && attempt < max_attempts) {
+      // Nothing reached the node: send the whole batch again once the map may have moved on.
+      self->dispatcher().requestRefresh("transaction's node " + node + " unreachable");
+      self->pending_exec_ = pending;
+      self->ctx_.loop->after(backoffMs(attempt), [guard, seq, attempt, pending] {
+        auto* s = static_cast<Session*>(guard->target);
+        if (!s) return;
+        backend::BackendConnection* owner =
+            pending.slot >= 0 ? s->dispatcher().ownerOf(static_cast<uint16_t>(pending.slot)) : s->dispatcher().anyPrimary();
+        if (!owner) return s->finishExclusive(seq, resp::err::kSlotNotServed);
+        s->pending_exec_ = pending;
+        s->sendExec(seq, owner->host(), owner->port(), attempt + 1);
+      });
+      return;
+    }
+    self->finishExclusive(seq, failure == backend::Failure::kUnreachable
+                                   ? resp::errorReply(fmt::runtime(resp::err::kNodeUnreachable), node, pending.slot, detail)
+                                   : resp::errorReply(fmt::runtime(resp::err::kPinnedLost), node));
+  };
+  conn.send(backend::CallbackWaiter::make(on_reply, on_failure), "*1\r\n$5\r\nMULTI\r\n");
+  for (const std::string& command : commands) conn.send(backend::CallbackWaiter::make(on_reply, on_failure), command);
+  conn.send(backend::CallbackWaiter::make(on_reply, on_failure), "*1\r\n$4\r\nEXEC\r\n");
+  pinned_wrote_ = true;
+}
+
+void Session::watch(int slot, std::string_view raw) {
+  if (tx_.active) return replyNow(resp::err::kWatchInMulti);
+  if (tx_.watching && slot != tx_.watch_slot) return replyNow(resp::err::kCrossSlot);
+  uint64_t seq = queue_.push();
+  exclusive_busy_ = true;
+  backend::BackendConnection* owner = dispatcher().ownerOf(static_cast<uint16_t>(std::max(slot, 0)));
+  if (tx_.watching && pinned_ && !pinned_lost_) owner = pinned_.get();  // the WATCH already in force lives there
+  if (!owner) return finishExclusive(seq, dispatcher().hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
+  std::shared_ptr<request::ReplyLink> guard = link_;
+  bool keep = tx_.watching;
+  sendPinned(seq, encodedCommand(raw), owner->host(), owner->port(), false, true, 0,
+             [guard, seq, slot, keep](std::string_view reply) {
+               auto* self = static_cast<Session*>(guard->target);
+               if (!self) return;
+               if (reply.starts_with("+OK")) {
+                 if (!keep || self->watch_conn_ != self->pinned_.get()) self->watch_conn_ = self->pinned_.get();
+                 self->tx_.watching = true;
+                 self->tx_.watch_slot = slot;
+                 self->tx_.slot = slot;
+               }
+               self->finishExclusive(seq, reply);
+             });
+}
+
+void Session::unwatch() {
+  if (tx_.watching && pinned_ && !pinned_lost_) pinned_->send(nullptr, "*1\r\n$7\r\nUNWATCH\r\n");
+  tx_.resetWatch();
+  replyNow("+OK\r\n");
+}
+
+// ---- WAIT -----------------------------------------------------------------------------------
+
+// WAIT goes behind this client's writes on every connection that carried them (shared node
+// connections by slot owner, and the dedicated one), in slices of at most kWaitChunkMs so a
+// shared connection is never held long; the answer is the smallest count.
+void Session::wait() {
+  int64_t numreplicas = 0, timeout = 0;
+  if (argv_.size() != 3 || !resp::parseInt(argv_[1], &numreplicas) || !resp::parseInt(argv_[2], &timeout) ||
+      timeout < 0) {
+    // Redis's own error texts: let a node say it.
+    route::Plan plan;
+    plan.kind = route::Plan::Kind::kAnyPrimary;
+    executor().execute(plan, *classification_.spec, argv_, {}, link_, queue_.push());
+    return;
+  }
+  std::vector<backend::BackendConnection*> nodes;
+  auto add = [&nodes](backend::BackendConnection* node) {
+    if (node && std::find(nodes.begin(), nodes.end(), node) == nodes.end()) nodes.push_back(node);
+  };
+  if (wrote_everywhere_) {
+    for (auto* node : dispatcher().primaries()) add(node);
+  } else {
+    for (uint16_t slot : written_slots_) add(dispatcher().ownerOf(slot));
+  }
+  if (pinned_wrote_ && pinned_ && !pinned_lost_) add(pinned_.get());
+  if (nodes.empty()) add(dispatcher().anyPrimary());
+  written_slots_.clear();
+  wrote_everywhere_ = false;
+  pinned_wrote_ = false;
+  uint64_t seq = queue_.push();
+  exclusive_busy_ = true;
+  info_->blocked.store(true, std::memory_order_relaxed);
+  if (nodes.empty()) return finishExclusive(seq, resp::err::kNoTopology);
+  struct WaitState {
+    std::vector<backend::BackendConnection*> nodes;
+    std::vector<int64_t> counts;
+    std::vector<bool> done;
+    int64_t numreplicas;
+    uint64_t deadline;  // 0: none
+    size_t outstanding = 0;
+  };
+  auto state = std::make_shared<WaitState>();
+  state->nodes = nodes;
+  state->counts.assign(nodes.size(), 0);
+  state->done.assign(nodes.size(), false);
+  state->numreplicas = numreplicas;
+  state->deadline = timeout > 0 ? ctx_.loop->nowMs() + static_cast<uint64_t>(timeout) : 0;
+  std::shared_ptr<request::ReplyLink> guard = link_;
+  auto round = std::make_shared<std::function<void()>>();
+  *round = [guard, seq, state, round] {
+    auto* self = static_cast<Session*>(guard->target);
+    if (!self) return;
+    uint64_t now = self->ctx_.loop->nowMs();
+    bool expired = state->deadline != 0 && now >= state->deadline;
+    bool all = true;
+    for (size_t i = 0; i < state->nodes.size(); ++i) all = all && (state->done[i] || state->counts[i] >= state->numreplicas);
+    if (all || expired) {
+      int64_t least = *std::min_element(state->counts.begin(), state->counts.end());
+      std::string reply;
+      resp::appendInteger(reply, least);
+      *round = nullptr;  // break the cycle
+      return self->finishExclusive(seq, reply);
+    }
+    uint64_t slice = kWaitChunkMs;
+    if (state->deadline != 0) slice = std::min(slice, state->deadline - now);
+    slice = std::max<uint64_t>(slice, 1);
+    std::string command;
+    resp::appendCommand(command, {"WAIT", std::to_string(state->numreplicas), std::to_string(slice)});
+    for (size_t i = 0; i < state->nodes.size(); ++i) {
+      if (state->done[i] || state->counts[i] >= state->numreplicas) continue;
+      ++state->outstanding;
+      auto finish_one = [state, round, i](std::optional<int64_t> count) {
+        if (count) state->counts[i] = *count;
+        else state->done[i] = true;  // a node that fails counts what it last said
+        if (--state->outstanding == 0 && *round) (*round)();
+      };
+      state->nodes[i]->send(backend::CallbackWaiter::make(
+                                [finish_one](std::string_view reply) {
+                                  int64_t count = 0;
+                                  if (reply.size() > 3 && reply[0] == ':' &&
+                                      resp::parseInt(reply.substr(1, reply.size() - 3), &count)) {
+                                    finish_one(count);
+                                  } else {
+                                    finish_one(std::nullopt);
+                                  }
+                                },
+                                [finish_one](backend::Failure, const std::string&, const std::string&) {
+                                  finish_one(std::nullopt);
+                                }),
+                            command);
+    }
+  };
+  (*round)();
+}
+
+// ---- pub/sub --------------------------------------------------------------------------------
+
+void Session::subscription(std::string_view name) {
+  if (!subs_) {
+    subs_ = std::make_unique<Subscriptions>(*ctx_.loop, dispatcher(), ctx_.backend_options[proto_ == 3 ? 1 : 0],
+                                            proto_, *info_, link_,
+                                            [this](std::string_view bytes) { deliver(queue_.push(), bytes); });
+  }
+  subs_->command(name, argv_);
+}
+
+// ---- AUTH, HELLO, RESET, CLIENT ------------------------------------------------------------
+
+bool Session::loggedIn(const config::User* user, std::string_view password) {
+  if (!user) return false;
+  return common::constantTimeEqual(common::sha256(password), user->password_sha256);
+}
+
+void Session::auth() {
+  if (argv_.size() > 3) return replyNow(resp::err::kSyntax);
+  std::string_view name = argv_.size() == 3 ? argv_[1] : "default";
+  std::string_view password = argv_.back();
+  if (ctx_.users.empty()) {
+    if (argv_.size() == 2) return replyNow(resp::err::kAuthNoPassword);
+    return replyNow(name == "default" ? "+OK\r\n" : resp::err::kWrongPass);
+  }
+  std::shared_ptr<const config::User> found;
+  for (const auto& user : ctx_.users) {
+    if (user->name == name) found = user;
+  }
+  // Hash even for an unknown user, so timing does not tell which users exist.
+  bool ok = found ? loggedIn(found.get(), password) : (common::sha256(password), false);
+  if (!ok) {
+    common::logger("session")->warn("client {}: failed AUTH for user '{}'", conn_ ? conn_->peer() : "?", name);
+    return replyNow(resp::err::kWrongPass);
+  }
+  authenticated_ = true;
+  user_ = found;
+  ctx_.clients->withLock([&] { info_->user = found->name; });
+  replyNow("+OK\r\n");
+}
+
+void Session::hello() {
+  int64_t proto = proto_;
+  size_t i = 1;
+  if (argv_.size() >= 2) {
+    if (!resp::parseInt(argv_[1], &proto)) return replyNow(resp::err::kProtoNotInteger);
+    if (proto < 2 || proto > 3) return replyNow(resp::err::kNoProto);
+    i = 2;
+  }
+  std::shared_ptr<const config::User> login;
+  bool has_auth = false;
+  std::string_view setname;
+  bool has_setname = false;
+  for (; i < argv_.size(); ++i) {
+    std::string option = lower(argv_[i]);
+    if (option == "auth" && i + 2 < argv_.size()) {
+      has_auth = true;
+      std::string_view user = argv_[i + 1], password = argv_[i + 2];
+      i += 2;
+      if (ctx_.users.empty()) {
+        if (user != "default") return replyNow(resp::err::kWrongPass);
+        continue;
+      }
+      for (const auto& u : ctx_.users) {
+        if (u->name == user) login = u;
+      }
+      if (!login || !loggedIn(login.get(), password)) return replyNow(resp::err::kWrongPass);
+    } else if (option == "setname" && i + 1 < argv_.size()) {
+      setname = argv_[++i];
+      has_setname = true;
+      for (char c : setname) {
+        if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
+      }
+    } else {
+      return replyNow(resp::errorReply(fmt::runtime("ERR Syntax error in HELLO option '{}'"), std::string(argv_[i])));
+    }
+  }
+  if (!has_auth && !authenticated_) return replyNow(resp::err::kHelloNoAuth);
+  if (login) {
+    authenticated_ = true;
+    user_ = login;
+    ctx_.clients->withLock([&] { info_->user = login->name; });
+  } else if (has_auth) {
+    authenticated_ = true;
+  }
+  if (has_setname) ctx_.clients->withLock([&] { info_->name = std::string(setname); });
+  if (proto != proto_) {
+    proto_ = static_cast<int>(proto);
+    info_->proto.store(proto_, std::memory_order_relaxed);
+    if (!tx_.watching) retire(std::move(pinned_));  // it speaks the old protocol
+  }
+  std::string out;
+  resp::appendMapHeader(out, 7, proto_);
+  resp::appendBulk(out, "server");
+  resp::appendBulk(out, "redis");
+  resp::appendBulk(out, "version");
+  resp::appendBulk(out, ctx_.backend_version ? *ctx_.backend_version : std::string(SLOTGATE_VERSION));
+  resp::appendBulk(out, "proto");
+  resp::appendInteger(out, proto_);
+  resp::appendBulk(out, "id");
+  resp::appendInteger(out, static_cast<int64_t>(info_->id));
+  resp::appendBulk(out, "mode");
+  resp::appendBulk(out, "standalone");
+  resp::appendBulk(out, "role");
+  resp::appendBulk(out, "master");
+  resp::appendBulk(out, "modules");
+  resp::appendArrayHeader(out, 0);
+  replyNow(out);
+}
+
+void Session::reset() {
+  tx_.resetWatch();
+  tx_.reset();
+  info_->multi.store(-1, std::memory_order_relaxed);
+  retire(std::move(pinned_));
+  subs_.reset();
+  info_->subscriptions = 0;
+  info_->patterns = 0;
+  info_->shard_subscriptions = 0;
+  proto_ = 2;
+  info_->proto = 2;
+  authenticated_ = ctx_.users.empty();
+  user_ = nullptr;
+  written_slots_.clear();
+  wrote_everywhere_ = false;
+  ctx_.clients->withLock([&] {
+    info_->name.clear();
+    info_->user = "default";
+  });
+  replyNow("+RESET\r\n");
+}
+
+void Session::client(std::string_view sub_name) {
+  std::string sub = lower(sub_name);
+  auto arity = [this, &sub](bool ok) {
+    if (!ok) replyNow(resp::errorReply(fmt::runtime(resp::err::kWrongArity), "client|" + sub));
+    return ok;
+  };
+  uint64_t now = ctx_.loop->nowMs();
+  if (sub == "setname") {
+    if (!arity(argv_.size() == 3)) return;
+    for (char c : argv_[2]) {
+      if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
+    }
+    ctx_.clients->withLock([&] { info_->name = std::string(argv_[2]); });
+    return replyNow("+OK\r\n");
+  }
+  if (sub == "getname") {
+    std::string name, out;
+    ctx_.clients->withLock([&] { name = info_->name; });
+    if (name.empty()) resp::appendNull(out, proto_);
+    else resp::appendBulk(out, name);
+    return replyNow(out);
+  }
+  if (sub == "id") {
+    std::string out;
+    resp::appendInteger(out, static_cast<int64_t>(info_->id));
+    return replyNow(out);
+  }
+  if (sub == "info") {
+    std::string out;
+    resp::appendVerbatim(out, ctx_.clients->line(*info_, now), proto_);
+    return replyNow(out);
+  }
+  if (sub == "list") {
+    std::vector<uint64_t> ids;
+    std::string type;
+    for (size_t i = 2; i < argv_.size(); ++i) {
+      std::string option = lower(argv_[i]);
+      if (option == "type" && i + 1 < argv_.size()) {
+        type = lower(argv_[++i]);
+        if (!isOneOf(type, {"normal", "pubsub", "master", "replica", "slave"}))
+          return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(argv_[i])));
+      } else if (option == "id" && i + 1 < argv_.size()) {
+        for (++i; i < argv_.size(); ++i) {
+          int64_t id = 0;
+          if (!resp::parseInt(argv_[i], &id) || id <= 0) return replyNow("-ERR Invalid client ID\r\n");
+          ids.push_back(static_cast<uint64_t>(id));
+        }
+      } else {
+        return replyNow(resp::err::kSyntax);
+      }
+    }
+    std::string out;
+    resp::appendVerbatim(out, ctx_.clients->list(now, ids, type), proto_);
+    return replyNow(out);
+  }
+  if (sub == "kill") {
+    KillFilter filter;
+    if (argv_.size() == 3) {
+      filter.addr = std::string(argv_[2]);
+      bool self_target = filter.addr == info_->addr;
+      size_t killed = ctx_.clients->kill(filter);
+      return replyNow(killed > 0 || self_target ? "+OK\r\n" : resp::err::kNoSuchClient);
+    }
+    bool skip_me = true;
+    if (argv_.size() < 4 || argv_.size() % 2 != 0) return replyNow(resp::err::kSyntax);
+    for (size_t i = 2; i + 1 < argv_.size(); i += 2) {
+      std::string option = lower(argv_[i]);
+      std::string_view value = argv_[i + 1];
+      if (option == "id") {
+        int64_t id = 0;
+        if (!resp::parseInt(value, &id) || id <= 0) return replyNow(resp::err::kClientIdNotInteger);
+        filter.id = static_cast<uint64_t>(id);
+      } else if (option == "addr") {
+        filter.addr = std::string(value);
+      } else if (option == "laddr") {
+        filter.laddr = std::string(value);
+      } else if (option == "user") {
+        filter.user = std::string(value);
+      } else if (option == "type") {
+        filter.type = lower(value);
+        if (!isOneOf(filter.type, {"normal", "pubsub", "master", "replica", "slave"}))
+          return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(value)));
+      } else if (option == "skipme") {
+        std::string yes = lower(value);
+        if (yes != "yes" && yes != "no") return replyNow(resp::err::kSyntax);
+        skip_me = yes == "yes";
+      } else if (option == "maxage") {
+        int64_t age = 0;
+        if (!resp::parseInt(value, &age)) return replyNow(resp::err::kNotInteger);
+      } else {
+        return replyNow(resp::err::kSyntax);
+      }
+    }
+    if (skip_me) filter.skip_id = info_->id;
+    std::string out;
+    resp::appendInteger(out, static_cast<int64_t>(ctx_.clients->kill(filter)));
+    return replyNow(out);
+  }
+  if (sub == "no-evict" || sub == "no-touch") {
+    if (!arity(argv_.size() == 3)) return;
+    std::string value = lower(argv_[2]);
+    return replyNow(value == "on" || value == "off" ? "+OK\r\n" : resp::err::kSyntax);
+  }
+  if (sub == "setinfo") {
+    if (!arity(argv_.size() == 4)) return;
+    std::string attr = lower(argv_[2]);
+    for (char c : argv_[3]) {
+      if (c < '!' || c > '~') return replyNow(resp::errorReply(fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
+    }
+    if (attr == "lib-name") ctx_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
+    else if (attr == "lib-ver") ctx_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });
+    else return replyNow(resp::errorReply(fmt::runtime("ERR Unrecognized option '{}'"), std::string(argv_[2])));
+    return replyNow("+OK\r\n");
+  }
+  if (sub == "reply") {
+    if (argv_.size() == 3 && lower(argv_[2]) == "on") return replyNow("+OK\r\n");
+  }
+  if (sub == "getredir") return replyNow(":-1\r\n");
+  if (sub == "help") {
+    route::Plan plan;
+    plan.kind = route::Plan::Kind::kAnyPrimary;
+    plan.readonly = true;
+    executor().execute(plan, *classification_.spec, argv_, {}, link_, queue_.push());
+    return;
+  }
+  replyNow(resp::errorReply(fmt::runtime(resp::err::kClientUnsupported), sub));
+}
+
+}  // namespace slotgate::session

@@ -1,0 +1,94 @@
+// One client's pub/sub state. Channels and patterns ride one dedicated connection to any primary
+// (a cluster's PUBLISH reaches every node); shard channels ride one dedicated connection per slot
+// owner. The session stays the source of truth: it knows what the client asked for, rewrites the
+// counts in confirmations to what a standalone server would say, and when a node dies or a slot
+// moves it subscribes again elsewhere and swallows the confirmations, so the client notices
+// nothing but the messages published while no node was listening for it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/backend/backend_connection.h"
+#include "proxy/request/dispatcher.h"
+#include "proxy/request/request.h"
+#include "proxy/session/client_registry.h"
+
+namespace slotgate::session {
+
+class Subscriptions {
+ public:
+  using Emit = std::function<void(std::string_view)>;
+
+  Subscriptions(common::uv::EventLoop& loop, request::Dispatcher& dispatcher,
+                const backend::BackendOptions& options, int proto, ClientInfo& info,
+                std::shared_ptr<request::ReplyLink> guard, Emit emit);
+  ~Subscriptions();
+  Subscriptions(const Subscriptions&) = delete;
+  Subscriptions& operator=(const Subscriptions&) = delete;
+
+  // `name` is the lower-case command: subscribe, psubscribe, unsubscribe, punsubscribe,
+  // ssubscribe, sunsubscribe, or ping (only while subscribed). argv[0] is the command itself.
+  void command(std::string_view name, std::span<const std::string_view> argv);
+  // Subscribed to anything (a RESP2 client is then limited to the pub/sub commands).
+  bool active() const { return !channels_.empty() || !patterns_.empty() || !shard_.empty(); }
+  // A channel or pattern subscription lives on the shared pub/sub connection (PING goes there).
+  bool hasGlobal() const { return global_ != nullptr; }
+
+ private:
+  struct ShardLink {
+    std::unique_ptr<backend::BackendConnection> conn;
+    std::deque<std::vector<std::string>> batches;  // SSUBSCRIBEs sent, oldest first
+  };
+
+  void sendGlobal(std::string_view name, std::span<const std::string> args, bool swallow);
+  void ensureGlobal();
+  void onGlobalPush(std::string_view reply);
+  void onGlobalClosed();
+  void resubscribeGlobal();
+  void subscribeShard(std::span<const std::string> channels, bool swallow, const std::string& address = {});
+  ShardLink& shardLink(const std::string& host, uint16_t port);
+  void onShardPush(const std::string& address, std::string_view reply);
+  void onShardClosed(const std::string& address);
+  void resubscribeShards(std::vector<std::string> channels, unsigned attempt);
+  void confirm(std::string_view kind, std::string_view channel, bool null_channel);
+  void emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count);
+  void updateInfo();
+  void retire(std::unique_ptr<backend::BackendConnection> conn);
+  template <typename Fn>
+  void later(uint64_t ms, Fn fn);
+
+  common::uv::EventLoop& loop_;
+  request::Dispatcher& dispatcher_;
+  backend::BackendOptions options_;
+  int proto_;
+  ClientInfo& info_;
+  std::shared_ptr<request::ReplyLink> guard_;  // target null once the session is gone
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Emit emit_;
+
+  // What the client asked for (decides subscribed mode and what to restore).
+  std::set<std::string> channels_, patterns_, shard_;
+  // What nodes have confirmed (the counts in confirmations).
+  std::set<std::string> confirmed_channels_, confirmed_patterns_, confirmed_shard_;
+  // Confirmations of our own re-subscriptions, not shown to the client: "kind channel".
+  std::multiset<std::string> swallow_;
+  // Shard channels the client itself unsubscribed (a sunsubscribe for another one means its slot
+  // moved away from the node).
+  std::multiset<std::string> client_sunsubscribes_;
+
+  std::unique_ptr<backend::BackendConnection> global_;
+  unsigned global_attempts_ = 0;
+  std::map<std::string, ShardLink> shard_links_;    // by node address
+  std::map<std::string, std::string> shard_where_;  // channel -> node address
+};
+
+}  // namespace slotgate::session
