@@ -564,8 +564,13 @@ void Session::subscription(std::string_view name) {
     subs_ = std::make_unique<Subscriptions>(*ctx_.loop, dispatcher(), ctx_.backend_options[proto_ == 3 ? 1 : 0],
                                             proto_, *info_, link_,
                                             [this](std::string_view bytes) { deliver(queue_.push(), bytes); });
+    subs_->setOnSettled([this] {
+      exclusive_busy_ = false;
+      maybeResume();
+    });
   }
   subs_->command(name, argv_);
+  if (subs_->expecting() > 0) exclusive_busy_ = true;
 }
 
 // ---- AUTH, HELLO, RESET, CLIENT ------------------------------------------------------------

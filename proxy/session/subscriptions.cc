@@ -76,11 +76,23 @@ void Subscriptions::later(uint64_t ms, Fn fn) {
   });
 }
 
+// A reply the client is owed for its last command.
+void Subscriptions::emitOwed(std::string_view reply) {
+  emit_(reply);
+  if (expecting_ > 0 && --expecting_ == 0) settle();
+}
+
+void Subscriptions::settle() {
+  expecting_ = 0;
+  if (on_settled_) on_settled_();
+}
+
 void Subscriptions::command(std::string_view name, std::span<const std::string_view> argv) {
   std::vector<std::string> args(argv.begin() + 1, argv.end());
   if (name == "subscribe" || name == "psubscribe") {
     auto& wanted = name == "subscribe" ? channels_ : patterns_;
     for (const std::string& a : args) wanted.insert(a);
+    expecting_ = args.size();
     sendGlobal(name, args, false);
   } else if (name == "unsubscribe" || name == "punsubscribe") {
     bool patterns = name == "punsubscribe";
@@ -93,12 +105,15 @@ void Subscriptions::command(std::string_view name, std::span<const std::string_v
         emitConfirmation(name, a, false, confirmed_channels_.size() + confirmed_patterns_.size());
       }
     } else {
+      auto& confirmed = patterns ? confirmed_patterns_ : confirmed_channels_;
+      expecting_ = args.empty() ? std::max<size_t>(1, confirmed.size()) : args.size();
       if (args.empty()) wanted.clear();
       for (const std::string& a : args) wanted.erase(a);
       sendGlobal(name, args, false);
     }
   } else if (name == "ssubscribe") {
     for (const std::string& a : args) shard_.insert(a);
+    expecting_ = args.size();
     subscribeShard(args, false);
   } else if (name == "sunsubscribe") {
     std::vector<std::string> targets = args;
@@ -117,6 +132,7 @@ void Subscriptions::command(std::string_view name, std::span<const std::string_v
       by_node[where->second].push_back(channel);
     }
     for (auto& [address, channels] : by_node) {
+      expecting_ += channels.size();
       std::vector<std::string_view> cmd{"SUNSUBSCRIBE"};
       for (const std::string& c : channels) cmd.push_back(c);
       std::string bytes;
@@ -128,6 +144,7 @@ void Subscriptions::command(std::string_view name, std::span<const std::string_v
       std::vector<std::string_view> cmd(argv.begin(), argv.end());
       std::string bytes;
       resp::appendCommand(bytes, cmd);
+      expecting_ = 1;
       global_->sendRaw(bytes);
     } else {
       std::string out;
@@ -194,7 +211,7 @@ void Subscriptions::onGlobalPush(std::string_view reply) {
       return confirm(kind, channel, null_channel);
     }
   }
-  emit_(reply);  // PING replies, errors
+  emitOwed(reply);  // PING replies, errors
 }
 
 void Subscriptions::confirm(std::string_view kind, std::string_view channel, bool null_channel) {
@@ -216,7 +233,13 @@ void Subscriptions::confirm(std::string_view kind, std::string_view channel, boo
   }
   size_t count = confirmed == &confirmed_shard_ ? confirmed_shard_.size()
                                                 : confirmed_channels_.size() + confirmed_patterns_.size();
-  emitConfirmation(kind, channel, null_channel, count);
+  std::string out;
+  resp::appendPushHeader(out, 3, proto_);
+  resp::appendBulk(out, kind);
+  if (null_channel) resp::appendNull(out, proto_);
+  else resp::appendBulk(out, channel);
+  resp::appendInteger(out, static_cast<int64_t>(count));
+  emitOwed(out);
 }
 
 void Subscriptions::emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel,
@@ -234,6 +257,7 @@ void Subscriptions::onGlobalClosed() {
   common::logger("session")->info("client {}: pub/sub connection to {} lost; subscribing again elsewhere",
                                   info_.id, global_ ? global_->address() : "?");
   retire(std::move(global_));
+  if (expecting_ > 0) settle();  // what the node owed will not come; the client goes on
   // Confirmed state went with the node; what the client asked for stays.
   confirmed_channels_.clear();
   confirmed_patterns_.clear();
@@ -362,7 +386,7 @@ void Subscriptions::onShardPush(const std::string& address, std::string_view rep
       return confirm(kind, channel, null_channel);
     }
   }
-  emit_(reply);
+  emitOwed(reply);
 }
 
 void Subscriptions::onShardClosed(const std::string& address) {
@@ -378,6 +402,7 @@ void Subscriptions::onShardClosed(const std::string& address) {
   }
   retire(std::move(it->second.conn));
   shard_links_.erase(it);
+  if (expecting_ > 0) settle();
   common::logger("session")->info("client {}: shard pub/sub connection to {} lost; {} channel(s) to restore",
                                   info_.id, address, lost.size());
   if (!lost.empty()) {

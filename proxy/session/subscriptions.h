@@ -42,6 +42,10 @@ class Subscriptions {
   bool active() const { return !channels_.empty() || !patterns_.empty() || !shard_.empty(); }
   // A channel or pattern subscription lives on the shared pub/sub connection (PING goes there).
   bool hasGlobal() const { return global_ != nullptr; }
+  // Replies the last command still owes the client; `on_settled` runs when it reaches zero (the
+  // session takes no further command before, so replies keep a standalone server's order).
+  size_t expecting() const { return expecting_; }
+  void setOnSettled(std::function<void()> fn) { on_settled_ = std::move(fn); }
 
  private:
   struct ShardLink {
@@ -62,6 +66,8 @@ class Subscriptions {
   void confirm(std::string_view kind, std::string_view channel, bool null_channel);
   void emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count);
   void updateInfo();
+  void emitOwed(std::string_view reply);
+  void settle();
   void retire(std::unique_ptr<backend::BackendConnection> conn);
   template <typename Fn>
   void later(uint64_t ms, Fn fn);
@@ -85,6 +91,8 @@ class Subscriptions {
   // moved away from the node).
   std::multiset<std::string> client_sunsubscribes_;
 
+  size_t expecting_ = 0;
+  std::function<void()> on_settled_;
   std::unique_ptr<backend::BackendConnection> global_;
   unsigned global_attempts_ = 0;
   std::map<std::string, ShardLink> shard_links_;    // by node address
