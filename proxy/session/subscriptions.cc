@@ -407,24 +407,26 @@ void Subscriptions::onShardClosed(const std::string& address) {
                                   info_.id, address, lost.size());
   if (!lost.empty()) {
     dispatcher_.requestRefresh("shard pub/sub node lost");
-    later(kResubscribeDelayMs, [this, lost] { resubscribeShards(lost, 1); });
+    later(kResubscribeDelayMs, [this, lost, address] { resubscribeShards(lost, 1, address); });
   }
 }
 
-void Subscriptions::resubscribeShards(std::vector<std::string> channels, unsigned attempt) {
+void Subscriptions::resubscribeShards(std::vector<std::string> channels, unsigned attempt, std::string lost_address) {
   std::vector<std::string> todo;
   for (const std::string& c : channels) {
     if (shard_.count(c) && !shard_where_.count(c)) todo.push_back(c);
   }
   if (todo.empty()) return;
-  // Wait while the owner we know is unreachable: the map has not caught up with the failover.
-  bool owner_down = false;
+  // While the map still names the node just lost (or none), the failover is not visible yet: wait
+  // for it rather than knock on a dead node (bounded; after that, try whatever the map says).
+  bool wait = false;
   for (const std::string& c : todo) {
     backend::BackendConnection* owner = dispatcher_.ownerOf(command::keyHashSlot(c));
-    if (!owner || (!owner->connected() && owner->inFlight() == 0 && attempt < 50)) owner_down = owner_down || !owner;
+    wait = wait || !owner || owner->address() == lost_address;
   }
-  if (owner_down && attempt < 100) {
-    later(delayFor(attempt), [this, todo, attempt] { resubscribeShards(todo, attempt + 1); });
+  if (wait && attempt < 200) {
+    if (attempt % 10 == 0) dispatcher_.requestRefresh("shard channel waits for a new owner");
+    later(kResubscribeDelayMs, [this, todo, attempt, lost_address] { resubscribeShards(todo, attempt + 1, lost_address); });
     return;
   }
   for (const std::string& c : todo) swallow_.insert("ssubscribe " + c);

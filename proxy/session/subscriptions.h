@@ -62,7 +62,7 @@ class Subscriptions {
   ShardLink& shardLink(const std::string& host, uint16_t port);
   void onShardPush(const std::string& address, std::string_view reply);
   void onShardClosed(const std::string& address);
-  void resubscribeShards(std::vector<std::string> channels, unsigned attempt);
+  void resubscribeShards(std::vector<std::string> channels, unsigned attempt, std::string lost_address = {});
   void confirm(std::string_view kind, std::string_view channel, bool null_channel);
   void emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count);
   void updateInfo();
