@@ -95,6 +95,8 @@ void BackendConnection::ensureConnection() {
   }
 }
 
+bool BackendConnection::backingOff() const { return !conn_ && loop_.nowMs() < down_until_ms_; }
+
 void BackendConnection::sendRaw(std::string_view command) {
   if (!conn_ && loop_.nowMs() < down_until_ms_) return;
   ensureConnection();

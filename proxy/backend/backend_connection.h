@@ -68,6 +68,8 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   const std::string& address() const { return address_; }
   bool connected() const { return conn_ && !connecting_; }
   size_t inFlight() const { return fifo_.size(); }
+  // A recent connect failed: sends fail at once until the backoff ends.
+  bool backingOff() const;
 
  private:
   struct Entry {

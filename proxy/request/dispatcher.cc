@@ -54,6 +54,17 @@ backend::BackendConnection* Dispatcher::anyPrimary() {
   return primaries_.front();
 }
 
+backend::BackendConnection* Dispatcher::pubsubNode() {
+  for (backend::BackendConnection* node : primaries_) {
+    if (node->connected() || node->inFlight() > 0) return node;
+  }
+  // None connected yet (a fresh worker): the first one; a dead one fails fast and we move on.
+  for (backend::BackendConnection* node : primaries_) {
+    if (!node->backingOff()) return node;
+  }
+  return primaries_.empty() ? nullptr : primaries_.front();
+}
+
 void Dispatcher::dispatch(const RequestPtr& request) {
   if (request->abandoned()) return;
   if (!topology_) {

@@ -44,6 +44,9 @@ class Dispatcher {
   backend::BackendConnection* ownerOf(uint16_t slot) const { return owners_[slot]; }
   // A primary for a keyless command: round robin over the reachable ones (nullptr: none known).
   backend::BackendConnection* anyPrimary();
+  // The node for pub/sub: the first reachable primary in address order, the same in every worker,
+  // so PUBLISHes through slotgate and its subscriptions meet on one node.
+  backend::BackendConnection* pubsubNode();
   // Scripts to load where a node answers NOSCRIPT (may be null: no retry).
   ScriptCache* scripts() const { return scripts_; }
   void setScripts(ScriptCache* scripts) { scripts_ = scripts; }

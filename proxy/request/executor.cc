@@ -1,6 +1,7 @@
 #include "proxy/request/executor.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "proxy/backend/backend_connection.h"
 #include "proxy/command/command_table.h"
@@ -55,7 +56,11 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
     }
     case route::Plan::Kind::kSlot:
     case route::Plan::Kind::kAnyPrimary:
-      single(plan, argv, raw, link, seq);
+      if (plan.kind == route::Plan::Kind::kAnyPrimary && std::strcmp(spec.name, "config|get") == 0) {
+        configGet(argv, raw, link, seq);
+      } else {
+        single(plan, spec, argv, raw, link, seq);
+      }
       break;
     case route::Plan::Kind::kSplit:
       split(plan, spec, argv, link, seq);
@@ -89,12 +94,29 @@ void Executor::rememberScript(const command::CommandSpec& spec, std::span<const 
   }
 }
 
-void Executor::single(const route::Plan& plan, std::span<const std::string_view> argv, std::string_view raw,
+void Executor::single(const route::Plan& plan, const command::CommandSpec& spec,
+                      std::span<const std::string_view> argv, std::string_view raw,
                       const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
   int slot = plan.kind == route::Plan::Kind::kSlot ? plan.slot : Request::kAnyPrimary;
   std::string storage;
   auto request = Request::make(dispatcher_, link, seq, encode(argv, raw, storage), slot, plan.readonly);
+  // Every PUBLISH through slotgate leaves from one node, so a publisher's messages reach every
+  // subscriber in the order published (two nodes would race over the cluster bus).
+  if (std::strcmp(spec.name, "publish") == 0) {
+    if (backend::BackendConnection* node = dispatcher_.pubsubNode()) request->pinTo(node);
+  }
   dispatcher_.dispatch(request);
+}
+
+// CONFIG GET from any primary, without the nodes' credentials.
+void Executor::configGet(std::span<const std::string_view> argv, std::string_view raw,
+                         const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
+  auto multi = std::make_shared<MultiRequest>(
+      link, seq, std::vector<PartLabel>{{-1, {}}},
+      [](std::span<const std::string> parts) { return hideConfigSecrets(parts[0]); }, false);
+  std::string storage;
+  auto part = Request::make(dispatcher_, multi->partLink(), 0, encode(argv, raw, storage), Request::kAnyPrimary, true);
+  dispatcher_.dispatch(part);
 }
 
 void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
@@ -149,8 +171,9 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
     reply(link, seq, resp::errorReply(fmt::runtime(resp::err::kNotYetSupported), route::displayName(spec)));
     return;
   }
-  std::vector<backend::BackendConnection*> nodes =
-      plan.kind == route::Plan::Kind::kAllNodes ? dispatcher_.allNodes() : dispatcher_.primaries();
+  // PUBLISH reaches replicas too: their subscribers count.
+  bool every_node = plan.kind == route::Plan::Kind::kAllNodes || std::string_view(spec.name).starts_with("pubsub|");
+  std::vector<backend::BackendConnection*> nodes = every_node ? dispatcher_.allNodes() : dispatcher_.primaries();
   if (nodes.empty()) {
     reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
     return;

@@ -39,8 +39,10 @@ class Executor {
 
  private:
   void rememberScript(const command::CommandSpec& spec, std::span<const std::string_view> argv);
-  void single(const route::Plan& plan, std::span<const std::string_view> argv, std::string_view raw,
-              const std::shared_ptr<ReplyLink>& link, uint64_t seq);
+  void single(const route::Plan& plan, const command::CommandSpec& spec, std::span<const std::string_view> argv,
+              std::string_view raw, const std::shared_ptr<ReplyLink>& link, uint64_t seq);
+  void configGet(std::span<const std::string_view> argv, std::string_view raw,
+                 const std::shared_ptr<ReplyLink>& link, uint64_t seq);
   void split(const route::Plan& plan, const command::CommandSpec& spec, std::span<const std::string_view> argv,
              const std::shared_ptr<ReplyLink>& link, uint64_t seq);
   void fanOut(const route::Plan& plan, const command::CommandSpec& spec, std::span<const std::string_view> argv,

@@ -132,6 +132,32 @@ std::string byIndex(std::span<const std::string> parts, const ArrayLayout& layou
 
 }  // namespace
 
+std::string hideConfigSecrets(std::string_view reply) {
+  if (reply.empty() || (reply[0] != '*' && reply[0] != '%')) return std::string(reply);
+  bool map = reply[0] == '%';
+  std::string as_array(reply);
+  if (map) as_array[0] = '*';
+  std::vector<std::string_view> elements;
+  // A map's header counts pairs: read it as an array of twice as many.
+  if (map) {
+    size_t end = as_array.find("\r\n");
+    int64_t pairs = 0;
+    if (!resp::parseInt(std::string_view(as_array).substr(1, end - 1), &pairs)) return std::string(reply);
+    as_array = "*" + std::to_string(pairs * 2) + as_array.substr(end);
+  }
+  if (!resp::arrayElements(as_array, &elements) || elements.size() % 2 != 0) return std::string(reply);
+  std::string out(reply.substr(0, reply.find("\r\n") + 2));
+  for (size_t i = 0; i < elements.size(); i += 2) {
+    out += elements[i];
+    std::string_view name = elements[i];
+    bool secret = name.ends_with("\r\nrequirepass\r\n") || name.ends_with("\r\nmasterauth\r\n") ||
+                  name.ends_with("\r\nmasteruser\r\n");
+    if (secret) out += "$0\r\n\r\n";
+    else out += elements[i + 1];
+  }
+  return out;
+}
+
 std::optional<MergeKind> mergeKindFor(const command::CommandSpec& spec, bool split) {
   // Redis tags these "special" or not at all; their merges are the proxy's own.
   if (std::strcmp(spec.name, "randomkey") == 0) return MergeKind::kRandomNonNull;

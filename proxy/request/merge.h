@@ -30,6 +30,10 @@ enum class MergeKind : uint8_t {
   kSumByName,      // PUBSUB NUMSUB / SHARDNUMSUB: [name, count, ...] with counts summed per name
 };
 
+// CONFIG GET's reply with the values of the nodes' credentials (requirepass, masterauth,
+// masteruser) blanked: they are slotgate's backend secrets, never the client's to see.
+std::string hideConfigSecrets(std::string_view reply);
+
 // The merge for a split (`split` true) or fanned-out command; nullopt when the proxy has none.
 std::optional<MergeKind> mergeKindFor(const command::CommandSpec& spec, bool split);
 

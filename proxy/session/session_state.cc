@@ -102,6 +102,16 @@ Session::Step Session::handleStateful(const command::CommandSpec& spec, std::str
   if (alone && queue_.pending() > 0) return Step::kWaitForDrain;
 
   if (pubsub_command || (name == "ping" && subscribed && proto_ == 2)) {
+    if (name == "ssubscribe" || name == "sunsubscribe") {
+      // As Redis Cluster: shard channels of one command share a slot (their order of
+      // confirmation could not be a standalone server's otherwise).
+      bool cross = false;
+      keysSlot(&cross);
+      if (cross) {
+        replyNow(resp::err::kCrossSlot);
+        return Step::kDone;
+      }
+    }
     subscription(name);
     return Step::kDone;
   }

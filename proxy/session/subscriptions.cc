@@ -170,7 +170,7 @@ void Subscriptions::updateInfo() {
 
 void Subscriptions::ensureGlobal() {
   if (global_) return;
-  backend::BackendConnection* node = dispatcher_.anyPrimary();
+  backend::BackendConnection* node = dispatcher_.pubsubNode();
   if (!node) return;
   global_ = std::make_unique<backend::BackendConnection>(loop_, node->host(), node->port(), options_);
   std::weak_ptr<bool> alive = alive_;
