@@ -521,9 +521,12 @@ void Session::wait() {
   state->deadline = timeout > 0 ? ctx_.loop->nowMs() + static_cast<uint64_t>(timeout) : 0;
   std::shared_ptr<request::ReplyLink> guard = link_;
   auto round = std::make_shared<std::function<void()>>();
-  *round = [guard, seq, state, round] {
+  // The waiters in flight keep the round alive; it holds itself only weakly (no cycle).
+  std::weak_ptr<std::function<void()>> weak_round = round;
+  *round = [guard, seq, state, weak_round] {
     auto* self = static_cast<Session*>(guard->target);
-    if (!self) return;
+    auto round = weak_round.lock();
+    if (!self || !round) return;
     uint64_t now = self->ctx_.loop->nowMs();
     bool expired = state->deadline != 0 && now >= state->deadline;
     bool all = true;
@@ -532,7 +535,6 @@ void Session::wait() {
       int64_t least = *std::min_element(state->counts.begin(), state->counts.end());
       std::string reply;
       resp::appendInteger(reply, least);
-      *round = nullptr;  // break the cycle
       return self->finishExclusive(seq, reply);
     }
     uint64_t slice = kWaitChunkMs;
