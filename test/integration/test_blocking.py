@@ -140,6 +140,48 @@ def test_blocking_commands_time_out(cluster, gate):
         assert ping == b"PONG", (name, ping)
 
 
+def test_timeouts_longer_than_backend_timeout(cluster, gate):
+    """A client's own timeout governs, not slotgate's backend timeout (5 s by default): a 6 s
+    BLPOP times out at 6 s with nil, and a BLPOP 0 (forever) still gets a value pushed at 5.5 s."""
+    k1 = key_on(cluster, cluster.masters()[0], "long:a")
+    k2 = key_on(cluster, cluster.masters()[1], "long:b")
+    for k in (k1, k2):
+        gate.client().delete(k)
+    results = {}
+
+    def run(name, *cmd):
+        with gate.raw(timeout=20) as c:
+            t0 = time.monotonic()
+            results[name] = (c.call(*cmd), time.monotonic() - t0)
+
+    ts = [threading.Thread(target=run, args=("timeout", "BLPOP", k1, 6)),
+          threading.Thread(target=run, args=("forever", "BLPOP", k2, 0))]
+    for t in ts:
+        t.start()
+    time.sleep(5.5)
+    gate.client().rpush(k2, "late")
+    for t in ts:
+        t.join(timeout=15)
+    got, took = results["timeout"]
+    assert got is None and 5.8 <= took < 8, f"BLPOP 6: {got!r} after {took:.2f}s"
+    got, took = results["forever"]
+    assert got == [k2.encode(), b"late"] and took >= 5.4, f"BLPOP 0: {got!r} after {took:.2f}s"
+
+
+def test_commands_pipelined_behind_a_blocked_one(cluster, gate):
+    """Commands a client sends after its BLPOP wait for it: replies stay in order."""
+    k = key_on(cluster, cluster.masters()[2], "pipeblk:list")
+    k2 = key_on(cluster, cluster.masters()[0], "pipeblk:str")
+    gate.client().delete(k, k2)
+    with gate.raw(timeout=10) as c:
+        c.send(encode_command("BLPOP", k, 5) + encode_command("SET", k2, "after") +
+               encode_command("GET", k2) + encode_command("LLEN", k))
+        time.sleep(0.3)
+        assert gate.client().get(k2) is None, "SET behind a blocked BLPOP ran before it"
+        gate.client().rpush(k, "x", "y")
+        assert [c.read_reply() for _ in range(4)] == [[k.encode(), b"x"], b"OK", b"after", 1]
+
+
 def test_blocking_crossslot(cluster, gate):
     m = cluster.masters()
     a = key_on(cluster, m[0], "bx:a")

@@ -5,6 +5,8 @@ nodes, RESP3 push messages, and a subscriber that survives a kill -9 of the node
 """
 
 import select
+import subprocess
+import threading
 import time
 
 from reference import Reference, norm
@@ -173,6 +175,36 @@ def test_redis_py_pubsub(cluster, gate):
         assert sorted(left) == ["punsubscribe", "unsubscribe"], left
     finally:
         p.close()
+
+
+def test_redis_cli_subscribe(cluster, gate):
+    """redis-cli SUBSCRIBE (RESP2) and redis-cli -3 SUBSCRIBE (RESP3 push) through slotgate."""
+    pub = gate.client()
+    for proto in ([], ["-3"]):
+        ch = f"cli:ch{len(proto)}"
+        proc = subprocess.Popen(["redis-cli", *proto, "-h", "127.0.0.1", "-p", str(gate.port),
+                                 "SUBSCRIBE", ch], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+        reader.start()
+        try:
+            # Subscribed once slotgate counts it (bounded wait), then three messages.
+            deadline = time.monotonic() + 5
+            while pub.execute_command("PUBSUB", "NUMSUB", ch)[1] != 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for i in range(3):
+                pub.publish(ch, f"hello{i}")
+            deadline = time.monotonic() + 5
+            while sum(b"hello" in x for x in lines) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=5)
+            reader.join(timeout=5)
+        text = b"".join(lines).decode(errors="replace")
+        assert text.split() == ["subscribe", ch, "1"] + sum(([ "message", ch, f"hello{i}"] for i in range(3)), []), \
+            f"redis-cli {proto} output:\n{text}"
 
 
 def test_resp3_push_messages_like_redis(cluster, gate):

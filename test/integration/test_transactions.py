@@ -158,6 +158,18 @@ def test_multi_errors_like_redis(cluster, gate):
     assert owner_get(cluster, k) == b"4"
 
 
+def test_blocking_command_inside_multi_does_not_block(cluster, gate):
+    with Pair(gate) as p:
+        p.both("DEL", "{txb}l")
+        assert p.same("MULTI") == b"OK"
+        assert p.same("BLPOP", "{txb}l", 5) == b"QUEUED"
+        assert p.same("RPUSH", "{txb}l", "a") == b"QUEUED"
+        assert p.same("BLPOP", "{txb}l", 5) == b"QUEUED"
+        t0 = time.monotonic()
+        assert p.same("EXEC") == [None, 1, [b"{txb}l", b"a"]]
+        assert time.monotonic() - t0 < 1.0
+
+
 def test_crossslot_inside_multi_aborts(cluster, gate):
     owners = cluster.slot_owners()
     a = key_on(cluster, cluster.masters()[0], "txc:a")
