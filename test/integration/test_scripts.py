@@ -107,6 +107,22 @@ def test_script_exists_and_flush_through_slotgate(cluster, gate):
         assert not script_exists(cluster, m, d)
 
 
+def test_script_flush_through_slotgate_forgets_scripts(cluster, gate):
+    """After a client's own SCRIPT FLUSH, EVALSHA gets NOSCRIPT as on a standalone Redis: slotgate
+    must not bring flushed scripts back."""
+    r = gate.client()
+    text = "return 'flushed-" + str(time.time()) + "'"
+    d = r.execute_command("SCRIPT", "LOAD", text).decode()
+    k = key_on(cluster, cluster.masters()[0], "fl:k")
+    assert r.evalsha(d, 1, k).startswith(b"flushed-")
+    assert r.execute_command("SCRIPT", "FLUSH") in (b"OK", True)
+    try:
+        r.evalsha(d, 1, k)
+        raise AssertionError("EVALSHA of a script flushed through slotgate still ran")
+    except redis.ResponseError as e:
+        assert str(e) == "No matching script. Please use EVAL.", e
+
+
 def test_evalsha_after_failover_to_replica_that_never_saw_it(cluster, gate):
     """SCRIPT LOAD, then a replica that never saw it is promoted; EVALSHA through slotgate works."""
     r = gate.client()

@@ -264,6 +264,15 @@ def test_watch_keys_in_two_slots(cluster, gate):
         assert c.call("MULTI") == b"OK"
         assert c.call("SET", "{w2}a", "x") == b"QUEUED"
         assert c.call("EXEC") == [b"OK"]
+        # WATCH binds the transaction to a's node: a queued command for another node aborts it.
+        c.call("DEL", b)
+        assert c.call("WATCH", a) == b"OK"
+        assert c.call("MULTI") == b"OK"
+        got = c.call("SET", b, "1")
+        assert not is_redirect(got) and (got == b"QUEUED" or str(got) == CROSSSLOT), got
+        got = c.call("EXEC")
+        assert isinstance(got, RespError) and str(got) == EXECABORT, got
+        assert c.call("GET", b) is None
 
 
 def test_redis_py_pipeline_transaction(cluster, gate):
