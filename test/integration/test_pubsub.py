@@ -141,6 +141,35 @@ def test_unsubscribe_all_leaves_subscribed_mode(cluster, gate):
         assert_quiet(s)
 
 
+def test_subscriber_that_leaves_releases_its_subscription(cluster, gate):
+    """When a subscribed client disconnects, its backend subscription goes away too, and no
+    message ever reaches another client of slotgate."""
+    ch = "leave:ch"
+    s = gate.raw(timeout=10)
+    assert s.call("SUBSCRIBE", ch) == [b"subscribe", ch.encode(), 1]
+    assert s.call("PSUBSCRIBE", "leave:p*") == [b"psubscribe", b"leave:p*", 2]
+    assert sum(node_numsub(cluster, n, ch) for n in live_nodes(cluster)) == 1
+    s.close()
+    deadline = time.monotonic() + 5
+    while sum(node_numsub(cluster, n, ch) for n in live_nodes(cluster)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = {n.port: node_numsub(cluster, n, ch) for n in live_nodes(cluster)}
+    assert not any(left.values()), f"subscription still held after its client left: {left}"
+    # Other clients (maybe on a reused backend connection) see only their own replies.
+    conns = [gate.raw(timeout=10) for _ in range(20)]
+    try:
+        for i, c in enumerate(conns):
+            assert c.call("SET", f"leave:k{i}", i) == b"OK"
+        gate.client().publish(ch, "stray")
+        gate.client().publish("leave:pattern", "stray")
+        for i, c in enumerate(conns):
+            assert c.call("GET", f"leave:k{i}") == str(i).encode()
+            assert_quiet(c, 0.05)
+    finally:
+        for c in conns:
+            c.close()
+
+
 def test_redis_py_pubsub(cluster, gate):
     r, pub = gate.client(), gate.client()
     p = r.pubsub()

@@ -342,6 +342,34 @@ def test_redis_py_watch_pipeline_conflict(cluster, gate):
     assert r.get(key) == b"b"
 
 
+def test_client_leaving_mid_transaction_leaves_nothing_behind(cluster, gate):
+    """A client that disconnects inside MULTI: nothing it queued is applied, and no later client
+    inherits its transaction or its WATCH."""
+    m = cluster.masters()[0]
+    k = key_on(cluster, m, "txleave:k", index=9)
+    gate.client().delete(k)
+    c = gate.raw()
+    assert c.call("MULTI") == b"OK"
+    assert c.call("SET", k, "queued-then-left") == b"QUEUED"
+    c.close()
+    w = gate.raw()
+    assert w.call("WATCH", k) == b"OK"
+    w.close()
+    time.sleep(0.5)
+    assert cluster.client(m).get(k) is None
+    conns = [gate.raw() for _ in range(20)]
+    try:
+        for i, c in enumerate(conns):
+            assert c.call("SET", k + f":{i}", i) == b"OK", "a later client was still inside MULTI"
+            assert c.call("MULTI") == b"OK"
+            assert c.call("INCR", k) == b"QUEUED"
+            assert c.call("EXEC") == [i + 1], "a later client inherited a WATCH"
+    finally:
+        for c in conns:
+            c.close()
+    assert cluster.client(m).get(k) == b"20"
+
+
 # ----------------------------------------------------------------------------------------------
 # Slot moving under a transaction
 # ----------------------------------------------------------------------------------------------
