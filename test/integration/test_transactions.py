@@ -220,6 +220,41 @@ def test_watch_conflict_aborts(cluster, gate):
     assert owner_get(cluster, k) == b"changed-directly"
 
 
+def test_resp3_transaction_replies_like_redis(cluster, gate):
+    """After HELLO 3: EXEC's array carries RESP3 replies, a WATCH abort is RESP3's null."""
+    from state_helpers import call3
+    k = "{tx3}:k"
+    g, r = gate.raw(), REF.raw()
+    try:
+        for c in (g, r):
+            call3(c, "HELLO", 3)
+
+        def same(*args):
+            (_, graw), (_, rraw) = call3(g, *args), call3(r, *args)
+            assert graw == rraw, f"{args}:\n  slotgate: {graw!r}\n  redis:    {rraw!r}"
+            return graw
+
+        same("DEL", k, "{tx3}:h", "{tx3}:z")
+        same("HSET", "{tx3}:h", "a", "1")
+        same("ZADD", "{tx3}:z", 1.5, "m")
+        same("MULTI")
+        same("HGETALL", "{tx3}:h")
+        same("ZSCORE", "{tx3}:z", "m")
+        same("GET", k)
+        same("SET", k, "v")
+        assert same("EXEC").startswith(b"*4\r\n%1\r\n")
+        same("WATCH", k)
+        gate.client().set(k, "other")
+        REF.client().set(k, "other")
+        same("MULTI")
+        same("SET", k, "tx")
+        assert same("EXEC") == b"_\r\n"
+        assert same("GET", k) == b"$5\r\nother\r\n"
+    finally:
+        g.close()
+        r.close()
+
+
 def test_watch_unchanged_applies_and_unwatch(cluster, gate):
     k = key_on(cluster, cluster.masters()[2], "txu:k")
     other = gate.client()
