@@ -246,7 +246,7 @@ def _resp3_commands(t, keys):
         ["EVAL", "redis.setresp(3); return redis.call('hgetall', KEYS[1])", 1, h],
         ["EVAL", "return {1, 'two', {3, false}}", 0],
         ["EVAL", "redis.setresp(3); return redis.call('zscore', KEYS[1], 'b')", 1, z],
-        ["MULTI"], ["HGETALL", h], ["ZSCORE", z, "b"], ["GET", "r3:missing:tx"], ["SMEMBERS", si],
+        ["MULTI"], ["HGETALL", h], ["ZSCORE", z, "b"], ["GET", h + ":missing"], ["SMEMBERS", si],
         ["HGET", h, "none"], ["EXEC"],
         ["BZPOPMIN", z, 1], ["BZPOPMAX", z, 1], ["BZMPOP", 1, 1, z, "MIN"], ["BLMPOP", 1, 1, l, "RIGHT"],
         ["DEL", *keys, keys[0]], ["EXISTS", *keys],
