@@ -394,6 +394,9 @@ def test_client_kill(gate):
                 assert v.at_eof(3), f"client {vid} still open after CLIENT KILL ID"
             assert c.call("CLIENT", "KILL", "ID", 987654321) == 0
             with gate.raw() as v:
+                # A reply proves the server accepted the connection (connect() returns as soon as
+                # the kernel completed the handshake, for Redis as well).
+                assert v.call("PING") == b"PONG"
                 laddr = "%s:%d" % v.sock.getsockname()
                 assert c.call("CLIENT", "KILL", laddr) == b"OK"
                 assert v.at_eof(3)
