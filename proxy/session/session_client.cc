@@ -1,0 +1,323 @@
+// The Session's connection commands: who the client is (AUTH, HELLO, users' permissions), what it
+// is called and how it speaks (CLIENT, HELLO 3, RESET).
+#include <algorithm>
+
+#include "common/digest.h"
+#include "common/log.h"
+#include "common/uv/event_loop.h"
+#include "proxy/resp/errors.h"
+#include "proxy/resp/number.h"
+#include "proxy/resp/writer.h"
+#include "proxy/route/plan.h"
+#include "proxy/session/session.h"
+
+namespace slotgate::session {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool isOneOf(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Commands only an admin user may run, besides those Redis flags "admin".
+bool isAdminCommand(const command::CommandSpec& spec, std::string_view name) {
+  if (spec.flags & command::kFlagAdmin) return true;
+  return isOneOf(name, {"flushall", "flushdb", "keys", "client|kill", "script|flush", "script|kill",
+                        "function|flush", "function|delete", "function|restore", "function|load",
+                        "function|kill", "slotgate|config"}) &&
+         !(name == "slotgate|config");  // SLOTGATE CONFIG GET is harmless; SET checks below
+}
+
+}  // namespace
+
+bool Session::checkAccess(const command::CommandSpec& spec, std::string_view name) {
+  if (!authenticated_) {
+    if (isOneOf(name, {"auth", "hello", "quit", "ping"})) return true;
+    if (tx_.active) tx_.dirty = true;
+    replyNow(resp::err::kNoAuth);
+    return false;
+  }
+  if (!user_) return true;
+  bool denied = false;
+  if (user_->permission != config::Permission::kAdmin) {
+    denied = isAdminCommand(spec, name) ||
+             (name == "slotgate|config" && argv_.size() >= 3 && lower(argv_[2]) == "set") ||
+             (name == "config|set");
+  }
+  if (user_->permission == config::Permission::kReadOnly && (spec.flags & command::kFlagWrite)) denied = true;
+  if (denied) {
+    if (tx_.active) tx_.dirty = true;
+    replyNow(resp::errorReply(fmt::runtime(resp::err::kNoPermCommand), std::string(name)));
+    return false;
+  }
+  if (!user_->key_prefixes.empty()) {
+    for (uint32_t position : classification_.key_positions) {
+      std::string_view key = argv_[position];
+      bool ok = std::any_of(user_->key_prefixes.begin(), user_->key_prefixes.end(),
+                            [&](const std::string& prefix) { return key.starts_with(prefix); });
+      if (!ok) {
+        if (tx_.active) tx_.dirty = true;
+        replyNow(resp::err::kNoPermKeys);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// ---- AUTH, HELLO, RESET, CLIENT ------------------------------------------------------------
+
+bool Session::loggedIn(const config::User* user, std::string_view password) {
+  if (!user) return false;
+  return common::constantTimeEqual(common::sha256(password), user->password_sha256);
+}
+
+void Session::auth() {
+  if (argv_.size() > 3) return replyNow(resp::err::kSyntax);
+  std::string_view name = argv_.size() == 3 ? argv_[1] : "default";
+  std::string_view password = argv_.back();
+  if (ctx_.users.empty()) {
+    if (argv_.size() == 2) return replyNow(resp::err::kAuthNoPassword);
+    return replyNow(name == "default" ? "+OK\r\n" : resp::err::kWrongPass);
+  }
+  std::shared_ptr<const config::User> found;
+  for (const auto& user : ctx_.users) {
+    if (user->name == name) found = user;
+  }
+  // Hash even for an unknown user, so timing does not tell which users exist.
+  bool ok = found ? loggedIn(found.get(), password) : (common::sha256(password), false);
+  if (!ok) {
+    common::logger("session")->warn("client {}: failed AUTH for user '{}'", conn_ ? conn_->peer() : "?", name);
+    return replyNow(resp::err::kWrongPass);
+  }
+  authenticated_ = true;
+  user_ = found;
+  ctx_.clients->withLock([&] { info_->user = found->name; });
+  replyNow("+OK\r\n");
+}
+
+void Session::hello() {
+  int64_t proto = proto_;
+  size_t i = 1;
+  if (argv_.size() >= 2) {
+    if (!resp::parseInt(argv_[1], &proto)) return replyNow(resp::err::kProtoNotInteger);
+    if (proto < 2 || proto > 3) return replyNow(resp::err::kNoProto);
+    i = 2;
+  }
+  std::shared_ptr<const config::User> login;
+  bool has_auth = false;
+  std::string_view setname;
+  bool has_setname = false;
+  for (; i < argv_.size(); ++i) {
+    std::string option = lower(argv_[i]);
+    if (option == "auth" && i + 2 < argv_.size()) {
+      has_auth = true;
+      std::string_view user = argv_[i + 1], password = argv_[i + 2];
+      i += 2;
+      if (ctx_.users.empty()) {
+        if (user != "default") return replyNow(resp::err::kWrongPass);
+        continue;
+      }
+      for (const auto& u : ctx_.users) {
+        if (u->name == user) login = u;
+      }
+      if (!login || !loggedIn(login.get(), password)) return replyNow(resp::err::kWrongPass);
+    } else if (option == "setname" && i + 1 < argv_.size()) {
+      setname = argv_[++i];
+      has_setname = true;
+      for (char c : setname) {
+        if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
+      }
+    } else {
+      return replyNow(resp::errorReply(fmt::runtime("ERR Syntax error in HELLO option '{}'"), std::string(argv_[i])));
+    }
+  }
+  if (!has_auth && !authenticated_) return replyNow(resp::err::kHelloNoAuth);
+  if (login) {
+    authenticated_ = true;
+    user_ = login;
+    ctx_.clients->withLock([&] { info_->user = login->name; });
+  } else if (has_auth) {
+    authenticated_ = true;
+  }
+  if (has_setname) ctx_.clients->withLock([&] { info_->name = std::string(setname); });
+  if (proto != proto_) {
+    proto_ = static_cast<int>(proto);
+    info_->proto.store(proto_, std::memory_order_relaxed);
+    if (!tx_.watching) retire(std::move(pinned_));  // it speaks the old protocol
+  }
+  std::string out;
+  resp::appendMapHeader(out, 7, proto_);
+  resp::appendBulk(out, "server");
+  resp::appendBulk(out, "redis");
+  resp::appendBulk(out, "version");
+  resp::appendBulk(out, ctx_.backend_version ? *ctx_.backend_version : std::string(SLOTGATE_VERSION));
+  resp::appendBulk(out, "proto");
+  resp::appendInteger(out, proto_);
+  resp::appendBulk(out, "id");
+  resp::appendInteger(out, static_cast<int64_t>(info_->id));
+  resp::appendBulk(out, "mode");
+  resp::appendBulk(out, "standalone");
+  resp::appendBulk(out, "role");
+  resp::appendBulk(out, "master");
+  resp::appendBulk(out, "modules");
+  resp::appendArrayHeader(out, 0);
+  replyNow(out);
+}
+
+void Session::reset() {
+  tx_.resetWatch();
+  tx_.reset();
+  info_->multi.store(-1, std::memory_order_relaxed);
+  retire(std::move(pinned_));
+  subs_.reset();
+  info_->subscriptions = 0;
+  info_->patterns = 0;
+  info_->shard_subscriptions = 0;
+  proto_ = 2;
+  info_->proto = 2;
+  authenticated_ = ctx_.users.empty();
+  user_ = nullptr;
+  written_slots_.clear();
+  wrote_everywhere_ = false;
+  ctx_.clients->withLock([&] {
+    info_->name.clear();
+    info_->user = "default";
+  });
+  replyNow("+RESET\r\n");
+}
+
+void Session::client(std::string_view sub_name) {
+  std::string sub = lower(sub_name);
+  auto arity = [this, &sub](bool ok) {
+    if (!ok) replyNow(resp::errorReply(fmt::runtime(resp::err::kWrongArity), "client|" + sub));
+    return ok;
+  };
+  uint64_t now = ctx_.loop->nowMs();
+  if (sub == "setname") {
+    if (!arity(argv_.size() == 3)) return;
+    for (char c : argv_[2]) {
+      if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
+    }
+    ctx_.clients->withLock([&] { info_->name = std::string(argv_[2]); });
+    return replyNow("+OK\r\n");
+  }
+  if (sub == "getname") {
+    std::string name, out;
+    ctx_.clients->withLock([&] { name = info_->name; });
+    if (name.empty()) resp::appendNull(out, proto_);
+    else resp::appendBulk(out, name);
+    return replyNow(out);
+  }
+  if (sub == "id") {
+    std::string out;
+    resp::appendInteger(out, static_cast<int64_t>(info_->id));
+    return replyNow(out);
+  }
+  if (sub == "info") {
+    std::string out;
+    resp::appendVerbatim(out, ctx_.clients->line(*info_, now), proto_);
+    return replyNow(out);
+  }
+  if (sub == "list") {
+    std::vector<uint64_t> ids;
+    std::string type;
+    for (size_t i = 2; i < argv_.size(); ++i) {
+      std::string option = lower(argv_[i]);
+      if (option == "type" && i + 1 < argv_.size()) {
+        type = lower(argv_[++i]);
+        if (!isOneOf(type, {"normal", "pubsub", "master", "replica", "slave"}))
+          return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(argv_[i])));
+      } else if (option == "id" && i + 1 < argv_.size()) {
+        for (++i; i < argv_.size(); ++i) {
+          int64_t id = 0;
+          if (!resp::parseInt(argv_[i], &id) || id <= 0) return replyNow("-ERR Invalid client ID\r\n");
+          ids.push_back(static_cast<uint64_t>(id));
+        }
+      } else {
+        return replyNow(resp::err::kSyntax);
+      }
+    }
+    std::string out;
+    resp::appendVerbatim(out, ctx_.clients->list(now, ids, type), proto_);
+    return replyNow(out);
+  }
+  if (sub == "kill") {
+    KillFilter filter;
+    if (argv_.size() == 3) {
+      filter.addr = std::string(argv_[2]);
+      bool self_target = filter.addr == info_->addr;
+      size_t killed = ctx_.clients->kill(filter);
+      return replyNow(killed > 0 || self_target ? "+OK\r\n" : resp::err::kNoSuchClient);
+    }
+    bool skip_me = true;
+    if (argv_.size() < 4 || argv_.size() % 2 != 0) return replyNow(resp::err::kSyntax);
+    for (size_t i = 2; i + 1 < argv_.size(); i += 2) {
+      std::string option = lower(argv_[i]);
+      std::string_view value = argv_[i + 1];
+      if (option == "id") {
+        int64_t id = 0;
+        if (!resp::parseInt(value, &id) || id <= 0) return replyNow(resp::err::kClientIdNotInteger);
+        filter.id = static_cast<uint64_t>(id);
+      } else if (option == "addr") {
+        filter.addr = std::string(value);
+      } else if (option == "laddr") {
+        filter.laddr = std::string(value);
+      } else if (option == "user") {
+        filter.user = std::string(value);
+      } else if (option == "type") {
+        filter.type = lower(value);
+        if (!isOneOf(filter.type, {"normal", "pubsub", "master", "replica", "slave"}))
+          return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(value)));
+      } else if (option == "skipme") {
+        std::string yes = lower(value);
+        if (yes != "yes" && yes != "no") return replyNow(resp::err::kSyntax);
+        skip_me = yes == "yes";
+      } else if (option == "maxage") {
+        int64_t age = 0;
+        if (!resp::parseInt(value, &age)) return replyNow(resp::err::kNotInteger);
+      } else {
+        return replyNow(resp::err::kSyntax);
+      }
+    }
+    if (skip_me) filter.skip_id = info_->id;
+    std::string out;
+    resp::appendInteger(out, static_cast<int64_t>(ctx_.clients->kill(filter)));
+    return replyNow(out);
+  }
+  if (sub == "no-evict" || sub == "no-touch") {
+    if (!arity(argv_.size() == 3)) return;
+    std::string value = lower(argv_[2]);
+    return replyNow(value == "on" || value == "off" ? "+OK\r\n" : resp::err::kSyntax);
+  }
+  if (sub == "setinfo") {
+    if (!arity(argv_.size() == 4)) return;
+    std::string attr = lower(argv_[2]);
+    for (char c : argv_[3]) {
+      if (c < '!' || c > '~') return replyNow(resp::errorReply(fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
+    }
+    if (attr == "lib-name") ctx_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
+    else if (attr == "lib-ver") ctx_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });
+    else return replyNow(resp::errorReply(fmt::runtime("ERR Unrecognized option '{}'"), std::string(argv_[2])));
+    return replyNow("+OK\r\n");
+  }
+  if (sub == "reply") {
+    if (argv_.size() == 3 && lower(argv_[2]) == "on") return replyNow("+OK\r\n");
+  }
+  if (sub == "getredir") return replyNow(":-1\r\n");
+  if (sub == "help") {
+    route::Plan plan;
+    plan.kind = route::Plan::Kind::kAnyPrimary;
+    plan.readonly = true;
+    executor().execute(plan, *classification_.spec, argv_, {}, link_, queue_.push());
+    return;
+  }
+  replyNow(resp::errorReply(fmt::runtime(resp::err::kClientUnsupported), sub));
+}
+
+}  // namespace slotgate::session
