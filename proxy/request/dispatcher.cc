@@ -67,8 +67,8 @@ void Dispatcher::hold(const RequestPtr& request) {
   }
   if (now - request->waitStartMs() >= options_.failover_wait_ms) {
     stats_.failover_hold_timeouts.add();
-    request->onReply(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
-                                      options_.failover_wait_ms));
+    request->fail(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
+                                   options_.failover_wait_ms));
     return;
   }
   held_.push_back(request);
@@ -93,8 +93,8 @@ void Dispatcher::expireHeld() {
     if (request->abandoned()) continue;
     if (now - request->waitStartMs() >= options_.failover_wait_ms) {
       stats_.failover_hold_timeouts.add();
-      request->onReply(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
-                                        options_.failover_wait_ms));
+      request->fail(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
+                                     options_.failover_wait_ms));
     } else {
       keep.push_back(request);
     }
@@ -136,7 +136,7 @@ backend::BackendConnection* Dispatcher::pubsubNode() {
 void Dispatcher::dispatch(const RequestPtr& request) {
   if (request->abandoned()) return;
   if (!topology_) {
-    request->onReply(resp::err::kNoTopology);
+    request->fail(resp::err::kNoTopology);
     return;
   }
   int slot = request->slot();
@@ -149,6 +149,7 @@ void Dispatcher::dispatch(const RequestPtr& request) {
                                                                                : owners_[request->slot()];
   if (!node) {
     requestRefresh(cluster::RefreshCause::kNodeError, "slot " + std::to_string(request->slot()) + " has no owner");
+    // Through the reply path: the request waits (failover_wait) for an owner to appear.
     request->onReply(resp::err::kSlotNotServed);
     return;
   }

@@ -26,8 +26,10 @@ void Request::complete(std::string_view reply) {
 
 void Request::onReply(std::string_view reply) {
   if (reply.size() > 3 && reply[0] == '-') {
-    if (handleRedirect(reply.substr(1, reply.size() - 3))) return;
-    if (reply.starts_with("-NOSCRIPT") && reloadScript()) return;
+    std::string_view error = reply.substr(1, reply.size() - 3);
+    if (handleRedirect(error)) return;
+    if (error.starts_with("NOSCRIPT") && reloadScript()) return;
+    if (error.starts_with("CLUSTERDOWN ") && waitForCluster(error)) return;
   }
   complete(reply);
 }
@@ -54,6 +56,17 @@ bool Request::reloadScript() {
   resp::appendCommand(load, {"SCRIPT", "LOAD", *body});
   node_->send(nullptr, load);
   node_->send(shared_from_this(), command());
+  return true;
+}
+
+bool Request::waitForCluster(std::string_view error) {
+  if (abandoned()) return true;
+  uint64_t now = dispatcher_.loop().nowMs();
+  if (!waitStarted()) startWait(now);
+  bool may_wait = pinned_ ? attempts_ < dispatcher_.options().max_redirects
+                          : now - wait_start_ms_ < dispatcher_.options().failover_wait_ms;
+  if (!may_wait) return false;
+  retry(std::string(error.substr(0, 60)), pinned_ != nullptr);
   return true;
 }
 

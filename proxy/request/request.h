@@ -54,6 +54,9 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   void onReply(std::string_view reply) override;
   void onFailure(backend::Failure failure, const std::string& node, const std::string& detail) override;
 
+  // Delivers the proxy's own final error, bypassing redirect and retry handling.
+  void fail(std::string_view reply) { complete(reply); }
+
   std::string_view command() const { return command_.view(); }
   int slot() const { return slot_; }
   // A command for one particular node (fan-out parts, SCAN): never rerouted by slot.
@@ -72,6 +75,9 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   void complete(std::string_view reply);
   bool handleRedirect(std::string_view error);
   bool reloadScript();
+  // CLUSTERDOWN (the node had no owner for the slot, or its cluster was down): not executed,
+  // so it is sent again while failover_wait lasts. False when the wait is over.
+  bool waitForCluster(std::string_view error);
   // Sends again after a backoff; `counted` retries count against max_redirects.
   void retry(const std::string& why, bool counted = true);
 

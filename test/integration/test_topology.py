@@ -364,6 +364,7 @@ def main():
                             print(f"FAIL {name} ({time.monotonic() - t:.1f}s)", flush=True)
                             traceback.print_exc()
                             gate.dump_log(80)
+                            cluster.dump_logs(20)
                         else:
                             passed += 1
                             print(f"PASS {name} ({time.monotonic() - t:.1f}s)", flush=True)
