@@ -186,9 +186,16 @@ void BusObserver::onTopology(const TopologyPtr& topology) {
 
 void BusObserver::tick() {
   uint64_t now = loop_.nowMs();
-  for (auto& [key, link] : links_) {
-    link->tick(now);
-    evaluate(*link);
+  // A verdict may publish a new map, which rebuilds links_: walk a copy of the keys.
+  std::vector<std::string> keys;
+  keys.reserve(links_.size());
+  for (const auto& [key, link] : links_) keys.push_back(key);
+  for (const std::string& key : keys) {
+    auto it = links_.find(key);
+    if (it == links_.end()) continue;
+    it->second->tick(now);
+    it = links_.find(key);
+    if (it != links_.end()) evaluate(*it->second);
   }
 }
 

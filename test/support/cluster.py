@@ -540,6 +540,17 @@ class RedisCluster:
             stop_process(node.proc)
             raise RuntimeError(f"redis-cli --cluster add-node failed (rc={res.returncode}):\n{out}")
         self.nodes.append(node)
+        node.id = self.client(node).execute_command("CLUSTER", "MYID").decode()
+
+        def everyone_knows():
+            for n in self.live():
+                view = {e["id"]: e for e in _parse_cluster_nodes(self.client(n).execute_command("CLUSTER", "NODES"))}
+                e = view.get(node.id)
+                if e is None or "handshake" in e["flags"] or e["link"] != "connected":
+                    return False
+            return True
+        # SETSLOT NODE fails on a node that has not met the new one yet: wait until all have.
+        wait_until(everyone_knows, timeout, what=f"every node to know {node}")
         self.wait_stable(timeout, check_replicas=False)
         return node
 
