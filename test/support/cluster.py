@@ -575,8 +575,16 @@ class RedisCluster:
     def wait_stable(self, timeout=30.0, check_replicas=True):
         """Waits until every live node says cluster_state:ok, no slot is migrating, links are up,
         and all nodes report the same CLUSTER SLOTS covering all 16384 slots."""
-        wait_until(lambda: self._stable_now(check_replicas), timeout, interval=0.2,
-                   what="cluster to be stable (cluster_state:ok, identical CLUSTER SLOTS)")
+        try:
+            wait_until(lambda: self._stable_now(check_replicas), timeout, interval=0.2,
+                       what="cluster to be stable (cluster_state:ok, identical CLUSTER SLOTS)")
+        except TimeoutError:
+            for n in self.live():
+                try:
+                    log(f"{n.addr} sees:\n" + self.client(n).execute_command("CLUSTER", "NODES").decode())
+                except Exception as e:
+                    log(f"{n.addr}: {e!r}")
+            raise
 
     def reshard(self, src, dst, nslots, timeout=300.0, check_replicas=True):
         """Moves nslots slots (with their keys) from master src to master dst with redis-cli."""
