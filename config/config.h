@@ -49,6 +49,9 @@ struct Config {
   unsigned backend_timeout_ms = 5000;     // a node's reply to one command
   unsigned max_redirects = 5;             // MOVED/ASK/TRYAGAIN/retries one request may follow
   unsigned refresh_interval_ms = 10000;   // periodic topology refresh, the safety net
+  bool gossip = true;                     // watch the cluster bus (PING/PONG) for changes
+  unsigned gossip_interval_ms = 500;      // between two PINGs to one node's bus port
+  unsigned failover_wait_ms = 10000;      // how long requests for a failed primary's slots wait
   std::string log_level = "info";         // trace|debug|info|warn|error|critical|off
   Limits limits;
   std::vector<User> users;  // empty: no authentication (like Redis without requirepass)

@@ -26,7 +26,7 @@ constexpr uint64_t kMiB = 1024 * kKiB;
 constexpr uint64_t kGiB = 1024 * kMiB;
 constexpr size_t kMaxShownValue = 60;  // longer values are cut in messages
 
-enum class Kind { kInteger, kSize, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers };
+enum class Kind { kInteger, kSize, kBool, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers };
 
 // Reads and writes one numeric field of Config; plain function pointers keep the table constexpr.
 struct NumberField {
@@ -79,6 +79,11 @@ constexpr std::array kKeys{
     KeySpec{"max_redirects", Kind::kInteger, 0, 100, configField<&Config::max_redirects>()},
     KeySpec{"topology.refresh_interval_ms", Kind::kInteger, 100, 86400000,
             configField<&Config::refresh_interval_ms>()},
+    KeySpec{"topology.gossip", Kind::kBool, 0, 1, configField<&Config::gossip>()},
+    KeySpec{"topology.gossip_interval_ms", Kind::kInteger, 10, 60000,
+            configField<&Config::gossip_interval_ms>()},
+    KeySpec{"topology.failover_wait_ms", Kind::kInteger, 0, 3600000,
+            configField<&Config::failover_wait_ms>()},
     KeySpec{"log.level", Kind::kLogLevel},
     KeySpec{"limits.max_bulk_len", Kind::kSize, 1, 4 * kGiB, limitsField<&Limits::max_bulk_len>()},
     KeySpec{"limits.max_inline_len", Kind::kSize, 1, 512 * kMiB,
@@ -149,6 +154,15 @@ std::optional<uint64_t> parseUnsigned(std::string_view text) {
   return value;
 }
 
+// YAML 1.1's spellings of a boolean, any case.
+std::optional<bool> parseBool(std::string_view text) {
+  std::string lower;
+  for (char c : text) lower += toLower(c);
+  if (lower == "true" || lower == "yes" || lower == "on") return true;
+  if (lower == "false" || lower == "no" || lower == "off") return false;
+  return std::nullopt;
+}
+
 // A byte count as redis.conf writes it: "1048576", "64kb", "512MB", "1g" (all units 1024-based).
 std::optional<uint64_t> parseSize(std::string_view text) {
   size_t digits = 0;
@@ -191,6 +205,7 @@ std::string expectation(const KeySpec& spec) {
     case Kind::kSize:
       return "a size from " + formatSize(spec.min) + " to " + formatSize(spec.max) +
              " (bytes, or with a k/kb/m/mb/g/gb suffix)";
+    case Kind::kBool: return "true or false";
     case Kind::kAddress: return "host:port with a port from 1 to 65535";
     case Kind::kAddressList: return "a list of host:port addresses";
     case Kind::kString:
@@ -361,6 +376,13 @@ class Loader {
         }
         if (!number || *number < spec.min || *number > spec.max) return expected(spec, key, value);
         spec.field.set(config, *number);
+        return;
+      }
+      case Kind::kBool: {
+        std::optional<bool> flag;
+        if (value.IsScalar()) flag = parseBool(value.Scalar());
+        if (!flag) return expected(spec, key, value);
+        spec.field.set(config, *flag ? 1 : 0);
         return;
       }
       case Kind::kAddress: {
@@ -562,6 +584,8 @@ std::vector<std::string> validate(const Config& config) {
   };
   for (const KeySpec& spec : kKeys) {
     switch (spec.kind) {
+      case Kind::kBool:
+        break;
       case Kind::kInteger:
       case Kind::kSize: {
         uint64_t value = spec.field.get(config);
@@ -615,6 +639,9 @@ std::vector<std::pair<std::string, std::string>> settings(const Config& config) 
       case Kind::kInteger:
       case Kind::kSize:
         value = std::to_string(spec.field.get(config));
+        break;
+      case Kind::kBool:
+        value = spec.field.get(config) ? "true" : "false";
         break;
       case Kind::kAddress:
         value = formatAddress(config.listen);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/uv/event_loop.h"
 #include "common/uv/signal_watcher.h"
+#include "proxy/cluster/bus_observer.h"
 #include "proxy/cluster/topology_tracker.h"
 #include "proxy/request/info_merge.h"
 #include "proxy/worker.h"
@@ -77,10 +78,11 @@ int runServer(const config::Config& config) {
 
   common::uv::EventLoop control;
   std::unique_ptr<cluster::TopologyTracker> tracker;
+  std::unique_ptr<cluster::BusObserver> observer;
   // Workers ask the control loop for refreshes; the control loop publishes to the workers.
-  auto request_refresh = [&control, &tracker](const std::string& reason) {
-    control.post([&tracker, reason] {
-      if (tracker) tracker->requestRefresh(reason);
+  auto request_refresh = [&control, &tracker](cluster::RefreshCause cause, const std::string& reason) {
+    control.post([&tracker, cause, reason] {
+      if (tracker) tracker->requestRefresh(cause, reason);
     });
   };
 
@@ -108,6 +110,7 @@ int runServer(const config::Config& config) {
     }
     info.setTopology(topology);
     for (auto& worker : workers) worker->publish(topology);
+    if (observer) observer->onTopology(topology);
   }, [&](command::LearnedCommandsPtr learned) {
     for (auto& worker : workers) worker->publishCommands(learned);
   });
@@ -123,6 +126,7 @@ int runServer(const config::Config& config) {
     // Not from inside the watcher's own callback: it is destroyed here.
     control.post([&] {
       signals.reset();
+      if (observer) observer->stop();
       tracker->stop();
       for (auto& worker : workers) worker->stop();
       control.stop();
@@ -130,7 +134,11 @@ int runServer(const config::Config& config) {
   });
 
   for (auto& worker : workers) worker->start();
-  control.post([&] { tracker->start(); });
+  if (config.gossip) observer = std::make_unique<cluster::BusObserver>(control, config, *tracker);
+  control.post([&] {
+    if (observer) observer->start();
+    tracker->start();
+  });
   control.run();
   for (auto& worker : workers) worker->join();
   log->info("stopped");

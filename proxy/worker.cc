@@ -17,7 +17,7 @@ constexpr int kListenBacklog = 511;
 
 }  // namespace
 
-Worker::Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh,
+Worker::Worker(int index, const config::Config& config, request::Dispatcher::RefreshFn request_refresh,
                const Shared& shared)
     : index_(index), config_(config) {
   for (int i = 0; i < 2; ++i) {
@@ -25,7 +25,8 @@ Worker::Worker(int index, const config::Config& config, std::function<void(const
     int proto = i == 0 ? 2 : 3;
     stack.pool = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(config_, proto));
     stack.dispatcher = std::make_unique<request::Dispatcher>(
-        loop_, *stack.pool, request::DispatchOptions{config_.max_redirects, config_.backend_timeout_ms},
+        loop_, *stack.pool, request::DispatchOptions{config_.max_redirects, config_.backend_timeout_ms,
+                                                     config_.failover_wait_ms},
         request_refresh, request_stats_);
     stack.dispatcher->setScripts(shared.scripts);
     request::LocalContext local{config_.listen.host, config_.listen.port,

@@ -31,7 +31,7 @@ class Worker {
   };
 
   // `request_refresh` is called on this worker's thread and must be thread-safe.
-  Worker(int index, const config::Config& config, std::function<void(const std::string&)> request_refresh,
+  Worker(int index, const config::Config& config, request::Dispatcher::RefreshFn request_refresh,
          const Shared& shared);
   ~Worker();
 

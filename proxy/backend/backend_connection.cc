@@ -105,6 +105,7 @@ void BackendConnection::sendRaw(std::string_view command) {
 
 void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool asking) {
   uint64_t now = loop_.nowMs();
+  close_when_idle_ = false;
   if (!conn_ && now < down_until_ms_) {
     if (waiter) waiter->onFailure(Failure::kUnreachable, address_, last_error_);
     return;
@@ -171,13 +172,26 @@ void BackendConnection::onRead(common::Buffer& in) {
     if (waiter) waiter->onReply(data.substr(0, length));
     // The waiter may have sent more on this connection, but cannot have closed it.
     in.consume(length);
+    if (close_when_idle_ && fifo_.empty()) return closeWhenIdle();
   }
+}
+
+void BackendConnection::closeWhenIdle() {
+  close_when_idle_ = true;
+  if (!fifo_.empty() || !conn_) return;
+  common::logger("backend")->debug("closing the idle connection to {}, which left the cluster", address_);
+  conn_->close();
+  conn_ = nullptr;
+  connecting_ = false;
 }
 
 void BackendConnection::onClosed(int status) {
   conn_ = nullptr;
   connecting_ = false;
   last_error_ = status == 0 ? "connection closed by the node" : uv_strerror(status);
+  // A node that dies may still accept a connection or two while its process is torn down:
+  // commands written there would be lost too. Refuse sends briefly (they wait and go elsewhere).
+  if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + kMinBackoffMs;
   common::logger("backend")->warn("connection to {} lost: {}", address_, last_error_);
   failAll(Failure::kLost, last_error_);
   if (close_handler_) close_handler_(last_error_);

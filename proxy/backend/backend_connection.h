@@ -59,6 +59,9 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   // Counts TCP connections made so far: a change means per-connection state (WATCH, SUBSCRIBE)
   // on the node was lost.
   uint64_t generation() const { return generation_; }
+  // Closes the socket as soon as no command waits on it (its node left the cluster). A later
+  // send() cancels this and reconnects.
+  void closeWhenIdle();
 
   // Fails the head waiter with kTimeout (and resets the connection) if it has waited too long.
   void checkTimeout(uint64_t now_ms);
@@ -103,6 +106,7 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   uint64_t generation_ = 0;
   std::function<void(std::string_view)> push_handler_;
   std::function<void(const std::string&)> close_handler_;
+  bool close_when_idle_ = false;
 };
 
 }  // namespace slotgate::backend

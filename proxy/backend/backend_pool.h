@@ -15,6 +15,13 @@ class BackendPool {
 
   BackendConnection& get(const std::string& host, uint16_t port);
   void checkTimeouts(uint64_t now_ms);
+  // Closes, once idle, every connection whose node `keep` rejects (nodes that left the cluster).
+  template <typename Keep>
+  void closeIdleUnless(Keep keep) {
+    for (auto& [key, conn] : connections_) {
+      if (!keep(*conn)) conn->closeWhenIdle();
+    }
+  }
   // Closes every connection (failing what they hold); for shutdown.
   void clear() { connections_.clear(); }
   size_t size() const { return connections_.size(); }

@@ -50,6 +50,35 @@ bool Topology::sameSlotMap(const Topology& other) const {
   return true;
 }
 
+int Topology::findById(const std::string& id) const {
+  if (id.empty()) return -1;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].id == id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Topology::findByAddress(const std::string& host, uint16_t port) const {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].host == host && nodes_[i].port == port) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool Topology::sameView(const Topology& other) const {
+  if (nodes_.size() != other.nodes_.size() || !sameSlotMap(other)) return false;
+  for (const NodeInfo& a : nodes_) {
+    int j = other.findByAddress(a.host, a.port);
+    if (j < 0) return false;
+    const NodeInfo& b = other.nodes_[static_cast<size_t>(j)];
+    if (a.id != b.id || a.primary != b.primary || a.failing != b.failing || a.healthy != b.healthy ||
+        a.config_epoch != b.config_epoch || a.cport != b.cport) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string Topology::slotRanges(int index, int* count) const {
   std::string ranges;
   int total = 0;

@@ -5,6 +5,8 @@
 #include "common/log.h"
 #include "common/uv/event_loop.h"
 #include "proxy/backend/callback_waiter.h"
+#include "proxy/cluster/cluster_nodes.h"
+#include "proxy/cluster/topology_merge.h"
 #include "proxy/cluster/topology_parser.h"
 #include "proxy/resp/value.h"
 
@@ -17,6 +19,20 @@ constexpr uint64_t kTimeoutSweepMs = 250;
 constexpr std::string_view kClusterShards = "*2\r\n$7\r\nCLUSTER\r\n$6\r\nSHARDS\r\n";
 constexpr std::string_view kClusterSlots = "*2\r\n$7\r\nCLUSTER\r\n$5\r\nSLOTS\r\n";
 constexpr std::string_view kCommand = "*1\r\n$7\r\nCOMMAND\r\n";
+constexpr std::string_view kClusterNodes = "*2\r\n$7\r\nCLUSTER\r\n$5\r\nNODES\r\n";
+constexpr size_t kMaxGossipNodes = 64;
+// While a failed primary still owns slots, look for its successor this often.
+constexpr uint64_t kFailoverPollMs = 250;
+
+bool failingWithSlots(const Topology& topology) {
+  for (size_t i = 0; i < topology.nodes().size(); ++i) {
+    if (!topology.nodes()[i].failing) continue;
+    int count = 0;
+    topology.slotRanges(static_cast<int>(i), &count);
+    if (count > 0) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -32,9 +48,14 @@ void TopologyTracker::start() {
   periodic_ = std::make_unique<common::uv::Timer>(loop_);
   deferred_ = std::make_unique<common::uv::Timer>(loop_);
   periodic_->start(config_.refresh_interval_ms, config_.refresh_interval_ms,
-                   [this] { requestRefresh("periodic"); });
+                   [this] { requestRefresh(RefreshCause::kPeriodic, "periodic"); });
+  failover_poll_ = std::make_unique<common::uv::Timer>(loop_);
+  failover_poll_->start(kFailoverPollMs, kFailoverPollMs, [this] {
+    if (current_ && failingWithSlots(*current_)) requestRefresh(RefreshCause::kNodeError, "waiting for a failover");
+  });
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
   sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] { pool_->checkTimeouts(loop_.nowMs()); });
+  stats_.refreshes_bootstrap.add();
   beginRefresh("bootstrap");
 }
 
@@ -44,16 +65,29 @@ void TopologyTracker::stop() {
   periodic_.reset();
   deferred_.reset();
   sweep_.reset();
+  failover_poll_.reset();
   pool_.reset();
 }
 
-void TopologyTracker::requestRefresh(const std::string& reason) {
+void TopologyTracker::requestRefresh(RefreshCause cause, const std::string& reason, const std::string& prefer_host,
+                                     uint16_t prefer_port) {
   if (stopped_) return;
+  switch (cause) {
+    case RefreshCause::kBootstrap: stats_.refreshes_bootstrap.add(); break;
+    case RefreshCause::kPeriodic: stats_.refreshes_periodic.add(); break;
+    case RefreshCause::kRedirect: stats_.refreshes_redirect.add(); break;
+    case RefreshCause::kNodeError: stats_.refreshes_node_error.add(); break;
+    case RefreshCause::kGossip: stats_.refreshes_gossip.add(); break;
+  }
+  std::optional<Candidate> prefer;
+  if (!prefer_host.empty()) prefer = Candidate{prefer_host, prefer_port};
   if (refreshing_) {
     again_ = true;
     again_reason_ = reason;
+    if (prefer) again_prefer_ = prefer;
     return;
   }
+  if (prefer) prefer_ = prefer;
   uint64_t since = loop_.nowMs() - last_refresh_start_ms_;
   if (since < kMinRefreshGapMs) {
     if (!deferred_->active()) {
@@ -78,6 +112,8 @@ void TopologyTracker::beginRefresh(const std::string& reason) {
     }
     candidates_.push_back({host, port});
   };
+  if (prefer_) add(prefer_->host, prefer_->port);
+  prefer_.reset();
   if (current_) {
     // Primaries first, starting at a different one each time, then replicas.
     std::vector<const NodeInfo*> primaries, replicas;
@@ -89,6 +125,7 @@ void TopologyTracker::beginRefresh(const std::string& reason) {
     for (const NodeInfo* node : primaries) add(node->host, node->port);
     for (const NodeInfo* node : replicas) add(node->host, node->port);
   }
+  for (const Candidate& node : gossip_nodes_) add(node.host, node.port);
   for (const config::Address& seed : config_.seeds) add(seed.host, seed.port);
   askNext();
 }
@@ -105,6 +142,7 @@ void TopologyTracker::askNext() {
       return;
     }
     common::logger("cluster")->warn("topology refresh failed: no known node answered");
+    stats_.refreshes_failed.add();
     endRefresh();
     return;
   }
@@ -137,8 +175,93 @@ void TopologyTracker::onReply(const Candidate& node, bool used_slots, std::strin
                              : parseClusterShards(*value, node.host, &error);
   if (!topology) return onAttemptFailed(where + ": " + error);
   if (topology->coveredSlots() == 0) return onAttemptFailed(where + ": serves no slots");
-  adopt(std::make_shared<Topology>(std::move(*topology)), node);
-  endRefresh();
+  annotateAndAdopt(node, std::move(*topology));
+}
+
+void TopologyTracker::annotateAndAdopt(const Candidate& node, Topology topology) {
+  uint64_t generation = generation_;
+  auto finish = [this, node, generation](Topology topology, std::string_view nodes_reply) {
+    if (generation != generation_) return;
+    std::string error;
+    std::vector<ClusterNodesEntry> entries;
+    auto value = resp::decodeValue(nodes_reply);
+    if (value && value->isString() && parseClusterNodes(value->str, &entries, &error)) {
+      annotate(topology, entries);
+    } else {
+      // Without epochs the answer simply wins, as it always did.
+      common::logger("cluster")->debug("no usable CLUSTER NODES from {}:{}: {}", node.host, node.port,
+                                       value && !value->isString() ? value->str : error);
+    }
+    int self = topology.findByAddress(node.host, node.port);
+    std::string answering_id = self >= 0 ? topology.nodes()[static_cast<size_t>(self)].id : std::string();
+    applyObserved(topology);
+    MergeResult merged = mergeByEpoch(current_.get(), std::move(topology), answering_id);
+    if (merged.kept_slots > 0) {
+      stats_.stale_claims_kept.add(static_cast<uint64_t>(merged.kept_slots));
+      common::logger("cluster")->info("{}:{} answered with an older owner for {} slot(s); kept the newer claim",
+                                      node.host, node.port, merged.kept_slots);
+    }
+    adopt(std::make_shared<Topology>(std::move(merged.topology)), node);
+    endRefresh();
+  };
+  auto shared = std::make_shared<Topology>(std::move(topology));
+  auto waiter = backend::CallbackWaiter::make(
+      [finish, shared](std::string_view reply) { finish(std::move(*shared), reply); },
+      [finish, shared](backend::Failure, const std::string&, const std::string&) { finish(std::move(*shared), {}); });
+  pool_->get(node.host, node.port).send(waiter, kClusterNodes);
+}
+
+void TopologyTracker::applyObserved(Topology& topology) const {
+  for (size_t i = 0; i < topology.nodes().size(); ++i) {
+    NodeInfo& node = topology.node(static_cast<int>(i));
+    auto it = observed_.find(node.id);
+    if (it != observed_.end()) node.failing = it->second && node.primary;
+  }
+}
+
+void TopologyTracker::setFailing(const std::string& id, bool failing) {
+  if (stopped_) return;
+  auto [it, inserted] = observed_.try_emplace(id, failing);
+  if (!inserted && it->second == failing) return;
+  it->second = failing;
+  if (!current_) return;
+  int index = current_->findById(id);
+  if (index < 0) return;
+  const NodeInfo& node = current_->nodes()[static_cast<size_t>(index)];
+  bool now = failing && node.primary;
+  if (node.failing == now) return;
+  auto copy = std::make_shared<Topology>(*current_);
+  copy->node(index).failing = now;
+  int slots = 0;
+  std::string ranges = copy->slotRanges(index, &slots);
+  if (now) {
+    stats_.failovers_observed.add();
+    common::logger("cluster")->warn("primary {} ({}) failed; holding requests for its {} slot(s) until a replica "
+                                    "takes over", node.address(), id.substr(0, 8), slots);
+  } else {
+    common::logger("cluster")->info("node {} ({}) answers again", node.address(), id.substr(0, 8));
+  }
+  current_ = std::move(copy);
+  publishNow();
+  requestRefresh(RefreshCause::kGossip, now ? "primary failed" : "node back");
+}
+
+void TopologyTracker::addKnownNode(const std::string& host, uint16_t port) {
+  for (const Candidate& c : gossip_nodes_) {
+    if (c.host == host && c.port == port) return;
+  }
+  if (gossip_nodes_.size() >= kMaxGossipNodes) gossip_nodes_.erase(gossip_nodes_.begin());
+  gossip_nodes_.push_back({host, port});
+}
+
+void TopologyTracker::publishNow() {
+  stats_.topology_changes.add();
+  publish_(current_);
+  // Connections to nodes that left the cluster close once idle.
+  auto topology = current_;
+  pool_->closeIdleUnless([&topology](const backend::BackendConnection& conn) {
+    return topology->findByAddress(conn.host(), conn.port()) >= 0;
+  });
 }
 
 void TopologyTracker::onAttemptFailed(const std::string& why) {
@@ -147,9 +270,26 @@ void TopologyTracker::onAttemptFailed(const std::string& why) {
 }
 
 void TopologyTracker::adopt(std::shared_ptr<Topology> topology, const Candidate& from) {
+  if (current_ && current_->sameView(*topology)) return;
   if (current_ && current_->sameSlotMap(*topology)) {
+    // Roles, epochs or flags changed, not the slots: publish quietly.
     current_ = std::move(topology);
+    publishNow();
     return;
+  }
+  if (current_) {
+    for (size_t i = 0; i < current_->nodes().size(); ++i) {
+      const NodeInfo& old = current_->nodes()[i];
+      int count = 0;
+      current_->slotRanges(static_cast<int>(i), &count);
+      int now = topology->findById(old.id);
+      int left = 0;
+      if (now >= 0) topology->slotRanges(now, &left);
+      if (old.failing && count > 0 && left == 0) {
+        stats_.failovers_completed.add();
+        common::logger("cluster")->info("the slots of failed primary {} have a new owner", old.address());
+      }
+    }
   }
   auto log = common::logger("cluster");
   log->info("topology from {}:{}: {} nodes, {} primaries, {}/{} slots covered: {}", from.host, from.port,
@@ -160,9 +300,9 @@ void TopologyTracker::adopt(std::shared_ptr<Topology> topology, const Candidate&
   warned_no_seed_ = false;
   if (first) {
     // Learn the nodes' commands before serving, so no client meets a command not learned yet.
-    learnCommands(from, [this] { publish_(current_); });
+    learnCommands(from, [this] { publishNow(); });
   } else {
-    publish_(current_);
+    publishNow();
     learnCommands(from, [] {});
   }
 }
@@ -209,7 +349,16 @@ void TopologyTracker::endRefresh() {
   refreshing_ = false;
   if (again_) {
     again_ = false;
-    requestRefresh(again_reason_);
+    if (again_prefer_) prefer_ = again_prefer_;
+    again_prefer_.reset();
+    uint64_t since = loop_.nowMs() - last_refresh_start_ms_;
+    if (since < kMinRefreshGapMs) {
+      if (!deferred_->active()) {
+        deferred_->start(kMinRefreshGapMs - since, 0, [this, reason = again_reason_] { beginRefresh(reason); });
+      }
+    } else {
+      beginRefresh(again_reason_);
+    }
   }
 }
 

@@ -1,19 +1,25 @@
 // Runs on the control loop and keeps the cluster's slot map current: bootstraps from the seeds,
-// refreshes periodically and whenever a worker reports a redirect (coalesced: one refresh in
-// flight, and at least kMinRefreshGapMs between two), asking the nodes it knows in turn, seeds
-// last, so it keeps working after every seed has left. Each new map is published as an immutable
-// snapshot.
+// refreshes periodically, whenever a worker reports a redirect or a node error, and whenever the
+// bus observer sees a claim or failure the map lacks (coalesced: one refresh in flight, and at
+// least kMinRefreshGapMs between two). It asks the nodes it knows in turn (a node the observer
+// names first, seeds last), so it keeps working after every seed has left. Each answer
+// (CLUSTER SHARDS or SLOTS, annotated with CLUSTER NODES' epochs and bus ports) is merged with
+// the map in use by config epoch, so a node that lags behind never takes slots backwards. Each
+// new map is published as an immutable snapshot.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/uv/timer.h"
 #include "config/config.h"
 #include "proxy/backend/backend_pool.h"
+#include "proxy/cluster/cluster_stats.h"
 #include "proxy/cluster/topology.h"
 #include "proxy/command/learned_commands.h"
 
@@ -32,10 +38,16 @@ class TopologyTracker {
 
   void start();
   void stop();
-  // Control loop thread only.
-  void requestRefresh(const std::string& reason);
+  // Control loop thread only. `prefer` (host, port) is asked first when given.
+  void requestRefresh(RefreshCause cause, const std::string& reason, const std::string& prefer_host = {},
+                      uint16_t prefer_port = 0);
+  // The bus observer's verdict on a node: failed (its slots wait for a replica) or alive again.
+  void setFailing(const std::string& id, bool failing);
+  // A node heard of through gossip: one more address to ask when the known ones fail.
+  void addKnownNode(const std::string& host, uint16_t port);
 
   TopologyPtr current() const { return current_; }
+  ClusterStats& stats() { return stats_; }
 
  private:
   struct Candidate {
@@ -47,8 +59,12 @@ class TopologyTracker {
   void askNext();
   void ask(const Candidate& node, bool use_slots);
   void onReply(const Candidate& node, bool used_slots, std::string_view reply);
+  // Reads CLUSTER NODES from `node` for epochs and bus ports, then merges and adopts.
+  void annotateAndAdopt(const Candidate& node, Topology topology);
   void onAttemptFailed(const std::string& why);
   void adopt(std::shared_ptr<Topology> topology, const Candidate& from);
+  void applyObserved(Topology& topology) const;
+  void publishNow();
   void endRefresh();
   // Reads COMMAND from `from`, publishes what it teaches, then calls `then` (also on failure).
   void learnCommands(const Candidate& from, std::function<void()> then);
@@ -63,6 +79,7 @@ class TopologyTracker {
   std::unique_ptr<common::uv::Timer> periodic_;
   std::unique_ptr<common::uv::Timer> deferred_;
   std::unique_ptr<common::uv::Timer> sweep_;  // times out unanswered queries
+  std::unique_ptr<common::uv::Timer> failover_poll_;  // refreshes often while a primary is failing
   TopologyPtr current_;
   std::vector<Candidate> candidates_;  // this refresh's nodes to ask, in order
   size_t next_candidate_ = 0;
@@ -70,6 +87,10 @@ class TopologyTracker {
   bool refreshing_ = false;
   bool again_ = false;                 // a refresh was asked for while one ran
   std::string again_reason_;
+  std::optional<Candidate> prefer_, again_prefer_;
+  std::unordered_map<std::string, bool> observed_;  // node id -> failing, as the observer last said
+  std::vector<Candidate> gossip_nodes_;             // addresses learned from gossip
+  ClusterStats stats_;
   uint64_t last_refresh_start_ms_ = 0;
   uint64_t generation_ = 0;            // ignores answers from an abandoned refresh
   bool stopped_ = false;

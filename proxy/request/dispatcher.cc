@@ -5,36 +5,104 @@
 #include "common/log.h"
 #include "common/uv/event_loop.h"
 #include "proxy/resp/errors.h"
+#include "proxy/resp/writer.h"
 
 namespace slotgate::request {
 namespace {
 
 // A worker asks for a refresh at most this often; the control loop coalesces further.
 constexpr uint64_t kRefreshAskIntervalMs = 50;
+// How often held requests are checked against their deadline.
+constexpr uint64_t kHoldCheckMs = 50;
 
 }  // namespace
 
 Dispatcher::Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
                        RefreshFn request_refresh, RequestStats& stats)
-    : loop_(loop), pool_(pool), options_(options), request_refresh_(std::move(request_refresh)), stats_(stats) {}
+    : loop_(loop), pool_(pool), options_(options), request_refresh_(std::move(request_refresh)), stats_(stats),
+      hold_timer_(std::make_unique<common::uv::Timer>(loop)) {}
 
 void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   topology_ = std::move(topology);
   owners_.fill(nullptr);
   primaries_.clear();
+  failing_nodes_.clear();
+  epochs_.clear();
   const auto& nodes = topology_->nodes();
   std::vector<backend::BackendConnection*> by_index(nodes.size(), nullptr);
   for (int slot = 0; slot < cluster::kSlots; ++slot) {
     int owner = topology_->ownerOf(slot);
+    failing_slots_[static_cast<size_t>(slot)] = owner >= 0 && nodes[owner].failing;
     if (owner < 0) continue;
     if (!by_index[owner]) {
       by_index[owner] = &pool_.get(nodes[owner].host, nodes[owner].port);
       primaries_.push_back(by_index[owner]);
+      if (nodes[owner].failing) failing_nodes_.insert(by_index[owner]);
     }
     owners_[slot] = by_index[owner];
   }
   std::sort(primaries_.begin(), primaries_.end(),
             [](auto* a, auto* b) { return a->address() < b->address(); });
+  for (const cluster::NodeInfo& node : nodes) {
+    if (node.config_epoch) epochs_[&pool_.get(node.host, node.port)] = node.config_epoch;
+  }
+  // Nodes that left the cluster: close their connections once nothing waits on them.
+  pool_.closeIdleUnless([this](const backend::BackendConnection& conn) {
+    if (topology_->findByAddress(conn.host(), conn.port()) >= 0) return true;
+    return std::find(primaries_.begin(), primaries_.end(), &conn) != primaries_.end();
+  });
+  releaseHeld();
+}
+
+uint64_t Dispatcher::epochOf(const backend::BackendConnection* node) const {
+  auto it = epochs_.find(node);
+  return it == epochs_.end() ? 0 : it->second;
+}
+
+void Dispatcher::hold(const RequestPtr& request) {
+  uint64_t now = loop_.nowMs();
+  if (!request->waitStarted()) {
+    request->startWait(now);
+    stats_.failover_holds.add();
+  }
+  if (now - request->waitStartMs() >= options_.failover_wait_ms) {
+    stats_.failover_hold_timeouts.add();
+    request->fail(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
+                                   options_.failover_wait_ms));
+    return;
+  }
+  held_.push_back(request);
+  if (!hold_timer_->active()) hold_timer_->start(kHoldCheckMs, kHoldCheckMs, [this] { expireHeld(); });
+}
+
+void Dispatcher::releaseHeld() {
+  if (held_.empty()) return;
+  // In arrival order, so one client's commands for one slot keep their order.
+  std::deque<RequestPtr> held;
+  held.swap(held_);
+  for (const RequestPtr& request : held) dispatch(request);
+  if (held_.empty()) hold_timer_->stop();
+}
+
+void Dispatcher::expireHeld() {
+  uint64_t now = loop_.nowMs();
+  std::deque<RequestPtr> keep;
+  std::deque<RequestPtr> held;
+  held.swap(held_);
+  for (const RequestPtr& request : held) {
+    if (request->abandoned()) continue;
+    if (now - request->waitStartMs() >= options_.failover_wait_ms) {
+      stats_.failover_hold_timeouts.add();
+      request->fail(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
+                                     options_.failover_wait_ms));
+    } else {
+      keep.push_back(request);
+    }
+  }
+  // A reply above may have queued more (a client's next command): keep those after the older ones.
+  for (RequestPtr& request : held_) keep.push_back(std::move(request));
+  held_.swap(keep);
+  if (held_.empty()) hold_timer_->stop();
 }
 
 std::vector<backend::BackendConnection*> Dispatcher::allNodes() {
@@ -49,7 +117,7 @@ backend::BackendConnection* Dispatcher::anyPrimary() {
   // Round robin, skipping nodes that cannot be reached right now when another can.
   for (size_t tries = 0; tries < primaries_.size(); ++tries) {
     backend::BackendConnection* node = primaries_[next_primary_++ % primaries_.size()];
-    if (node->connected() || tries + 1 == primaries_.size()) return node;
+    if ((node->connected() && !failing_nodes_.count(node)) || tries + 1 == primaries_.size()) return node;
   }
   return primaries_.front();
 }
@@ -68,14 +136,20 @@ backend::BackendConnection* Dispatcher::pubsubNode() {
 void Dispatcher::dispatch(const RequestPtr& request) {
   if (request->abandoned()) return;
   if (!topology_) {
-    request->onReply(resp::err::kNoTopology);
+    request->fail(resp::err::kNoTopology);
     return;
+  }
+  int slot = request->slot();
+  if (!request->pinned() && slot >= 0 && failing_slots_[static_cast<size_t>(slot)] &&
+      owners_[slot] && failing_nodes_.count(owners_[slot])) {
+    return hold(request);
   }
   backend::BackendConnection* node = request->pinned()                     ? request->pinned()
                                      : request->slot() == Request::kAnyPrimary ? anyPrimary()
                                                                                : owners_[request->slot()];
   if (!node) {
-    requestRefresh("slot " + std::to_string(request->slot()) + " has no owner");
+    requestRefresh(cluster::RefreshCause::kNodeError, "slot " + std::to_string(request->slot()) + " has no owner");
+    // Through the reply path: the request waits (failover_wait) for an owner to appear.
     request->onReply(resp::err::kSlotNotServed);
     return;
   }
@@ -90,13 +164,19 @@ void Dispatcher::redirect(const RequestPtr& request, const cluster::Redirect& r,
   backend::BackendConnection& target = pool_.get(host, r.port);
   (r.kind == cluster::Redirect::Kind::kMoved ? stats_.moved_redirects : stats_.ask_redirects).add();
   if (r.kind == cluster::Redirect::Kind::kMoved) {
-    // Trust the node that owns the slot now; the refresh brings the rest of the picture.
-    if (owners_[r.slot] != &target) {
+    // Trust the node that owns the slot now; the refresh brings the rest of the picture. A node
+    // that gives up a slot is believed; a third node's word never moves a slot to an owner with
+    // an older config epoch than the one in the map.
+    backend::BackendConnection* owner = owners_[r.slot];
+    bool authoritative = !owner || owner == from || epochOf(&target) == 0 || epochOf(owner) == 0 ||
+                         epochOf(&target) >= epochOf(owner);
+    if (owner != &target && authoritative) {
       owners_[r.slot] = &target;
+      failing_slots_[static_cast<size_t>(r.slot)] = false;
       if (std::find(primaries_.begin(), primaries_.end(), &target) == primaries_.end()) {
         primaries_.push_back(&target);
       }
-      requestRefresh("MOVED " + std::to_string(r.slot) + " " + target.address());
+      requestRefresh(cluster::RefreshCause::kRedirect, "MOVED " + std::to_string(r.slot) + " " + target.address());
     }
   }
   if (request->abandoned()) return;
@@ -108,13 +188,13 @@ void Dispatcher::retryLater(const RequestPtr& request, uint64_t delay_ms) {
   loop_.after(delay_ms, [this, request] { dispatch(request); });
 }
 
-void Dispatcher::requestRefresh(const std::string& reason) {
+void Dispatcher::requestRefresh(cluster::RefreshCause cause, const std::string& reason) {
   uint64_t now = loop_.nowMs();
   if (refresh_asked_ && now - last_refresh_ask_ms_ < kRefreshAskIntervalMs) return;
   refresh_asked_ = true;
   last_refresh_ask_ms_ = now;
   common::logger("proxy")->debug("asking for a topology refresh: {}", reason);
-  request_refresh_(reason);
+  request_refresh_(cause, reason);
 }
 
 }  // namespace slotgate::request

@@ -1,15 +1,25 @@
 // A worker's view of where slots live, and the sending of requests to them. It keeps its own
-// slot -> connection table, rebuilt from each topology snapshot and patched at once by MOVED, and
-// asks the control loop for a refresh (at most one ask per interval) when the map is wrong.
+// slot -> connection table, rebuilt from each topology snapshot and patched at once by MOVED (never
+// towards a node with an older config epoch than the owner it replaces), and asks the control
+// loop for a refresh (at most one ask per interval) when the map is wrong. Requests for the slots
+// of a primary flagged failing are held, in order, until a snapshot gives the slots to a live
+// node, or fail with CLUSTERDOWN after failover_wait. Connections to nodes that left the cluster
+// are closed once idle.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "common/uv/timer.h"
+
 #include "proxy/backend/backend_pool.h"
+#include "proxy/cluster/cluster_stats.h"
 #include "proxy/cluster/redirect.h"
 #include "proxy/cluster/topology.h"
 #include "proxy/request/request.h"
@@ -25,11 +35,12 @@ namespace slotgate::request {
 struct DispatchOptions {
   unsigned max_redirects = 5;
   uint64_t backend_timeout_ms = 5000;
+  uint64_t failover_wait_ms = 10000;  // longest a request waits for its slot's owner to come back
 };
 
 class Dispatcher {
  public:
-  using RefreshFn = std::function<void(const std::string& reason)>;
+  using RefreshFn = std::function<void(cluster::RefreshCause cause, const std::string& reason)>;
 
   // `stats` may be shared by several dispatchers of one worker.
   Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
@@ -63,11 +74,24 @@ class Dispatcher {
                 const backend::BackendConnection* from);
   // Sends again after `delay_ms` (TRYAGAIN, unreachable node).
   void retryLater(const RequestPtr& request, uint64_t delay_ms);
-  void requestRefresh(const std::string& reason);
+  void requestRefresh(cluster::RefreshCause cause, const std::string& reason);
+  // Same, the cause read from the reason: "MOVED ..." is a redirect, anything else a node error.
+  void requestRefresh(const std::string& reason) {
+    requestRefresh(reason.starts_with("MOVED") ? cluster::RefreshCause::kRedirect : cluster::RefreshCause::kNodeError,
+                   reason);
+  }
+  size_t heldRequests() const { return held_.size(); }
 
   const DispatchOptions& options() const { return options_; }
+  common::uv::EventLoop& loop() { return loop_; }
 
  private:
+  // Queues `request` until its slot's owner is live again, or fails it after failover_wait.
+  void hold(const RequestPtr& request);
+  void releaseHeld();
+  void expireHeld();
+  uint64_t epochOf(const backend::BackendConnection* node) const;
+
   common::uv::EventLoop& loop_;
   backend::BackendPool& pool_;
   DispatchOptions options_;
@@ -78,6 +102,11 @@ class Dispatcher {
   size_t next_primary_ = 0;
   RequestStats& stats_;
   ScriptCache* scripts_ = nullptr;
+  std::vector<bool> failing_slots_ = std::vector<bool>(cluster::kSlots, false);
+  std::unordered_set<const backend::BackendConnection*> failing_nodes_;
+  std::unordered_map<const backend::BackendConnection*, uint64_t> epochs_;
+  std::deque<RequestPtr> held_;
+  std::unique_ptr<common::uv::Timer> hold_timer_;
   uint64_t last_refresh_ask_ms_ = 0;
   bool refresh_asked_ = false;
 };

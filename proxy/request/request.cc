@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/uv/event_loop.h"
 #include "proxy/backend/backend_connection.h"
 #include "proxy/cluster/redirect.h"
 #include "proxy/request/dispatcher.h"
@@ -15,6 +16,7 @@ namespace {
 
 // Waits between attempts at a node that cannot be reached or said TRYAGAIN: 50, 100, 200 ... ms.
 uint64_t backoffMs(unsigned attempt) { return std::min<uint64_t>(50ull << std::min(attempt, 6u), 2000); }
+constexpr uint64_t kMaxWaitBackoffMs = 250;
 
 }  // namespace
 
@@ -24,8 +26,10 @@ void Request::complete(std::string_view reply) {
 
 void Request::onReply(std::string_view reply) {
   if (reply.size() > 3 && reply[0] == '-') {
-    if (handleRedirect(reply.substr(1, reply.size() - 3))) return;
-    if (reply.starts_with("-NOSCRIPT") && reloadScript()) return;
+    std::string_view error = reply.substr(1, reply.size() - 3);
+    if (handleRedirect(error)) return;
+    if (error.starts_with("NOSCRIPT") && reloadScript()) return;
+    if (error.starts_with("CLUSTERDOWN ") && waitForCluster(error)) return;
   }
   complete(reply);
 }
@@ -55,6 +59,17 @@ bool Request::reloadScript() {
   return true;
 }
 
+bool Request::waitForCluster(std::string_view error) {
+  if (abandoned()) return true;
+  uint64_t now = dispatcher_.loop().nowMs();
+  if (!waitStarted()) startWait(now);
+  bool may_wait = pinned_ ? attempts_ < dispatcher_.options().max_redirects
+                          : now - wait_start_ms_ < dispatcher_.options().failover_wait_ms;
+  if (!may_wait) return false;
+  retry(std::string(error.substr(0, 60)), pinned_ != nullptr);
+  return true;
+}
+
 bool Request::handleRedirect(std::string_view error) {
   auto redirect = cluster::parseRedirect(error);
   if (!redirect) return false;
@@ -73,28 +88,44 @@ bool Request::handleRedirect(std::string_view error) {
   return true;
 }
 
-void Request::retry(const std::string& why) {
-  ++attempts_;
+void Request::retry(const std::string& why, bool counted) {
   dispatcher_.stats().node_retries.add();
-  dispatcher_.requestRefresh(why);
-  dispatcher_.retryLater(shared_from_this(), backoffMs(attempts_));
+  dispatcher_.requestRefresh(cluster::RefreshCause::kNodeError, why);
+  if (counted) {
+    ++attempts_;
+    dispatcher_.retryLater(shared_from_this(), backoffMs(attempts_));
+  } else {
+    // Waiting out a failover: look again often, the node's connection refuses cheaply meanwhile.
+    ++waits_;
+    dispatcher_.retryLater(shared_from_this(), std::min<uint64_t>(backoffMs(waits_), kMaxWaitBackoffMs));
+  }
 }
 
 void Request::onFailure(backend::Failure failure, const std::string& node, const std::string& detail) {
   if (abandoned()) return;
-  bool may_retry = attempts_ < dispatcher_.options().max_redirects;
   switch (failure) {
-    case backend::Failure::kUnreachable:
-      // Never sent: safe to try again once the topology may have moved on.
-      if (may_retry) return retry("node " + node + " unreachable");
+    case backend::Failure::kUnreachable: {
+      // Never sent: safe to try again once the topology may have moved on, for as long as a
+      // failover may take. Pinned parts (fan-out) have nowhere else to go and give up sooner.
+      uint64_t now = dispatcher_.loop().nowMs();
+      if (!waitStarted()) startWait(now);
+      bool may_wait = pinned_ ? attempts_ < dispatcher_.options().max_redirects
+                              : now - wait_start_ms_ < dispatcher_.options().failover_wait_ms;
+      if (may_wait) return retry("node " + node + " unreachable", pinned_ != nullptr);
       dispatcher_.stats().node_errors.add();
       complete(resp::errorReply(fmt::runtime(resp::err::kNodeUnreachable), node, slot_, detail));
       return;
+    }
     case backend::Failure::kLost:
-      // A read can be repeated; a write may have been applied, and the client must be told.
-      if (readonly_ && may_retry) return retry("connection to " + node + " lost");
+      // A read can be repeated, once; a write may have been applied, and the client must be told.
+      if (readonly_ && !resent_after_loss_) {
+        resent_after_loss_ = true;
+        dispatcher_.stats().inflight_reads_retried.add();
+        return retry("connection to " + node + " lost");
+      }
       dispatcher_.stats().node_errors.add();
-      complete(resp::errorReply(fmt::runtime(resp::err::kNodeLost), node));
+      if (!readonly_) dispatcher_.stats().inflight_writes_lost.add();
+      complete(resp::errorReply(fmt::runtime(readonly_ ? resp::err::kNodeLostRead : resp::err::kNodeLost), node));
       return;
     case backend::Failure::kTimeout:
       dispatcher_.stats().node_errors.add();

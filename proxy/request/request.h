@@ -2,6 +2,9 @@
 // resent after MOVED, ASK, TRYAGAIN or a lost connection), follows redirects through the
 // Dispatcher, and hands the final reply to its client's session through a ReplyLink, which the
 // session cuts when the client goes away (the reply is then dropped).
+// When a node fails: a command that never left is sent again once the map has moved on (for up to
+// failover_wait); a read-only command in flight is resent once; a write in flight gets an error
+// saying its outcome is unknown, never a silent retry.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +54,9 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   void onReply(std::string_view reply) override;
   void onFailure(backend::Failure failure, const std::string& node, const std::string& detail) override;
 
+  // Delivers the proxy's own final error, bypassing redirect and retry handling.
+  void fail(std::string_view reply) { complete(reply); }
+
   std::string_view command() const { return command_.view(); }
   int slot() const { return slot_; }
   // A command for one particular node (fan-out parts, SCAN): never rerouted by slot.
@@ -59,12 +65,21 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   bool abandoned() const { return !link_->target; }
   // Set by the dispatcher: the node the command was last sent to.
   void setNode(backend::BackendConnection* node) { node_ = node; }
+  // When the request first had to wait for its slot's owner (held for a failover, or its node
+  // unreachable); it waits at most failover_wait from then.
+  bool waitStarted() const { return wait_start_ms_ != 0; }
+  void startWait(uint64_t now_ms) { wait_start_ms_ = now_ms ? now_ms : 1; }
+  uint64_t waitStartMs() const { return wait_start_ms_; }
 
  private:
   void complete(std::string_view reply);
   bool handleRedirect(std::string_view error);
   bool reloadScript();
-  void retry(const std::string& why);
+  // CLUSTERDOWN (the node had no owner for the slot, or its cluster was down): not executed,
+  // so it is sent again while failover_wait lasts. False when the wait is over.
+  bool waitForCluster(std::string_view error);
+  // Sends again after a backoff; `counted` retries count against max_redirects.
+  void retry(const std::string& why, bool counted = true);
 
   Dispatcher& dispatcher_;
   std::shared_ptr<ReplyLink> link_;
@@ -74,6 +89,9 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   bool readonly_;
   bool script_reloaded_ = false;
   unsigned attempts_ = 0;  // redirects and retries followed so far
+  unsigned waits_ = 0;     // uncounted retries while the node was unreachable
+  bool resent_after_loss_ = false;  // a read-only command is resent once after a broken connection
+  uint64_t wait_start_ms_ = 0;
   backend::BackendConnection* node_ = nullptr;
   backend::BackendConnection* pinned_ = nullptr;
 };

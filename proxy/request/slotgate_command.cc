@@ -65,7 +65,7 @@ std::string topology(const LocalContext& context) {
     std::string ranges = t.slotRanges(static_cast<int>(i), &count);
     out += fmt::format("{} {} {} {} {} slots={} ranges={}\n", node.id.empty() ? "-" : node.id, node.address(),
                        node.primary ? "primary" : "replica", node.primary_id.empty() ? "-" : node.primary_id,
-                       node.healthy ? "online" : "failed", count, ranges.empty() ? "-" : ranges);
+                       node.failing ? "failing" : node.healthy ? "online" : "failed", count, ranges.empty() ? "-" : ranges);
   }
   return out;
 }

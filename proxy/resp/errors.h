@@ -68,9 +68,11 @@ inline constexpr std::string_view kWrongArity = "ERR wrong number of arguments f
 inline constexpr std::string_view kNotYetSupported =
     "ERR slotgate does not support '{}' yet";
 inline constexpr std::string_view kUnsupported = "ERR command '{}' is not supported by slotgate";
-inline constexpr std::string_view kNodeLost =
-    "ERR slotgate lost the connection to node {} before its reply; the command may or may not "
-    "have been applied";
+inline constexpr std::string_view kNodeLost = "ERR slotgate: connection to {} lost, write outcome unknown";
+inline constexpr std::string_view kNodeLostRead =
+    "ERR slotgate: connection to {} lost twice before the reply to a read";
+inline constexpr std::string_view kFailoverTimeout =
+    "CLUSTERDOWN slotgate: the primary serving slot {} failed and no replica took over within {} ms";
 inline constexpr std::string_view kNodeTimeout =
     "ERR slotgate: node {} did not answer within {} ms; the command may or may not have been "
     "applied";

@@ -449,7 +449,7 @@ class RedisCluster:
     def slot_owners(self):
         """[node] * 16384 from CLUSTER SLOTS of the first master (fast bulk lookup)."""
         owners = [None] * ALL_SLOTS
-        reply = self.client(self.masters()[0]).execute_command("CLUSTER", "SLOTS")
+        reply = self.client([m for m in self.masters() if m in self.live()][0]).execute_command("CLUSTER", "SLOTS")
         for entry in reply:
             node = self.node_by_port(entry[2][1])
             for s in range(int(entry[0]), int(entry[1]) + 1):
@@ -461,8 +461,11 @@ class RedisCluster:
 
     # -- topology --------------------------------------------------------------------------------
 
+    def live(self):
+        return [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+
     def _refresh_roles(self):
-        view = _parse_cluster_nodes(self.client(self.nodes[0]).execute_command("CLUSTER", "NODES"))
+        view = _parse_cluster_nodes(self.client(self.live()[0]).execute_command("CLUSTER", "NODES"))
         by_port = {e["port"]: e for e in view}
         for n in self.nodes:
             if n.proc is None or n.proc.poll() is not None:
@@ -501,13 +504,89 @@ class RedisCluster:
             return False
         return self._refresh_roles()
 
+    # -- operations on the cluster (kill, restart, failover, add-node, del-node) -------------------
+
+    def kill(self, node):
+        """kill -9 of one node's process."""
+        node.proc.kill()
+        node.proc.wait(timeout=10)
+
+    def restart(self, node):
+        """Starts a killed node again with its own config and nodes.conf (same id, ports, dir)."""
+        assert node.proc is None or node.proc.poll() is not None, f"{node} is still running"
+        node.proc = spawn(["redis-server", os.path.join(node.dir, "redis.conf")],
+                          os.path.join(node.dir, "stdout.log"), cwd=node.dir)
+        wait_until(lambda: self._ping(node), 15.0, what=f"restarted redis-server {node.addr}")
+
+    def failover(self, replica, timeout=30.0):
+        """CLUSTER FAILOVER on `replica`; waits until it is a master and the cluster is stable."""
+        self.client(replica).execute_command("CLUSTER", "FAILOVER")
+        def promoted():
+            for e in _parse_cluster_nodes(self.client(replica).execute_command("CLUSTER", "NODES")):
+                if "myself" in e["flags"]:
+                    return "master" in e["flags"]
+            return False
+        wait_until(promoted, timeout, what=f"{replica} to become master")
+        self.wait_stable(timeout)
+
+    def add_node(self, timeout=30.0):
+        """Starts a new empty node and joins it as a master with redis-cli --cluster add-node."""
+        node = self._start_node(len(self.nodes))
+        existing = next(n for n in self.nodes if n.proc is not None and n.proc.poll() is None)
+        res = subprocess.run(["redis-cli", "--cluster", "add-node", node.addr, existing.addr],
+                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
+        if res.returncode != 0 or "[OK] New node added correctly" not in out:
+            stop_process(node.proc)
+            raise RuntimeError(f"redis-cli --cluster add-node failed (rc={res.returncode}):\n{out}")
+        self.nodes.append(node)
+        node.id = self.client(node).execute_command("CLUSTER", "MYID").decode()
+
+        def everyone_knows():
+            for n in self.live():
+                view = {e["id"]: e for e in _parse_cluster_nodes(self.client(n).execute_command("CLUSTER", "NODES"))}
+                e = view.get(node.id)
+                if e is None or "handshake" in e["flags"] or e["link"] != "connected":
+                    return False
+            return True
+        # SETSLOT NODE fails on a node that has not met the new one yet: wait until all have.
+        wait_until(everyone_knows, timeout, what=f"every node to know {node}")
+        self.wait_stable(timeout, check_replicas=False)
+        return node
+
+    def del_node(self, node, timeout=30.0):
+        """redis-cli --cluster del-node (the node must hold no slots); redis-cli shuts it down."""
+        existing = next(n for n in self.nodes if n is not node and n.proc is not None and n.proc.poll() is None)
+        res = subprocess.run(["redis-cli", "--cluster", "del-node", existing.addr, node.id],
+                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
+        if res.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster del-node failed (rc={res.returncode}):\n{out}")
+        try:
+            node.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop_process(node.proc)
+        self.nodes.remove(node)
+        with _reserved_lock:
+            _reserved_ports.discard(node.port)
+            _reserved_ports.discard(node.cport)
+        self.wait_stable(timeout, check_replicas=False)
+
     def wait_stable(self, timeout=30.0, check_replicas=True):
         """Waits until every live node says cluster_state:ok, no slot is migrating, links are up,
         and all nodes report the same CLUSTER SLOTS covering all 16384 slots."""
-        wait_until(lambda: self._stable_now(check_replicas), timeout, interval=0.2,
-                   what="cluster to be stable (cluster_state:ok, identical CLUSTER SLOTS)")
+        try:
+            wait_until(lambda: self._stable_now(check_replicas), timeout, interval=0.2,
+                       what="cluster to be stable (cluster_state:ok, identical CLUSTER SLOTS)")
+        except TimeoutError:
+            for n in self.live():
+                try:
+                    log(f"{n.addr} sees:\n" + self.client(n).execute_command("CLUSTER", "NODES").decode())
+                except Exception as e:
+                    log(f"{n.addr}: {e!r}")
+            raise
 
-    def reshard(self, src, dst, nslots, timeout=300.0):
+    def reshard(self, src, dst, nslots, timeout=300.0, check_replicas=True):
         """Moves nslots slots (with their keys) from master src to master dst with redis-cli."""
         args = ["redis-cli", "--cluster", "reshard", src.addr, "--cluster-from", src.id,
                 "--cluster-to", dst.id, "--cluster-slots", str(nslots), "--cluster-yes"]
@@ -516,7 +595,7 @@ class RedisCluster:
         out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
         if res.returncode != 0 or "[ERR]" in out:
             raise RuntimeError(f"redis-cli --cluster reshard failed (rc={res.returncode}):\n{out[-4000:]}")
-        self.wait_stable()
+        self.wait_stable(check_replicas=check_replicas)
         return out
 
 

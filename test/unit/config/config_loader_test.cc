@@ -49,6 +49,9 @@ TEST_CASE("empty input gives the defaults", "[config]") {
     CHECK(result.config.backend_timeout_ms == 5000);
     CHECK(result.config.max_redirects == 5);
     CHECK(result.config.refresh_interval_ms == 10000);
+    CHECK(result.config.gossip);
+    CHECK(result.config.gossip_interval_ms == 500);
+    CHECK(result.config.failover_wait_ms == 10000);
     CHECK(result.config.log_level == "info");
     CHECK(result.config.limits.max_bulk_len == 512u * 1024 * 1024);
     CHECK(result.config.limits.client_output_buffer == 64u * 1024 * 1024);
@@ -69,6 +72,9 @@ timeouts:
 max_redirects: 0
 topology:
   refresh_interval_ms: 60000
+  gossip: false
+  gossip_interval_ms: 250
+  failover_wait_ms: 3000
 log:
   level: DEBUG
 limits:
@@ -91,6 +97,9 @@ limits:
   CHECK(c.backend_timeout_ms == 3000);
   CHECK(c.max_redirects == 0);
   CHECK(c.refresh_interval_ms == 60000);
+  CHECK_FALSE(c.gossip);
+  CHECK(c.gossip_interval_ms == 250);
+  CHECK(c.failover_wait_ms == 3000);
   CHECK(c.log_level == "debug");
   CHECK(c.limits.max_bulk_len == 1024u * 1024 * 1024);
   CHECK(c.limits.max_inline_len == 4096);
@@ -116,6 +125,9 @@ TEST_CASE("the example file loads cleanly and documents the defaults", "[config]
   CHECK(loaded.backend_timeout_ms == defaults.backend_timeout_ms);
   CHECK(loaded.max_redirects == defaults.max_redirects);
   CHECK(loaded.refresh_interval_ms == defaults.refresh_interval_ms);
+  CHECK(loaded.gossip == defaults.gossip);
+  CHECK(loaded.gossip_interval_ms == defaults.gossip_interval_ms);
+  CHECK(loaded.failover_wait_ms == defaults.failover_wait_ms);
   CHECK(loaded.log_level == defaults.log_level);
   CHECK(loaded.limits.max_bulk_len == defaults.limits.max_bulk_len);
   CHECK(loaded.limits.max_inline_len == defaults.limits.max_inline_len);
@@ -453,3 +465,38 @@ users:
   CHECK(all.find("users[3]: expected a map") != std::string::npos);
   CHECK(result.config.users.empty());
 }
+
+namespace slotgate::config {
+
+TEST_CASE("topology.gossip takes YAML booleans and nothing else", "[config]") {
+  for (auto [text, want] : std::vector<std::pair<std::string, bool>>{
+           {"true", true}, {"false", false}, {"yes", true}, {"No", false}, {"on", true}, {"OFF", false}}) {
+    LoadResult result = load("topology:\n  gossip: " + text + "\n");
+    INFO(text << "\n" << joined(result.errors));
+    REQUIRE(result.ok());
+    CHECK(result.config.gossip == want);
+  }
+  std::string error = onlyError("topology:\n  gossip: 1\n");
+  CHECK(error.find("topology.gossip") != std::string::npos);
+  CHECK(error.find("expected true or false") != std::string::npos);
+  error = onlyError("topology:\n  gossip_interval_ms: 5\n");
+  CHECK(error.find("topology.gossip_interval_ms") != std::string::npos);
+  error = onlyError("topology:\n  failover_wait_ms: -1\n");
+  CHECK(error.find("topology.failover_wait_ms") != std::string::npos);
+  CHECK(onlyError("topology:\n  gosip: true\n").find("did you mean") != std::string::npos);
+}
+
+TEST_CASE("settings() shows the gossip switch as a boolean", "[config]") {
+  Config config;
+  config.gossip = false;
+  bool seen = false;
+  for (auto& [name, value] : settings(config)) {
+    if (name == "topology.gossip") {
+      seen = true;
+      CHECK(value == "false");
+    }
+  }
+  CHECK(seen);
+}
+
+}  // namespace slotgate::config

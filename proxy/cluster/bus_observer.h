@@ -1,0 +1,69 @@
+// The cluster-bus observer, on the control loop next to the topology tracker. It keeps one TCP
+// connection to each known node's cluster-bus port (@cport, else port + 10000) and sends a PING
+// every gossip_interval_ms from a random sender id, with no slots and no gossip: a node answers a
+// PING from a sender it does not know with a PONG and does not add the sender (only MEET would,
+// and the observer never sends MEET). From the PONGs it learns, ahead of any poll:
+//  - a primary whose slot claim or config epoch differs from the map: a refresh, asked of it first;
+//  - a primary that failed: its bus port refusing connections after it used to answer, or its
+//    PONGs missing while other nodes gossip PFAIL/FAIL about it. The tracker then marks it failing
+//    and the workers hold requests for its slots until a replica takes over. A PONG from it again
+//    lifts the mark.
+// A packet that does not parse closes that link (logged, counted); nothing here can stop the proxy.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/uv/tcp_connection.h"
+#include "common/uv/timer.h"
+#include "config/config.h"
+#include "proxy/cluster/bus_packet.h"
+#include "proxy/cluster/topology.h"
+
+namespace slotgate::common::uv {
+class EventLoop;
+}
+
+namespace slotgate::cluster {
+
+class TopologyTracker;
+
+class BusObserver {
+ public:
+  BusObserver(common::uv::EventLoop& loop, const config::Config& config, TopologyTracker& tracker);
+  ~BusObserver();
+  BusObserver(const BusObserver&) = delete;
+  BusObserver& operator=(const BusObserver&) = delete;
+
+  void start();
+  void stop();
+  // Each snapshot the tracker publishes: links follow the set of nodes.
+  void onTopology(const TopologyPtr& topology);
+
+  const std::string& senderId() const { return sender_id_; }
+
+ private:
+  class Link;
+  friend class Link;
+
+  void tick();
+  void onPong(Link& link, const BusPacket& packet);
+  void evaluate(Link& link);
+  bool gossipSaysDown(const std::string& id, uint64_t now) const;
+
+  common::uv::EventLoop& loop_;
+  uint64_t interval_ms_;
+  uint64_t connect_timeout_ms_;
+  TopologyTracker& tracker_;
+  std::string sender_id_;
+  std::string ping_;
+  std::unique_ptr<common::uv::Timer> timer_;
+  TopologyPtr topology_;
+  std::unordered_map<std::string, std::unique_ptr<Link>> links_;  // by node id (or address)
+  std::unordered_map<std::string, uint64_t> gossip_down_ms_;       // id -> last PFAIL/FAIL heard
+  bool stopped_ = false;
+};
+
+}  // namespace slotgate::cluster
