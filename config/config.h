@@ -22,6 +22,14 @@ struct Limits {
   size_t max_args = 1024 * 1024;               // arguments in one multibulk request
   size_t max_pipeline = 1024;                  // commands in flight per client before reading pauses
   size_t client_output_buffer = 64ull * 1024 * 1024;  // unsent reply bytes before the client is dropped
+  // Soft output limit: a client above it for soft_seconds in a row is dropped. 0 = off (Redis's
+  // default for normal clients).
+  size_t client_output_buffer_soft = 0;
+  unsigned client_output_buffer_soft_seconds = 60;
+  size_t max_clients = 10000;  // clients connected at once, over all workers (Redis's maxclients)
+  // Bytes of requests and replies buffered in the proxy, over all clients; above it new commands
+  // get -OOM. 0 = off.
+  size_t maxmemory = 0;
 };
 
 // What a client user may do. Admin adds the commands that change or expose the whole server
@@ -52,11 +60,21 @@ struct Config {
   bool gossip = true;                     // watch the cluster bus (PING/PONG) for changes
   unsigned gossip_interval_ms = 500;      // between two PINGs to one node's bus port
   unsigned failover_wait_ms = 10000;      // how long requests for a failed primary's slots wait
+  unsigned client_idle_s = 0;             // close clients idle this long; 0 = never (Redis's timeout)
+  // Without auth configured, accept clients from loopback only and refuse a non-loopback listen
+  // address (Redis's protected-mode).
+  bool protected_mode = true;
   std::string log_level = "info";         // trace|debug|info|warn|error|critical|off
   Limits limits;
   std::vector<User> users;  // empty: no authentication (like Redis without requirepass)
   BackendAuth backend;
   size_t script_cache = 1000;  // scripts remembered for NOSCRIPT retries (LRU)
 };
+
+// Whether clients must authenticate: some user is configured.
+inline bool authConfigured(const Config& config) { return !config.users.empty(); }
+
+// Whether `host` (an IP literal) is a loopback address: 127.0.0.0/8 or ::1, also IPv4-mapped.
+bool isLoopbackHost(const std::string& host);
 
 }  // namespace slotgate::config

@@ -76,6 +76,8 @@ constexpr std::array kKeys{
             configField<&Config::connect_timeout_ms>()},
     KeySpec{"timeouts.backend_ms", Kind::kInteger, 1, 3600000,
             configField<&Config::backend_timeout_ms>()},
+    KeySpec{"timeouts.client_idle_s", Kind::kInteger, 0, 31536000,
+            configField<&Config::client_idle_s>()},
     KeySpec{"max_redirects", Kind::kInteger, 0, 100, configField<&Config::max_redirects>()},
     KeySpec{"topology.refresh_interval_ms", Kind::kInteger, 100, 86400000,
             configField<&Config::refresh_interval_ms>()},
@@ -85,6 +87,7 @@ constexpr std::array kKeys{
     KeySpec{"topology.failover_wait_ms", Kind::kInteger, 0, 3600000,
             configField<&Config::failover_wait_ms>()},
     KeySpec{"log.level", Kind::kLogLevel},
+    KeySpec{"protected_mode", Kind::kBool, 0, 1, configField<&Config::protected_mode>()},
     KeySpec{"limits.max_bulk_len", Kind::kSize, 1, 4 * kGiB, limitsField<&Limits::max_bulk_len>()},
     KeySpec{"limits.max_inline_len", Kind::kSize, 1, 512 * kMiB,
             limitsField<&Limits::max_inline_len>()},
@@ -98,6 +101,12 @@ constexpr std::array kKeys{
     KeySpec{"backend.user", Kind::kString, 0, 0, {}, backendUser()},
     KeySpec{"backend.password", Kind::kSecret, 0, 0, {}, backendPassword()},
     KeySpec{"scripts.cache_size", Kind::kInteger, 0, 1000000, configField<&Config::script_cache>()},
+    KeySpec{"limits.client_output_buffer_soft", Kind::kSize, 0, 64 * kGiB,
+            limitsField<&Limits::client_output_buffer_soft>()},
+    KeySpec{"limits.client_output_buffer_soft_seconds", Kind::kInteger, 0, 86400,
+            limitsField<&Limits::client_output_buffer_soft_seconds>()},
+    KeySpec{"limits.max_clients", Kind::kInteger, 1, 1000000, limitsField<&Limits::max_clients>()},
+    KeySpec{"limits.maxmemory", Kind::kSize, 0, 1024 * kGiB, limitsField<&Limits::maxmemory>()},
 };
 
 constexpr std::array<std::string_view, 3> kPermissions{"read-only", "read-write", "admin"};
@@ -628,7 +637,29 @@ std::vector<std::string> validate(const Config& config) {
   if (!config.backend.user.empty() && config.backend.password.empty()) {
     report("backend.password", "required when backend.user is set");
   }
+  if (config.limits.client_output_buffer_soft > config.limits.client_output_buffer) {
+    report("limits.client_output_buffer_soft",
+           "is " + formatSize(config.limits.client_output_buffer_soft) +
+               ", more than the hard limit limits.client_output_buffer (" +
+               formatSize(config.limits.client_output_buffer) + ")");
+  }
+  if (config.protected_mode && !authConfigured(config) && validAddress(config.listen) &&
+      !isLoopbackHost(config.listen.host)) {
+    report("protected_mode",
+           "listen address " + quote(formatAddress(config.listen)) +
+               " is not loopback and no users are configured: set protected_mode: false to serve "
+               "other hosts without authentication");
+  }
   return problems;
+}
+
+bool isLoopbackHost(const std::string& host) {
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.substr(0, host.find('%')).c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 std::vector<std::pair<std::string, std::string>> settings(const Config& config) {

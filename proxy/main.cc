@@ -3,9 +3,11 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cctype>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "common/log.h"
 #include "config/config_loader.h"
@@ -27,7 +29,7 @@ int main(int argc, char** argv) {
   using namespace slotgate;
   CLI::App app{"slotgate: a transparent Redis Cluster proxy. Plain Redis clients connect to one port;\n"
                "slotgate routes each command to the node that owns its keys and hides redirects."};
-  std::string config_file, check_file, listen, seeds, log_level;
+  std::string config_file, check_file, listen, seeds, log_level, protected_mode;
   unsigned threads = 0;
   bool version = false;
   app.add_option("-c,--config", config_file, "YAML configuration file (see config/slotgate.example.yaml)");
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "cluster nodes to start from, HOST:PORT[,HOST:PORT...]");
   auto* threads_opt = app.add_option("--threads", threads, "worker threads (0 = one per core)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  app.add_option("--protected-mode", protected_mode,
+                 "yes|no: without users, serve loopback clients only (default yes)");
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -93,6 +97,11 @@ int main(int argc, char** argv) {
     for (char& c : log_level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     cfg.log_level = log_level;
   }
+  if (protected_mode == "yes" || protected_mode == "no") {
+    cfg.protected_mode = protected_mode == "yes";
+  } else if (!protected_mode.empty()) {
+    result.errors.push_back("--protected-mode: expected yes or no, got \"" + protected_mode + "\"");
+  }
   if (result.errors.empty()) {
     auto problems = config::validate(cfg);
     result.errors.insert(result.errors.end(), problems.begin(), problems.end());
@@ -107,6 +116,20 @@ int main(int argc, char** argv) {
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
+  }
+  // Like Redis: serve fewer clients than asked rather than run out of descriptors for the nodes,
+  // the listeners and the loops themselves.
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    unsigned workers = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    rlim_t reserved = 64 + 32 * rlim_t{workers};
+    rlim_t usable = files.rlim_cur > reserved + 1 ? files.rlim_cur - reserved : 1;
+    if (cfg.limits.max_clients > usable) {
+      common::logger("proxy")->warn(
+          "limits.max_clients lowered from {} to {}: the process may open only {} files "
+          "(RLIMIT_NOFILE) and keeps {} for nodes and itself",
+          cfg.limits.max_clients, usable, files.rlim_cur, reserved);
+      cfg.limits.max_clients = static_cast<size_t>(usable);
+    }
   }
   return runServer(cfg);
 }

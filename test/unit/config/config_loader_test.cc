@@ -55,6 +55,11 @@ TEST_CASE("empty input gives the defaults", "[config]") {
     CHECK(result.config.log_level == "info");
     CHECK(result.config.limits.max_bulk_len == 512u * 1024 * 1024);
     CHECK(result.config.limits.client_output_buffer == 64u * 1024 * 1024);
+    CHECK(result.config.limits.client_output_buffer_soft == 0);
+    CHECK(result.config.limits.max_clients == 10000);
+    CHECK(result.config.limits.maxmemory == 0);
+    CHECK(result.config.client_idle_s == 0);
+    CHECK(result.config.protected_mode);
   }
 }
 
@@ -69,6 +74,8 @@ threads: 8
 timeouts:
   connect_ms: 250
   backend_ms: 3000
+  client_idle_s: 300
+protected_mode: no
 max_redirects: 0
 topology:
   refresh_interval_ms: 60000
@@ -83,6 +90,10 @@ limits:
   max_args: 1000
   max_pipeline: 64
   client_output_buffer: 256MB
+  client_output_buffer_soft: 32mb
+  client_output_buffer_soft_seconds: 10
+  max_clients: 50000
+  maxmemory: 2gb
 )");
   INFO(joined(result.errors));
   REQUIRE(result.ok());
@@ -106,6 +117,12 @@ limits:
   CHECK(c.limits.max_args == 1000);
   CHECK(c.limits.max_pipeline == 64);
   CHECK(c.limits.client_output_buffer == 256u * 1024 * 1024);
+  CHECK(c.limits.client_output_buffer_soft == 32u * 1024 * 1024);
+  CHECK(c.limits.client_output_buffer_soft_seconds == 10);
+  CHECK(c.limits.max_clients == 50000);
+  CHECK(c.limits.maxmemory == 2ull * 1024 * 1024 * 1024);
+  CHECK(c.client_idle_s == 300);
+  CHECK_FALSE(c.protected_mode);
   CHECK(validate(c).empty());
 }
 
@@ -134,6 +151,59 @@ TEST_CASE("the example file loads cleanly and documents the defaults", "[config]
   CHECK(loaded.limits.max_args == defaults.limits.max_args);
   CHECK(loaded.limits.max_pipeline == defaults.limits.max_pipeline);
   CHECK(loaded.limits.client_output_buffer == defaults.limits.client_output_buffer);
+  CHECK(loaded.limits.client_output_buffer_soft == defaults.limits.client_output_buffer_soft);
+  CHECK(loaded.limits.client_output_buffer_soft_seconds ==
+        defaults.limits.client_output_buffer_soft_seconds);
+  CHECK(loaded.limits.max_clients == defaults.limits.max_clients);
+  CHECK(loaded.limits.maxmemory == defaults.limits.maxmemory);
+  CHECK(loaded.client_idle_s == defaults.client_idle_s);
+  CHECK(loaded.protected_mode == defaults.protected_mode);
+}
+
+TEST_CASE("protected_mode refuses a non-loopback listen address unless turned off", "[config]") {
+  for (const char* host : {"0.0.0.0", "10.1.2.3", "::", "2001:db8::1"}) {
+    Config c;
+    c.seeds.push_back({"10.0.0.1", 7000});
+    c.listen = {host, 7777};
+    INFO(host);
+    auto problems = validate(c);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].starts_with("protected_mode: listen address "));
+    c.protected_mode = false;
+    CHECK(validate(c).empty());
+  }
+  for (const char* host : {"127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.1"}) {
+    Config c;
+    c.seeds.push_back({"10.0.0.1", 7000});
+    c.listen = {host, 7777};
+    INFO(host);
+    CHECK(validate(c).empty());
+  }
+  CHECK(isLoopbackHost("127.0.0.1"));
+  CHECK_FALSE(isLoopbackHost("128.0.0.1"));
+  CHECK_FALSE(isLoopbackHost("localhost"));  // names are not resolved here
+}
+
+TEST_CASE("booleans and the soft output limit", "[config]") {
+  for (const char* yes : {"true", "yes", "On", "TRUE"}) {
+    LoadResult r = load(std::string("protected_mode: ") + yes + "\n");
+    INFO(yes);
+    CHECK(r.ok());
+    CHECK(r.config.protected_mode);
+  }
+  for (const char* no : {"false", "no", "off"}) {
+    LoadResult r = load(std::string("protected_mode: ") + no + "\n");
+    CHECK(r.ok());
+    CHECK_FALSE(r.config.protected_mode);
+  }
+  CHECK(onlyError("protected_mode: 2\n") ==
+        "test.yaml:1: protected_mode: expected true or false, got \"2\"");
+  Config c;
+  c.seeds.push_back({"10.0.0.1", 7000});
+  c.limits.client_output_buffer_soft = c.limits.client_output_buffer + 1;
+  auto problems = validate(c);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].starts_with("limits.client_output_buffer_soft: "));
 }
 
 TEST_CASE("loadFile reports an unreadable file once, naming the path", "[config]") {
