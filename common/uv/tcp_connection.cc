@@ -228,7 +228,12 @@ void TcpConnection::flushNow() {
     }
     out_.shrinkIfIdle(0);
   }
-  if (close_after_flush_) closeHandles();
+  if (close_after_flush_) return closeHandles();
+  notifyDrained();
+}
+
+void TcpConnection::notifyDrained() {
+  if (handler_ && !closing_ && !writing_ && out_.empty()) handler_->onDrained();
 }
 
 void TcpConnection::onWriteCb(uv_write_t* req, int status) {
@@ -242,7 +247,8 @@ void TcpConnection::onWriteCb(uv_write_t* req, int status) {
   }
   if (self->closing_ && !self->close_after_flush_) return;
   if (!self->out_.empty()) return self->flushNow();
-  if (self->close_after_flush_) self->closeHandles();
+  if (self->close_after_flush_) return self->closeHandles();
+  self->notifyDrained();
 }
 
 void TcpConnection::close(bool flush_first) {

@@ -34,6 +34,9 @@ class TcpConnection {
     // The peer closed, or an I/O error happened (`status`, a libuv code, 0 for EOF). The connection
     // is closing and must be forgotten.
     virtual void onClosed(int status) = 0;
+    // Every byte written so far has reached the kernel (output is empty again). A handler that
+    // stopped reading while its output was large resumes here.
+    virtual void onDrained() {}
   };
 
   // Takes a pending connection from `server`. Returns nullptr if accept failed.
@@ -71,6 +74,7 @@ class TcpConnection {
   void finishConnect(int status);
   void fail(int status);
   void closeHandles();
+  void notifyDrained();
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
