@@ -86,12 +86,13 @@ int runServer(const config::Config& config) {
     });
   };
 
+  session::ClientBudget budget(config.limits.max_clients, config.limits.maxmemory);
   std::vector<std::unique_ptr<Worker>> workers;
   ProxyInfoCollector info(config, threads);
   info.setWorkers(&workers);
   request::ScriptCache scripts(config.script_cache);
   session::ClientRegistry clients;
-  Worker::Shared shared{&info, &scripts, &clients};
+  Worker::Shared shared{&info, &scripts, &clients, &budget};
   for (unsigned i = 0; i < threads; ++i) {
     workers.push_back(std::make_unique<Worker>(static_cast<int>(i), config, request_refresh, shared));
     std::string error;
@@ -119,6 +120,14 @@ int runServer(const config::Config& config) {
   for (const auto& seed : config.seeds) seeds += (seeds.empty() ? "" : ",") + seed.host + ":" + std::to_string(seed.port);
   log->info("slotgate {} listening on {}:{} with {} worker thread(s); seeds {}", SLOTGATE_VERSION,
             config.listen.host, config.listen.port, threads, seeds);
+  if (!config::authConfigured(config)) {
+    if (config.protected_mode) {
+      log->info("protected mode: no users are configured, so only loopback clients are served");
+    } else {
+      log->warn("protected mode is off and no users are configured: any host that reaches {}:{} "
+                "can send commands", config.listen.host, config.listen.port);
+    }
+  }
 
   std::unique_ptr<common::uv::SignalWatcher> signals;
   signals = std::make_unique<common::uv::SignalWatcher>(control, std::vector<int>{SIGINT, SIGTERM}, [&](int signum) {

@@ -4,6 +4,8 @@
 
 #include "common/log.h"
 #include "proxy/backend/callback_waiter.h"
+#include "config/config_loader.h"
+#include "proxy/resp/errors.h"
 
 namespace slotgate {
 namespace {
@@ -19,7 +21,7 @@ constexpr int kListenBacklog = 511;
 
 Worker::Worker(int index, const config::Config& config, request::Dispatcher::RefreshFn request_refresh,
                const Shared& shared)
-    : index_(index), config_(config) {
+    : index_(index), config_(config), budget_(shared.budget) {
   for (int i = 0; i < 2; ++i) {
     Stack& stack = stacks_[i];
     int proto = i == 0 ? 2 : 3;
@@ -50,8 +52,13 @@ Worker::Worker(int index, const config::Config& config, request::Dispatcher::Ref
                              config_.limits.max_args};
   session_context_.max_pipeline = config_.limits.max_pipeline;
   session_context_.output_limit = config_.limits.client_output_buffer;
+  session_context_.output_soft_limit = config_.limits.client_output_buffer_soft;
+  session_context_.output_soft_ms = uint64_t{config_.limits.client_output_buffer_soft_seconds} * 1000;
+  session_context_.idle_ms = uint64_t{config_.client_idle_s} * 1000;
+  session_context_.budget = budget_;
   session_context_.on_close = [this](session::Session* s) {
     sessions_.erase(s);
+    budget_->release();
     ++closed_since_trim_;
   };
 }
@@ -73,6 +80,7 @@ void Worker::start() {
     if (!lagged) {
       for (Stack& stack : stacks_) stack.pool->checkTimeouts(now);
     }
+    sweepSessions(now);
     if (closed_since_trim_ >= kTrimAfterClosed && now - last_trim_ms_ >= kTrimIntervalMs) {
       closed_since_trim_ = 0;
       last_trim_ms_ = now;
@@ -113,7 +121,61 @@ void Worker::publishCommands(command::LearnedCommandsPtr learned) {
   loop_.post([this, learned = std::move(learned)] { session_context_.learned = learned; });
 }
 
+// Protected mode and max_clients. A refused client gets Redis's error and is closed once it is sent.
+bool Worker::admit(common::uv::TcpConnection* conn) {
+  std::string_view reply;
+  if (config_.protected_mode && !config::authConfigured(config_)) {
+    const std::string& peer = conn->peer();
+    size_t colon = peer.rfind(':');
+    if (colon == std::string::npos || !config::isLoopbackHost(peer.substr(0, colon))) {
+      common::logger("session")->debug("client {} refused: protected mode", peer);
+      session_stats_.denied_connections.add();
+      reply = resp::err::kDenied;
+    }
+  }
+  if (reply.empty() && !budget_->tryAdmit()) {
+    common::logger("session")->debug("client {} refused: {} clients connected (limits.max_clients)",
+                                     conn->peer(), budget_->clients());
+    session_stats_.rejected_connections.add();
+    reply = resp::err::kMaxClients;
+  }
+  if (reply.empty()) return true;
+  conn->write(reply);
+  conn->close(true);
+  return false;
+}
+
+// Idle and soft-limit disconnects, and this worker's share of the buffered-memory total.
+void Worker::sweepSessions(uint64_t now_ms) {
+  std::vector<std::pair<session::Session*, session::Session::Verdict>> victims;
+  int64_t buffered = 0;
+  for (auto& [raw, session] : sessions_) {
+    session::Session::Verdict verdict = raw->sweep(now_ms);
+    if (verdict != session::Session::Verdict::kKeep) {
+      victims.emplace_back(raw, verdict);
+    } else {
+      buffered += static_cast<int64_t>(raw->bufferedBytes());
+    }
+  }
+  for (auto [raw, verdict] : victims) {
+    if (verdict == session::Session::Verdict::kIdle) {
+      common::logger("session")->debug("client {} closed: idle for {} s", raw->peer(), config_.client_idle_s);
+      session_stats_.idle_disconnects.add();
+    } else {
+      common::logger("session")->warn(
+          "client {} dropped: {} bytes of replies unread for {} s (soft limit {})", raw->peer(),
+          raw->bufferedBytes(), config_.limits.client_output_buffer_soft_seconds,
+          config_.limits.client_output_buffer_soft);
+      session_stats_.output_limit_disconnects.add();
+    }
+    raw->drop();
+  }
+  budget_->addBuffered(buffered - reported_buffered_);
+  reported_buffered_ = buffered;
+}
+
 void Worker::onAccept(common::uv::TcpConnection* conn) {
+  if (!admit(conn)) return;
   auto session = std::make_unique<session::Session>(session_context_, conn);
   session::Session* raw = session.get();
   sessions_.emplace(raw, std::move(session));

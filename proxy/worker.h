@@ -28,6 +28,7 @@ class Worker {
     const request::ProxyInfoSource* info = nullptr;
     request::ScriptCache* scripts = nullptr;
     session::ClientRegistry* clients = nullptr;
+    session::ClientBudget* budget = nullptr;  // max_clients and maxmemory
   };
 
   // `request_refresh` is called on this worker's thread and must be thread-safe.
@@ -50,6 +51,8 @@ class Worker {
 
  private:
   void onAccept(common::uv::TcpConnection* conn);
+  bool admit(common::uv::TcpConnection* conn);
+  void sweepSessions(uint64_t now_ms);
   void shutdownOnLoop();
   void learnBackendVersion();
 
@@ -69,6 +72,8 @@ class Worker {
   session::SessionStats session_stats_;
   std::unique_ptr<common::uv::TcpListener> listener_;
   std::unique_ptr<common::uv::Timer> sweep_;
+  session::ClientBudget* budget_;
+  int64_t reported_buffered_ = 0;  // this worker's share of budget_->buffered()
   session::SessionContext session_context_;
   std::unordered_map<session::Session*, std::unique_ptr<session::Session>> sessions_;
   std::thread thread_;

@@ -47,6 +47,15 @@ inline constexpr std::string_view kClientName =
 inline constexpr std::string_view kNoSuchClient = "-ERR No such client\r\n";
 inline constexpr std::string_view kClientIdNotInteger =
     "-ERR client-id should be greater than 0\r\n";
+inline constexpr std::string_view kMaxClients = "-ERR max number of clients reached\r\n";
+inline constexpr std::string_view kOom =
+    "-OOM command not allowed when slotgate's buffered memory > 'limits.maxmemory'.\r\n";
+// Redis's protected-mode refusal, told in slotgate's terms.
+inline constexpr std::string_view kDenied =
+    "-DENIED slotgate is running in protected mode because protected mode is enabled and no users "
+    "are configured. In this mode connections are only accepted from the loopback interface. To "
+    "serve other hosts, configure users, or set protected_mode: false in the configuration (or "
+    "start with --protected-mode no) and make sure slotgate is not reachable from the internet.\r\n";
 
 // Protocol errors (Redis's texts); the client is closed after the reply.
 inline constexpr std::string_view kProtoInvalidMultibulkLen = "invalid multibulk length";

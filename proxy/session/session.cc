@@ -71,6 +71,7 @@ void Session::close() {
 }
 
 void Session::onRead(common::Buffer& in) {
+  active_ = true;
   in_read_ = true;
   processInput(in);
   in_read_ = false;
@@ -86,8 +87,8 @@ void Session::processInput(common::Buffer& in) {
       return;
     }
     waiting_drain_ = false;
-    if (queue_.pending() >= ctx_.max_pipeline) {
-      // Backpressure: wait for replies before taking more commands.
+    if (queue_.pending() >= ctx_.max_pipeline || outputFull()) {
+      // Backpressure: wait for replies (or for the client to read them) before taking more.
       conn_->stopReading();
       reading_paused_ = true;
       return;
@@ -149,6 +150,14 @@ Session::Step Session::handleCommand(std::string_view bytes) {
   ctx_.stats->total_commands_processed.add();
   info_->last_command.store(spec.name, std::memory_order_relaxed);
   route::Plan plan = route::plan(spec, argv_, classification_.key_positions);
+  // Over the memory budget nothing new goes to the nodes; local commands (PING, QUIT, SLOTGATE)
+  // and INFO still answer so operators can look.
+  if (plan.kind != route::Plan::Kind::kLocal && ctx_.budget && ctx_.budget->overMemory() &&
+      name != "info") {
+    ctx_.stats->oom_rejections.add();
+    replyNow(resp::err::kOom);
+    return Step::kDone;
+  }
   if (spec.flags & command::kFlagWrite) noteWrite(plan);
   auto outcome = executor().execute(plan, spec, argv_, raw, link_, queue_.push());
   if (outcome.close_after) closeAfterReplies();
@@ -170,23 +179,76 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
     if (!in_read_) destroy();
     return;
   }
-  maybeResume();
+  if (maybeResume()) return;
   if (dead_ || !conn_) return;
   maybeFinish();
 }
 
-// Takes commands again once what held them (a full pipeline, a command that runs alone) is over.
-void Session::maybeResume() {
-  if (!reading_paused_ || dead_ || !conn_ || exclusive_busy_) return;
-  if (waiting_drain_ ? queue_.pending() > 0 : queue_.pending() > ctx_.max_pipeline / 2) return;
+bool Session::outputFull() const { return conn_->pendingOutput() >= ctx_.output_limit / 2; }
+
+// Takes commands again once what held them (a full pipeline, a command that runs alone, a large
+// unsent output) is over. Returns true if the session was destroyed meanwhile.
+bool Session::maybeResume() {
+  if (!reading_paused_ || dead_ || !conn_ || exclusive_busy_) return false;
+  if (waiting_drain_ ? queue_.pending() > 0 : queue_.pending() > ctx_.max_pipeline / 2) return false;
+  if (conn_->pendingOutput() >= ctx_.output_limit / 4) return false;
   reading_paused_ = false;
   conn_->startReading();
   if (!in_read_) {
     in_read_ = true;
     processInput(conn_->input());
     in_read_ = false;
-    if (dead_) destroy();
+    if (dead_) {
+      destroy();
+      return true;
+    }
   }
+  return false;
+}
+
+void Session::onDrained() {
+  if (maybeResume()) return;
+  if (dead_ || !conn_) return;
+  maybeFinish();
+}
+
+Session::Verdict Session::sweep(uint64_t now_ms) {
+  if (dead_ || !conn_) return Verdict::kKeep;
+  // Like Redis, clients waiting on a command (blocked ones too) or subscribed are never idle.
+  if (active_ || queue_.pending() > 0 || last_active_ms_ == 0 || (subs_ && subs_->active())) {
+    active_ = false;
+    last_active_ms_ = now_ms;
+  } else if (ctx_.idle_ms != 0 && now_ms - last_active_ms_ >= ctx_.idle_ms) {
+    return Verdict::kIdle;
+  }
+  if (ctx_.output_soft_limit == 0 || conn_->pendingOutput() <= ctx_.output_soft_limit) {
+    over_soft_since_ms_ = 0;
+  } else if (over_soft_since_ms_ == 0) {
+    over_soft_since_ms_ = now_ms;
+  } else if (now_ms - over_soft_since_ms_ >= ctx_.output_soft_ms) {
+    return Verdict::kSoftLimit;
+  }
+  return Verdict::kKeep;
+}
+
+void Session::drop() {
+  if (dead_) return;
+  link_->target = nullptr;
+  if (conn_) conn_->close();
+  conn_ = nullptr;
+  dead_ = true;
+  if (!in_read_) destroy();
+}
+
+size_t Session::bufferedBytes() const {
+  size_t bytes = queue_.heldBytes();
+  if (conn_) bytes += conn_->input().size() + conn_->pendingOutput();
+  return bytes;
+}
+
+const std::string& Session::peer() const {
+  static const std::string kClosed = "(closed)";
+  return conn_ ? conn_->peer() : kClosed;
 }
 
 void Session::closeAfterReplies() {

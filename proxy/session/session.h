@@ -1,7 +1,9 @@
 // One client connection: parses its requests, answers or dispatches each, and writes the replies
 // back in request order (ReplyQueue). Pipelining is bounded: past `max_pipeline` commands in
 // flight the session stops reading until replies drain. A client whose unsent output passes
-// `output_limit` is disconnected rather than let the proxy's memory grow.
+// `output_limit` is disconnected rather than let the proxy's memory grow; reading also pauses
+// while the unsent output is above half of it. The worker calls sweep() periodically for the idle
+// timeout and the soft output limit.
 //
 // The session also holds what a plain Redis connection remembers (session_state.cc): its
 // protocol (RESP2/3, picking the executor whose node connections speak it), its user, its name,
@@ -26,6 +28,7 @@
 #include "proxy/request/request.h"
 #include "proxy/route/plan.h"
 #include "proxy/resp/request_parser.h"
+#include "proxy/session/client_budget.h"
 #include "proxy/session/client_registry.h"
 #include "proxy/session/reply_queue.h"
 #include "proxy/session/session_stats.h"
@@ -52,6 +55,10 @@ struct SessionContext {
   resp::ParseLimits limits;
   size_t max_pipeline = 1024;
   size_t output_limit = 64ull * 1024 * 1024;
+  size_t output_soft_limit = 0;      // 0: no soft limit
+  uint64_t output_soft_ms = 60000;   // time allowed above the soft limit
+  uint64_t idle_ms = 0;              // 0: idle clients stay
+  ClientBudget* budget = nullptr;    // process-wide memory bound; may be null
   std::function<void(Session*)> on_close;  // the worker forgets and deletes the session
 };
 
@@ -68,18 +75,30 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
 
   void deliver(uint64_t seq, std::string_view reply) override;
 
+  enum class Verdict { kKeep, kIdle, kSoftLimit };
+  // Periodic check (the worker's sweep, every ~100 ms): idle timeout and soft output limit.
+  // On anything but kKeep the caller logs it and calls drop().
+  Verdict sweep(uint64_t now_ms);
+  // Closes the client at once, dropping unsent output, and lets the worker delete the session.
+  void drop();
+  // Bytes held for this client: unparsed input, unsent output, replies waiting for earlier ones.
+  size_t bufferedBytes() const;
+  const std::string& peer() const;
+
  private:
   enum class Step : uint8_t { kDone, kWaitForDrain };
 
   void onRead(common::Buffer& in) override;
   void onClosed(int status) override;
+  void onDrained() override;
+  bool outputFull() const;
+  bool maybeResume();
 
   void processInput(common::Buffer& in);
   Step handleCommand(std::string_view request_bytes);
   void replyNow(std::string_view reply);
   void closeAfterReplies();
   void maybeFinish();
-  void maybeResume();
   void destroy();
   void kill();
 
@@ -147,6 +166,11 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
     bool watching = false;
   };
   PendingExec pending_exec_;  // the EXEC batch in flight (resent after a redirect)
+
+  // Limits (the worker's sweep).
+  bool active_ = true;               // read something since the last sweep
+  uint64_t last_active_ms_ = 0;      // sweep time when activity was last seen
+  uint64_t over_soft_since_ms_ = 0;  // 0: not above the soft output limit
 };
 
 }  // namespace slotgate::session
