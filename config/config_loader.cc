@@ -4,6 +4,7 @@
 #include "config/config_loader.h"
 
 #include <arpa/inet.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <sstream>
 #include <system_error>
 #include <type_traits>
 
@@ -299,25 +301,68 @@ bool validAddress(const Address& address) {
   return !address.host.empty() && address.port != 0;
 }
 
+// Counts the documents of a stream and notes where the second one's content starts.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override { ++starts_; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+  YAML::Mark second = YAML::Mark::null_mark();
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (starts_ == 2 && second.is_null()) second = mark;
+  }
+  size_t starts_ = 0;
+};
+
+constexpr size_t kMaxDocuments = 64;
+
 // Walks one parsed document against kKeys, collecting every problem.
 class Loader {
  public:
   explicit Loader(std::string_view source) : source_(source) {}
 
   LoadResult run(std::string_view yaml) {
-    std::vector<YAML::Node> documents;
+    // YAML::LoadAll can loop for ever on some malformed streams (a stray ',' at the top level,
+    // yaml-cpp issue 1040), so load the first document alone and count the others with a bound.
+    YAML::Node first;
+    size_t documents = 0;
+    YAML::Mark second = YAML::Mark::null_mark();
     try {
-      documents = YAML::LoadAll(std::string(yaml));
+      first = YAML::Load(std::string(yaml));
+      std::istringstream stream{std::string(yaml)};
+      YAML::Parser parser(stream);
+      DocumentCounter counter;
+      while (documents < kMaxDocuments && parser.HandleNextDocument(counter)) ++documents;
+      second = counter.second;
     } catch (const YAML::Exception& e) {
       fail(e.mark, "", "YAML syntax error: " + e.msg);
       return std::move(result_);
     }
-    if (documents.size() > 1) {
-      fail(documents[1].Mark(), "",
-           "expected one YAML document, found " + std::to_string(documents.size()));
+    if (documents > 1) {
+      fail(second, "",
+           "expected one YAML document, found " +
+               (documents == kMaxDocuments ? "at least " + std::to_string(documents)
+                                           : std::to_string(documents)));
     }
-    if (documents.empty() || documents[0].IsNull()) return std::move(result_);
-    const YAML::Node& root = documents[0];
+    if (documents == 0 || first.IsNull()) return std::move(result_);
+    const YAML::Node& root = first;
     if (!root.IsMap()) {
       fail(root.Mark(), "", "expected a map of settings at the top level, got " + describe(root));
     } else {

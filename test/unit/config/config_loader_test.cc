@@ -184,6 +184,15 @@ TEST_CASE("protected_mode refuses a non-loopback listen address unless turned of
   CHECK_FALSE(isLoopbackHost("localhost"));  // names are not resolved here
 }
 
+TEST_CASE("streams yaml-cpp's LoadAll loops on end with an error", "[config]") {
+  // A stray ',' at the top level made YAML::LoadAll loop for ever (found by fuzz_config).
+  for (std::string_view yaml : {",", ",imits:\n  max_bluk 2\nlog: {level:D}\n", "a: 1\n,\n"}) {
+    LoadResult result = load(yaml);
+    INFO(yaml);
+    CHECK_FALSE(result.ok());
+  }
+}
+
 TEST_CASE("booleans and the soft output limit", "[config]") {
   for (const char* yes : {"true", "yes", "On", "TRUE"}) {
     LoadResult r = load(std::string("protected_mode: ") + yes + "\n");
