@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test unit sanitize clean
+.PHONY: all deps build run test unit sanitize test-sanitize fuzz clean
 
 all: build
 
@@ -26,11 +26,18 @@ test: build
 unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) -R '^unit'
 
-# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
-sanitize: deps
+# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer; any finding fails.
+test-sanitize: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSLOTGATE_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
-	@cd build-asan && ctest --output-on-failure -j2
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2
+sanitize: test-sanitize
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS against the seed corpus in fuzz/corpus.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan
+	rm -rf $(BUILD_DIR) build-asan build-fuzz

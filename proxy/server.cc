@@ -25,6 +25,7 @@ class ProxyInfoCollector : public request::ProxyInfoSource {
       : config_(config), threads_(threads), started_(std::chrono::steady_clock::now()) {}
 
   void setWorkers(const std::vector<std::unique_ptr<Worker>>* workers) { workers_ = workers; }
+  void setBudget(const session::ClientBudget* budget) { budget_ = budget; }
   void setTopology(cluster::TopologyPtr topology) {
     std::lock_guard lock(mutex_);
     topology_ = std::move(topology);
@@ -50,7 +51,15 @@ class ProxyInfoCollector : public request::ProxyInfoSource {
       info.tryagain += r.tryagain_retries.get();
       info.node_retries += r.node_retries.get();
       info.node_errors += r.node_errors.get();
+      info.rejected_connections += s.rejected_connections.get();
+      info.denied_connections += s.denied_connections.get();
+      info.output_limit_disconnects += s.output_limit_disconnects.get();
+      info.idle_disconnects += s.idle_disconnects.get();
+      info.oom_rejections += s.oom_rejections.get();
     }
+    info.max_clients = config_.limits.max_clients;
+    info.maxmemory = config_.limits.maxmemory;
+    if (budget_) info.buffered_bytes = budget_->buffered();
     std::lock_guard lock(mutex_);
     if (topology_) {
       info.nodes = topology_->nodes().size();
@@ -65,6 +74,7 @@ class ProxyInfoCollector : public request::ProxyInfoSource {
   unsigned threads_;
   std::chrono::steady_clock::time_point started_;
   const std::vector<std::unique_ptr<Worker>>* workers_ = nullptr;
+  const session::ClientBudget* budget_ = nullptr;
   mutable std::mutex mutex_;
   cluster::TopologyPtr topology_;
 };
@@ -93,6 +103,7 @@ int runServer(const config::Config& config) {
   request::ScriptCache scripts(config.script_cache);
   session::ClientRegistry clients;
   Worker::Shared shared{&info, &scripts, &clients, &budget};
+  info.setBudget(&budget);
   for (unsigned i = 0; i < threads; ++i) {
     workers.push_back(std::make_unique<Worker>(static_cast<int>(i), config, request_refresh, shared));
     std::string error;

@@ -124,6 +124,12 @@ void appendProxySection(std::string& out, const ProxyInfo& p) {
   out += fmt::format("node_retries:{}\r\nnode_errors:{}\r\ncluster_nodes:{}\r\ncluster_primaries:{}\r\n", p.node_retries,
                      p.node_errors, p.nodes, p.primaries);
   out += fmt::format("cluster_slots_covered:{}\r\n", p.slots_covered);
+  out += fmt::format("maxclients:{}\r\nrejected_connections:{}\r\ndenied_connections:{}\r\n", p.max_clients,
+                     p.rejected_connections, p.denied_connections);
+  out += fmt::format("client_output_limit_disconnections:{}\r\nclient_idle_disconnections:{}\r\n",
+                     p.output_limit_disconnects, p.idle_disconnects);
+  out += fmt::format("buffered_bytes:{}\r\nmaxmemory:{}\r\noom_rejections:{}\r\n", p.buffered_bytes, p.maxmemory,
+                     p.oom_rejections);
 }
 
 }  // namespace
@@ -168,6 +174,7 @@ std::string mergeInfo(std::span<const std::string> replies, std::span<const std:
         else if (key == "executable" || key == "config_file") continue;  // a node's paths, not ours
       } else if (name == "clients") {
         if (key == "connected_clients") merged = std::to_string(proxy.connected_clients);
+        else if (key == "maxclients") merged = std::to_string(proxy.max_clients);
         else if (key == "blocked_clients" && all_int) merged = std::to_string(sum);
         else if (key == "cluster_connections") continue;
       } else if (name == "stats" || name == "memory") {

@@ -28,6 +28,15 @@ struct ProxyInfo {
   size_t nodes = 0;
   size_t primaries = 0;
   int slots_covered = 0;
+  // Limits: the configured bound, and how often each one turned a client or command away.
+  uint64_t max_clients = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t denied_connections = 0;
+  uint64_t output_limit_disconnects = 0;
+  uint64_t idle_disconnects = 0;
+  uint64_t oom_rejections = 0;
+  int64_t buffered_bytes = 0;  // requests and replies held for clients (limits.maxmemory)
+  uint64_t maxmemory = 0;
 };
 
 // Something that can tell ProxyInfo at any moment, from any worker.

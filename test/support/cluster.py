@@ -690,7 +690,7 @@ class Slotgate:
                     if c.get(probe_key) == b"1":
                         return
                 finally:
-                    c.close()
+                    c.connection_pool.disconnect()  # close() alone leaves the socket to the GC
             except (redis.RedisError, OSError) as e:
                 last = e
             time.sleep(0.1)
