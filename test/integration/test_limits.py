@@ -43,6 +43,11 @@ def _fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def _sanitized(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def _info_field(client, section, name):
     return client.info(section)[name]
 
@@ -117,7 +122,9 @@ def test_slow_reader_is_dropped_at_its_limit(cluster):
             i += 1
         log(f"slow reader: RSS {base} kB -> peak {peak} kB (limit {limit >> 10} kB), "
             f"slowest other request {worst * 1000:.0f} ms")
-        assert (peak - base) * 1024 < 3 * limit, (base, peak)
+        # AddressSanitizer's quarantine holds freed buffers for a while: a looser bound there.
+        bound = (10 if _sanitized(gate.proc.pid) else 3) * limit
+        assert (peak - base) * 1024 < bound, (base, peak)
         assert worst < 10.0, worst
         assert int(_info_field(other, "clients", "connected_clients")) >= 1
 
@@ -166,7 +173,10 @@ def test_connection_storm_leaves_no_leak(cluster):
         fds1, rss1 = _fds(pid), _rss_kb(pid)
         log(f"storm: fds {fds0} -> {fds1}, RSS {rss0} kB -> {rss1} kB")
         assert fds1 <= fds0 + 2, (fds0, fds1)
-        assert rss1 <= rss0 + 8 * 1024, (rss0, rss1)
+        if _sanitized(pid):
+            log("storm: RSS not checked: AddressSanitizer's quarantine keeps freed memory")
+        else:
+            assert rss1 <= rss0 + 8 * 1024, (rss0, rss1)
         total = int(_info_field(probe, "proxy", "total_connections_received"))
         assert total >= 22000, total
 
