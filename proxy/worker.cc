@@ -95,6 +95,7 @@ void Worker::start() {
 
 void Worker::publish(cluster::TopologyPtr topology) {
   loop_.post([this, topology = std::move(topology)] {
+    if (!stacks_[0].dispatcher) return;  // shut down
     for (Stack& stack : stacks_) stack.dispatcher->setTopology(topology);
     learnBackendVersion();
   });
@@ -197,6 +198,12 @@ void Worker::shutdownOnLoop() {
   for (auto& [raw, session] : sessions) session->close();
   sessions.clear();
   for (Stack& stack : stacks_) stack.pool->clear();
+  // The dispatchers own timers: close them while the loop still runs, or their memory (and the
+  // loop's) is never given back.
+  for (Stack& stack : stacks_) {
+    stack.executor.reset();
+    stack.dispatcher.reset();
+  }
 }
 
 void Worker::join() {
