@@ -217,7 +217,7 @@ void Worker::drainStep() {
     owned->close();  // writes what is ready, then closes
   }
   if (!sessions_.empty()) return;
-  drain_timer_.reset();
+  drain_timer_->stop();  // not reset: this runs inside the timer's own callback
   if (auto done = std::move(drain_done_)) done(cut);
 }
 
