@@ -36,7 +36,7 @@ class ConfigControl : public request::ControlPort {
   std::string reload() override;
   std::string configSet(std::string_view key, std::string_view value) override;
 
-  ConfigPtr current() const;
+  ConfigPtr current() const override;
   uint64_t reloads() const;
   uint64_t failures() const;
 

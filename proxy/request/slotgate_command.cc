@@ -29,7 +29,10 @@ std::string configGet(std::string_view pattern, const LocalContext& context) {
   std::string body;
   size_t count = 0;
   std::string glob(pattern);
-  for (auto& [key, value] : config::settings(*context.config)) {
+  // The control port's snapshot is current the moment a SET or RELOAD returns; this worker's copy
+  // follows a moment later.
+  std::shared_ptr<const config::Config> current = context.control ? context.control->current() : nullptr;
+  for (auto& [key, value] : config::settings(current ? *current : *context.config)) {
     if (fnmatch(glob.c_str(), key.c_str(), FNM_CASEFOLD) != 0) continue;
     resp::appendBulk(body, key);
     resp::appendBulk(body, key == "log.level" ? currentLogLevel() : value);

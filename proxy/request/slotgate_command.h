@@ -2,10 +2,12 @@
 // the cluster, kept apart from Redis's CONFIG (which goes to the nodes).
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "config/config.h"
 #include "proxy/command/command_spec.h"
 
 namespace slotgate::request {
@@ -21,6 +23,8 @@ class ControlPort {
   virtual std::string reload() = 0;
   // Applies one live setting to every worker.
   virtual std::string configSet(std::string_view key, std::string_view value) = 0;
+  // The settings now (workers receive each new snapshot shortly after it is made).
+  virtual std::shared_ptr<const config::Config> current() const = 0;
 };
 
 std::string slotgateReply(const command::CommandSpec& spec, std::span<const std::string_view> argv,
