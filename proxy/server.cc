@@ -112,7 +112,7 @@ bool isReady(const cluster::Topology* topology, bool draining, const admin::Work
   for (size_t i = 0; i < down.size(); ++i) {
     const cluster::NodeInfo& node = topology->nodes()[i];
     auto it = seen ? seen->nodes.find(node.address()) : decltype(seen->nodes.end()){};
-    down[i] = !node.healthy || (seen && it != seen->nodes.end() && it->second.down > 0);
+    down[i] = !node.healthy || node.failing || (seen && it != seen->nodes.end() && it->second.down > 0);
   }
   int unserved = 0, failed = 0;
   for (int slot = 0; slot < cluster::kSlots; ++slot) {

@@ -162,10 +162,13 @@ def test_readyz_through_failover(cluster, gate):
     # Requests for the dead master's slots make slotgate refresh; the nodes flag it failed after
     # cluster-node-timeout (2 s), and slotgate's next refresh sees that.
     saw_503 = []
+    # Requests for a failed primary's slots are held until a replica takes over: poke with a
+    # short timeout so the poll keeps running meanwhile.
+    poke = gate.client(socket_timeout=0.3)
 
     def not_ready():
         try:
-            r.get(key)
+            poke.get(key)
         except redis.RedisError:
             pass
         status, body = gate.admin_get("/readyz")
@@ -179,7 +182,7 @@ def test_readyz_through_failover(cluster, gate):
 
     def ready_again():
         try:
-            r.get(key)
+            poke.get(key)
         except redis.RedisError:
             pass
         return gate.admin_get("/readyz")[0] == 200

@@ -49,7 +49,7 @@ TEST_CASE("metrics merge across workers and render as Prometheus text", "[admin]
   admin::mergeInto(merged, b);
   admin::ProcessMetrics p;
   p.version = "1.2.3";
-  p.refreshes_by_cause["moved"] = 4;
+  p.cluster = {{"refreshes_redirect", "refreshes asked for by MOVED", 4}};
   std::string text = admin::renderPrometheus(p, merged);
   CHECK(text.find("# TYPE slotgate_session_connected_clients gauge\nslotgate_session_connected_clients 5\n") !=
         std::string::npos);
@@ -63,7 +63,7 @@ TEST_CASE("metrics merge across workers and render as Prometheus text", "[admin]
   CHECK(text.find("slotgate_request_duration_seconds_count 2\n") != std::string::npos);
   CHECK(text.find("slotgate_request_duration_seconds_bucket{le=\"+Inf\"} 2\n") != std::string::npos);
   CHECK(text.find("slotgate_request_duration_seconds_p99 ") != std::string::npos);
-  CHECK(text.find("slotgate_topology_refresh_requests_total{cause=\"moved\"} 4\n") != std::string::npos);
+  CHECK(text.find("slotgate_cluster_refreshes_redirect_total 4\n") != std::string::npos);
   CHECK(text.find("slotgate_info{version=\"1.2.3\"} 1\n") != std::string::npos);
   // Every sample line is "name[{labels}] number".
   size_t start = 0;
@@ -77,14 +77,6 @@ TEST_CASE("metrics merge across workers and render as Prometheus text", "[admin]
     REQUIRE(space != std::string::npos);
     CHECK_NOTHROW(std::stod(line.substr(space + 1)));
   }
-}
-
-TEST_CASE("refresh causes are short label values", "[admin]") {
-  CHECK(admin::refreshCause("MOVED 12 127.0.0.1:7000") == "moved");
-  CHECK(admin::refreshCause("slot 12 has no owner") == "no_owner");
-  CHECK(admin::refreshCause("node 1.2.3.4:5 unreachable") == "node_unreachable");
-  CHECK(admin::refreshCause("connection to x lost") == "connection_lost");
-  CHECK(admin::refreshCause("") == "other");
 }
 
 TEST_CASE("topology JSON lists nodes with their slot ranges", "[admin]") {
