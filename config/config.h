@@ -49,6 +49,16 @@ struct BackendAuth {
   std::string password;  // empty: no AUTH
 };
 
+// Where read-only commands go: always the slot's master, a replica of it when one is healthy
+// (else the master), or a replica even when it looks unhealthy (the master only when the slot
+// has no replica at all).
+inline constexpr const char* kReadFromChoices[] = {"master", "prefer-replica", "replica"};
+
+struct Slowlog {
+  uint64_t slower_than_us = 10000;  // commands at least this slow are logged (Redis's default)
+  size_t max_len = 128;             // entries kept, oldest dropped first
+};
+
 struct Config {
   Address listen{"127.0.0.1", 7777};
   std::vector<Address> seeds;
@@ -64,7 +74,13 @@ struct Config {
   // Without auth configured, accept clients from loopback only and refuse a non-loopback listen
   // address (Redis's protected-mode).
   bool protected_mode = true;
+  unsigned shutdown_timeout_ms = 10000;   // SIGTERM: in-flight requests may finish for this long
   std::string log_level = "info";         // trace|debug|info|warn|error|critical|off
+  std::string log_format = "text";        // text|json
+  std::string read_from = "master";       // one of kReadFromChoices
+  bool admin_enabled = true;              // admin.listen: off
+  Address admin_listen{"127.0.0.1", 9121};  // HTTP: /metrics /healthz /readyz /topology
+  Slowlog slowlog;
   Limits limits;
   std::vector<User> users;  // empty: no authentication (like Redis without requirepass)
   BackendAuth backend;

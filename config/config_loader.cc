@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <system_error>
@@ -28,7 +29,9 @@ constexpr uint64_t kMiB = 1024 * kKiB;
 constexpr uint64_t kGiB = 1024 * kMiB;
 constexpr size_t kMaxShownValue = 60;  // longer values are cut in messages
 
-enum class Kind { kInteger, kSize, kBool, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers };
+enum class Kind {
+  kInteger, kSize, kBool, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers, kChoice, kAdminAddress
+};
 
 // Reads and writes one numeric field of Config; plain function pointers keep the table constexpr.
 struct NumberField {
@@ -57,6 +60,25 @@ constexpr NumberField limitsField() {
           }};
 }
 
+template <auto kMember>
+constexpr NumberField slowlogField() {
+  return {[](const Config& c) -> uint64_t { return c.slowlog.*kMember; },
+          [](Config& c, uint64_t v) {
+            c.slowlog.*kMember = static_cast<std::remove_cvref_t<decltype(c.slowlog.*kMember)>>(v);
+          }};
+}
+
+// A setting that takes one of a few words (kChoice).
+struct ChoiceField {
+  std::string Config::*member = nullptr;
+  const char* const* choices = nullptr;
+  size_t count = 0;
+};
+
+constexpr const char* kLogFormats[] = {"text", "json"};
+
+enum Applies : bool { kRestart = false, kLive = true };
+
 struct KeySpec {
   std::string_view path;  // dotted, as nested in the file; a prefix before '.' is a section
   Kind kind;
@@ -64,6 +86,8 @@ struct KeySpec {
   uint64_t max = 0;
   NumberField field{};
   TextField text{};
+  Applies live = kRestart;  // a reload (SIGHUP, SLOTGATE RELOAD) applies it without a restart
+  ChoiceField choice{};
 };
 
 constexpr TextField backendUser() { return {[](Config& c) { return &c.backend.user; }}; }
@@ -75,33 +99,43 @@ constexpr std::array kKeys{
     KeySpec{"seeds", Kind::kAddressList},
     KeySpec{"threads", Kind::kInteger, 0, 256, configField<&Config::threads>()},
     KeySpec{"timeouts.connect_ms", Kind::kInteger, 1, 600000,
-            configField<&Config::connect_timeout_ms>()},
+            configField<&Config::connect_timeout_ms>(), {}, kLive},
     KeySpec{"timeouts.backend_ms", Kind::kInteger, 1, 3600000,
-            configField<&Config::backend_timeout_ms>()},
+            configField<&Config::backend_timeout_ms>(), {}, kLive},
+    KeySpec{"timeouts.shutdown_ms", Kind::kInteger, 0, 3600000,
+            configField<&Config::shutdown_timeout_ms>(), {}, kLive},
+    KeySpec{"max_redirects", Kind::kInteger, 0, 100, configField<&Config::max_redirects>(), {}, kLive},
+    KeySpec{"read_from", Kind::kChoice, 0, 0, {}, {}, kLive,
+            {&Config::read_from, kReadFromChoices, std::size(kReadFromChoices)}},
     KeySpec{"timeouts.client_idle_s", Kind::kInteger, 0, 31536000,
             configField<&Config::client_idle_s>()},
-    KeySpec{"max_redirects", Kind::kInteger, 0, 100, configField<&Config::max_redirects>()},
     KeySpec{"topology.refresh_interval_ms", Kind::kInteger, 100, 86400000,
             configField<&Config::refresh_interval_ms>()},
     KeySpec{"topology.gossip", Kind::kBool, 0, 1, configField<&Config::gossip>()},
     KeySpec{"topology.gossip_interval_ms", Kind::kInteger, 10, 60000,
             configField<&Config::gossip_interval_ms>()},
     KeySpec{"topology.failover_wait_ms", Kind::kInteger, 0, 3600000,
-            configField<&Config::failover_wait_ms>()},
-    KeySpec{"log.level", Kind::kLogLevel},
+            configField<&Config::failover_wait_ms>(), {}, kLive},
+    KeySpec{"log.level", Kind::kLogLevel, 0, 0, {}, {}, kLive},
+    KeySpec{"log.format", Kind::kChoice, 0, 0, {}, {}, kLive,
+            {&Config::log_format, kLogFormats, std::size(kLogFormats)}},
+    KeySpec{"admin.listen", Kind::kAdminAddress},
+    KeySpec{"slowlog.slower_than_us", Kind::kInteger, 0, 3600000000,
+            slowlogField<&Slowlog::slower_than_us>(), {}, kLive},
+    KeySpec{"slowlog.max_len", Kind::kInteger, 0, 1000000, slowlogField<&Slowlog::max_len>(), {}, kLive},
+    KeySpec{"limits.max_bulk_len", Kind::kSize, 1, 4 * kGiB, limitsField<&Limits::max_bulk_len>(), {}, kLive},
     KeySpec{"protected_mode", Kind::kBool, 0, 1, configField<&Config::protected_mode>()},
-    KeySpec{"limits.max_bulk_len", Kind::kSize, 1, 4 * kGiB, limitsField<&Limits::max_bulk_len>()},
     KeySpec{"limits.max_inline_len", Kind::kSize, 1, 512 * kMiB,
-            limitsField<&Limits::max_inline_len>()},
+            limitsField<&Limits::max_inline_len>(), {}, kLive},
     KeySpec{"limits.max_args", Kind::kInteger, 1, (uint64_t{1} << 31) - 1,
-            limitsField<&Limits::max_args>()},
+            limitsField<&Limits::max_args>(), {}, kLive},
     KeySpec{"limits.max_pipeline", Kind::kInteger, 1, 1000000,
-            limitsField<&Limits::max_pipeline>()},
+            limitsField<&Limits::max_pipeline>(), {}, kLive},
     KeySpec{"limits.client_output_buffer", Kind::kSize, kKiB, 64 * kGiB,
-            limitsField<&Limits::client_output_buffer>()},
-    KeySpec{"users", Kind::kUsers},
-    KeySpec{"backend.user", Kind::kString, 0, 0, {}, backendUser()},
-    KeySpec{"backend.password", Kind::kSecret, 0, 0, {}, backendPassword()},
+            limitsField<&Limits::client_output_buffer>(), {}, kLive},
+    KeySpec{"users", Kind::kUsers, 0, 0, {}, {}, kLive},
+    KeySpec{"backend.user", Kind::kString, 0, 0, {}, backendUser(), kLive},
+    KeySpec{"backend.password", Kind::kSecret, 0, 0, {}, backendPassword(), kLive},
     KeySpec{"scripts.cache_size", Kind::kInteger, 0, 1000000, configField<&Config::script_cache>()},
     KeySpec{"limits.client_output_buffer_soft", Kind::kSize, 0, 64 * kGiB,
             limitsField<&Limits::client_output_buffer_soft>()},
@@ -218,6 +252,13 @@ std::string expectation(const KeySpec& spec) {
              " (bytes, or with a k/kb/m/mb/g/gb suffix)";
     case Kind::kBool: return "true or false";
     case Kind::kAddress: return "host:port with a port from 1 to 65535";
+    case Kind::kAdminAddress: return "host:port with a port from 1 to 65535, or off";
+    case Kind::kChoice: {
+      std::string names;
+      for (size_t i = 0; i < spec.choice.count; ++i)
+        names += (names.empty() ? "" : ", ") + std::string(spec.choice.choices[i]);
+      return "one of " + names;
+    }
     case Kind::kAddressList: return "a list of host:port addresses";
     case Kind::kString:
     case Kind::kSecret: return "a string";
@@ -336,7 +377,9 @@ constexpr size_t kMaxDocuments = 64;
 // Walks one parsed document against kKeys, collecting every problem.
 class Loader {
  public:
-  explicit Loader(std::string_view source) : source_(source) {}
+  explicit Loader(std::string_view source, Config initial = {}) : source_(source) {
+    result_.config = std::move(initial);
+  }
 
   LoadResult run(std::string_view yaml) {
     // YAML::LoadAll can loop for ever on some malformed streams (a stray ',' at the top level,
@@ -371,7 +414,6 @@ class Loader {
     return std::move(result_);
   }
 
- private:
   void fail(const YAML::Mark& mark, std::string_view path, std::string_view what) {
     std::string message(source_);
     if (!mark.is_null()) message += ":" + std::to_string(mark.line + 1);
@@ -417,6 +459,8 @@ class Loader {
       }
     }
   }
+
+  LoadResult take() { return std::move(result_); }
 
   void loadValue(const KeySpec& spec, const YAML::Node& key, const YAML::Node& value) {
     Config& config = result_.config;
@@ -464,6 +508,31 @@ class Loader {
         *spec.text.ref(config) = value.Scalar();
         return;
       case Kind::kUsers: return loadUsers(spec, key, value);
+      case Kind::kChoice: {
+        std::string word;
+        if (value.IsScalar()) {
+          for (char c : value.Scalar()) word += toLower(c);
+        }
+        for (size_t i = 0; i < spec.choice.count; ++i) {
+          if (word == spec.choice.choices[i]) {
+            config.*spec.choice.member = std::move(word);
+            return;
+          }
+        }
+        return expected(spec, key, value);
+      }
+      case Kind::kAdminAddress: {
+        if (value.IsScalar() && (value.Scalar() == "off" || value.Scalar() == "OFF")) {
+          config.admin_enabled = false;
+          return;
+        }
+        std::optional<Address> address;
+        if (value.IsScalar()) address = parseAddress(value.Scalar());
+        if (!address) return expected(spec, key, value);
+        config.admin_enabled = true;
+        config.admin_listen = std::move(*address);
+        return;
+      }
     }
   }
 
@@ -568,6 +637,7 @@ class Loader {
     fail(key.Mark(), spec.path, "expected " + expectation(spec) + ", got " + describe(value));
   }
 
+ private:
   std::string source_;
   LoadResult result_;
 };
@@ -677,6 +747,21 @@ std::vector<std::string> validate(const Config& config) {
       case Kind::kSecret:
       case Kind::kUsers:
         break;
+      case Kind::kChoice: {
+        const std::string& value = config.*spec.choice.member;
+        bool found = false;
+        for (size_t i = 0; i < spec.choice.count; ++i) found |= value == spec.choice.choices[i];
+        if (!found) report(spec.path, "expected " + expectation(spec) + ", got " + quote(value));
+        break;
+      }
+      case Kind::kAdminAddress:
+        if (config.admin_enabled && !validAddress(config.admin_listen)) {
+          report(spec.path, "expected " + expectation(spec) + ", got " +
+                                quote(formatAddress(config.admin_listen)));
+        } else if (config.admin_enabled && config.admin_listen == config.listen) {
+          report(spec.path, "is the proxy's own listen address; use another port or off");
+        }
+        break;
     }
   }
   if (!config.backend.user.empty() && config.backend.password.empty()) {
@@ -737,10 +822,92 @@ std::vector<std::pair<std::string, std::string>> settings(const Config& config) 
       case Kind::kUsers:
         for (const User& user : config.users) value += (value.empty() ? "" : ",") + user.name;
         break;
+      case Kind::kChoice:
+        value = config.*spec.choice.member;
+        break;
+      case Kind::kAdminAddress:
+        value = config.admin_enabled ? formatAddress(config.admin_listen) : "off";
+        break;
     }
     out.emplace_back(std::string(spec.path), std::move(value));
   }
   return out;
+}
+
+bool isLive(std::string_view key) {
+  const KeySpec* spec = findKey(key);
+  return spec && spec->live;
+}
+
+std::vector<std::string> restartRequired(const Config& running, const Config& next) {
+  std::vector<std::string> keys;
+  auto before = settings(running);
+  auto after = settings(next);
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].second != after[i].second && !isLive(before[i].first)) keys.push_back(before[i].first);
+  }
+  return keys;
+}
+
+Config liveOnly(const Config& next, const Config& running) {
+  Config out = next;
+  for (const KeySpec& spec : kKeys) {
+    if (spec.live) continue;
+    switch (spec.kind) {
+      case Kind::kInteger:
+      case Kind::kSize:
+      case Kind::kBool: spec.field.set(out, spec.field.get(running)); break;
+      case Kind::kAddress: out.listen = running.listen; break;
+      case Kind::kAddressList: out.seeds = running.seeds; break;
+      case Kind::kLogLevel: out.log_level = running.log_level; break;
+      case Kind::kChoice: out.*spec.choice.member = running.*spec.choice.member; break;
+      case Kind::kAdminAddress:
+        out.admin_enabled = running.admin_enabled;
+        out.admin_listen = running.admin_listen;
+        break;
+      case Kind::kString:
+      case Kind::kSecret: *spec.text.ref(out) = *spec.text.ref(const_cast<Config&>(running)); break;
+      case Kind::kUsers: out.users = running.users; break;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> changedSettings(const Config& running, const Config& next) {
+  std::vector<std::string> keys;
+  auto before = settings(running);
+  auto after = settings(next);
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].second != after[i].second) keys.push_back(before[i].first + "=" + after[i].second);
+  }
+  return keys;
+}
+
+LoadResult setSetting(const Config& config, std::string_view key, std::string_view value) {
+  std::string name(key);
+  for (char& c : name) c = toLower(c);
+  Loader loader("SLOTGATE CONFIG SET", config);
+  LoadResult result;
+  const KeySpec* spec = findKey(name);
+  if (!spec) {
+    result = loader.take();
+    result.errors.push_back(name + ": unknown setting");
+    return result;
+  }
+  if (spec->kind == Kind::kAddressList || spec->kind == Kind::kUsers) {
+    result = loader.take();
+    result.errors.push_back(name + ": cannot be set here; edit the configuration file");
+    return result;
+  }
+  try {
+    loader.loadValue(*spec, YAML::Node(name), YAML::Node(std::string(value)));
+  } catch (const std::exception& e) {
+    result = loader.take();
+    result.errors.push_back(name + ": " + e.what());
+    return result;
+  }
+  result = loader.take();
+  return result;
 }
 
 }  // namespace slotgate::config

@@ -45,4 +45,23 @@ std::vector<std::string> validate(const Config& config);
 // Addresses print as host:port, seeds comma-separated, sizes and counts in plain decimal.
 std::vector<std::pair<std::string, std::string>> settings(const Config& config);
 
+// Whether a reload applies `key` (dotted) to the running proxy; false for settings that need a
+// restart (listen, seeds, threads, admin.listen, topology.refresh_interval_ms) and unknown keys.
+bool isLive(std::string_view key);
+
+// The dotted keys whose value differs between `running` and `next` but that only a restart
+// applies, in schema order.
+std::vector<std::string> restartRequired(const Config& running, const Config& next);
+
+// `next` with every setting that needs a restart put back to its value in `running`: what a reload
+// actually applies.
+Config liveOnly(const Config& next, const Config& running);
+
+// "key=new value" for every setting that differs, in schema order (for the reload log line).
+std::vector<std::string> changedSettings(const Config& running, const Config& next);
+
+// `config` with one setting changed, checked like a file's value (SLOTGATE CONFIG SET). The
+// key is dotted and case-insensitive; seeds cannot be set this way. Errors as in loadString.
+LoadResult setSetting(const Config& config, std::string_view key, std::string_view value);
+
 }  // namespace slotgate::config

@@ -29,9 +29,10 @@ int main(int argc, char** argv) {
   using namespace slotgate;
   CLI::App app{"slotgate: a transparent Redis Cluster proxy. Plain Redis clients connect to one port;\n"
                "slotgate routes each command to the node that owns its keys and hides redirects."};
-  std::string config_file, check_file, listen, seeds, log_level, protected_mode;
+  std::string config_file, check_file, listen, seeds, log_level, admin_listen, protected_mode;
   unsigned threads = 0;
   bool version = false;
+  bool threads_given = false;
   app.add_option("-c,--config", config_file, "YAML configuration file (see config/slotgate.example.yaml)");
   app.add_option("--check-config", check_file, "validate a configuration file and exit (0 valid, 2 invalid)");
   app.add_option("--listen", listen, "address to listen on, HOST:PORT (default 127.0.0.1:7777)");
@@ -40,9 +41,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
   app.add_option("--protected-mode", protected_mode,
                  "yes|no: without users, serve loopback clients only (default yes)");
+  app.add_option("--admin-listen", admin_listen,
+                 "admin HTTP address (/metrics, /healthz, /readyz, /topology), HOST:PORT or off");
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
+    threads_given = threads_opt->count() > 0;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitBadConfig;
@@ -68,40 +72,54 @@ int main(int argc, char** argv) {
 
   config::LoadResult result;
   if (!config_file.empty()) result = config::loadFile(config_file);
-  config::Config& cfg = result.config;
-  // Command-line values override the file.
-  if (!listen.empty()) {
-    if (auto address = config::parseAddress(listen)) {
-      cfg.listen = *address;
-    } else {
-      result.errors.push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
-    }
-  }
-  if (!seeds.empty()) {
-    cfg.seeds.clear();
-    size_t start = 0;
-    while (start <= seeds.size()) {
-      size_t comma = seeds.find(',', start);
-      std::string item = seeds.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (auto address = config::parseAddress(item)) {
-        cfg.seeds.push_back(*address);
-      } else {
-        result.errors.push_back("--seeds: expected HOST:PORT, got \"" + item + "\"");
+  // Command-line values override the file, at start and on every reload.
+  auto overrides = [=](config::Config& cfg, std::vector<std::string>* errors) {
+    if (!listen.empty()) {
+      if (auto address = config::parseAddress(listen)) {
+        cfg.listen = *address;
+      } else if (errors) {
+        errors->push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
       }
-      if (comma == std::string::npos) break;
-      start = comma + 1;
     }
-  }
-  if (threads_opt->count() > 0) cfg.threads = threads;
-  if (!log_level.empty()) {
-    for (char& c : log_level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    cfg.log_level = log_level;
-  }
-  if (protected_mode == "yes" || protected_mode == "no") {
-    cfg.protected_mode = protected_mode == "yes";
-  } else if (!protected_mode.empty()) {
-    result.errors.push_back("--protected-mode: expected yes or no, got \"" + protected_mode + "\"");
-  }
+    if (!admin_listen.empty()) {
+      if (admin_listen == "off") {
+        cfg.admin_enabled = false;
+      } else if (auto address = config::parseAddress(admin_listen)) {
+        cfg.admin_enabled = true;
+        cfg.admin_listen = *address;
+      } else if (errors) {
+        errors->push_back("--admin-listen: expected HOST:PORT or off, got \"" + admin_listen + "\"");
+      }
+    }
+    if (!seeds.empty()) {
+      cfg.seeds.clear();
+      size_t start = 0;
+      while (start <= seeds.size()) {
+        size_t comma = seeds.find(',', start);
+        std::string item = seeds.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (auto address = config::parseAddress(item)) {
+          cfg.seeds.push_back(*address);
+        } else if (errors) {
+          errors->push_back("--seeds: expected HOST:PORT, got \"" + item + "\"");
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+    if (threads_given) cfg.threads = threads;
+    if (!log_level.empty()) {
+      std::string level = log_level;
+      for (char& c : level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      cfg.log_level = level;
+    }
+    if (protected_mode == "yes" || protected_mode == "no") {
+      cfg.protected_mode = protected_mode == "yes";
+    } else if (!protected_mode.empty() && errors) {
+      errors->push_back("--protected-mode: expected yes or no, got \"" + protected_mode + "\"");
+    }
+  };
+  config::Config& cfg = result.config;
+  overrides(cfg, &result.errors);
   if (result.errors.empty()) {
     auto problems = config::validate(cfg);
     result.errors.insert(result.errors.end(), problems.begin(), problems.end());
@@ -111,6 +129,7 @@ int main(int argc, char** argv) {
     return kExitBadConfig;
   }
   common::setLogLevel(cfg.log_level);
+  common::setLogFormat(cfg.log_format);
   // Every client and node connection is a descriptor: take all the process may have.
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -131,5 +150,6 @@ int main(int argc, char** argv) {
       cfg.limits.max_clients = static_cast<size_t>(usable);
     }
   }
-  return runServer(cfg);
+  ConfigSource source{config_file, [overrides](config::Config& c) { overrides(c, nullptr); }};
+  return runServer(cfg, std::move(source));
 }

@@ -16,57 +16,56 @@ constexpr uint64_t kTimeoutSweepMs = 100;
 constexpr size_t kTrimAfterClosed = 256;
 constexpr uint64_t kTrimIntervalMs = 1000;
 constexpr int kListenBacklog = 511;
+// Draining: a client is closed after it was seen idle on two checks this far apart, so bytes it
+// sent just before (already in the socket) are read and answered first.
+constexpr uint64_t kDrainCheckMs = 50;
+
+request::DispatchOptions dispatchOptions(const config::Config& c) {
+  return {c.max_redirects, c.backend_timeout_ms, c.failover_wait_ms, request::parseReadFrom(c.read_from)};
+}
 
 }  // namespace
 
-Worker::Worker(int index, const config::Config& config, request::Dispatcher::RefreshFn request_refresh,
-               const Shared& shared)
-    : index_(index), config_(config), budget_(shared.budget) {
+Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
+    : index_(index), config_(std::move(config)), shared_(std::move(shared)), budget_(shared_.budget) {
   for (int i = 0; i < 2; ++i) {
     Stack& stack = stacks_[i];
     int proto = i == 0 ? 2 : 3;
-    stack.pool = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(config_, proto));
-    stack.dispatcher = std::make_unique<request::Dispatcher>(
-        loop_, *stack.pool, request::DispatchOptions{config_.max_redirects, config_.backend_timeout_ms,
-                                                     config_.failover_wait_ms},
-        request_refresh, request_stats_);
-    stack.dispatcher->setScripts(shared.scripts);
-    request::LocalContext local{config_.listen.host, config_.listen.port,
-                                request::proxyNodeId(config_.listen.host, config_.listen.port), 0, &config_,
-                                nullptr, proto};
-    stack.executor = std::make_unique<request::Executor>(*stack.dispatcher, std::move(local), shared.info);
+    stack.pool = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(*config_, proto));
+    stack.dispatcher = std::make_unique<request::Dispatcher>(loop_, *stack.pool, dispatchOptions(*config_),
+                                                             shared_.request_refresh, request_stats_);
+    stack.dispatcher->setScripts(shared_.scripts);
+    stack.dispatcher->setBackendLatency(&backend_latency_);
+    request::LocalContext local{config_->listen.host, config_->listen.port,
+                                request::proxyNodeId(config_->listen.host, config_->listen.port), 0, config_.get(),
+                                nullptr, proto, shared_.control, shared_.slowlog};
+    stack.executor = std::make_unique<request::Executor>(*stack.dispatcher, std::move(local), shared_.info);
     session_context_.executors[i] = stack.executor.get();
     session_context_.dispatchers[i] = stack.dispatcher.get();
-    session_context_.backend_options[i] = backend::backendOptions(config_, proto);
   }
   listener_ = std::make_unique<common::uv::TcpListener>(loop_);
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
   session_context_.loop = &loop_;
-  session_context_.clients = shared.clients;
-  session_context_.laddr = config_.listen.host + ":" + std::to_string(config_.listen.port);
-  for (const config::User& user : config_.users) {
-    session_context_.users.push_back(std::make_shared<const config::User>(user));
-  }
+  session_context_.clients = shared_.clients;
+  session_context_.laddr = config_->listen.host + ":" + std::to_string(config_->listen.port);
   session_context_.stats = &session_stats_;
-  session_context_.limits = {config_.limits.max_bulk_len, config_.limits.max_inline_len,
-                             config_.limits.max_args};
-  session_context_.max_pipeline = config_.limits.max_pipeline;
-  session_context_.output_limit = config_.limits.client_output_buffer;
-  session_context_.output_soft_limit = config_.limits.client_output_buffer_soft;
-  session_context_.output_soft_ms = uint64_t{config_.limits.client_output_buffer_soft_seconds} * 1000;
-  session_context_.idle_ms = uint64_t{config_.client_idle_s} * 1000;
   session_context_.budget = budget_;
+  session_context_.command_stats = &command_stats_;
+  session_context_.slowlog = shared_.slowlog;
+  session_context_.io = &client_io_;
   session_context_.on_close = [this](session::Session* s) {
     sessions_.erase(s);
+    idle_checks_.erase(s);
     budget_->release();
     ++closed_since_trim_;
   };
+  applyOnLoop(config_);  // not running yet: safe from this thread
 }
 
 Worker::~Worker() { join(); }
 
 bool Worker::listen(std::string* error) {
-  return listener_->listen(config_.listen.host, config_.listen.port, kListenBacklog,
+  return listener_->listen(config_->listen.host, config_->listen.port, kListenBacklog,
                            [this](common::uv::TcpConnection* conn) { onAccept(conn); }, error) == 0;
 }
 
@@ -125,7 +124,7 @@ void Worker::publishCommands(command::LearnedCommandsPtr learned) {
 // Protected mode and max_clients. A refused client gets Redis's error and is closed once it is sent.
 bool Worker::admit(common::uv::TcpConnection* conn) {
   std::string_view reply;
-  if (config_.protected_mode && !config::authConfigured(config_)) {
+  if (config_->protected_mode && !config::authConfigured(*config_)) {
     const std::string& peer = conn->peer();
     size_t colon = peer.rfind(':');
     if (colon == std::string::npos || !config::isLoopbackHost(peer.substr(0, colon))) {
@@ -160,13 +159,13 @@ void Worker::sweepSessions(uint64_t now_ms) {
   }
   for (auto [raw, verdict] : victims) {
     if (verdict == session::Session::Verdict::kIdle) {
-      common::logger("session")->debug("client {} closed: idle for {} s", raw->peer(), config_.client_idle_s);
+      common::logger("session")->debug("client {} closed: idle for {} s", raw->peer(), config_->client_idle_s);
       session_stats_.idle_disconnects.add();
     } else {
       common::logger("session")->warn(
           "client {} dropped: {} bytes of replies unread for {} s (soft limit {})", raw->peer(),
-          raw->bufferedBytes(), config_.limits.client_output_buffer_soft_seconds,
-          config_.limits.client_output_buffer_soft);
+          raw->bufferedBytes(), config_->limits.client_output_buffer_soft_seconds,
+          config_->limits.client_output_buffer_soft);
       session_stats_.output_limit_disconnects.add();
     }
     raw->drop();
@@ -175,12 +174,113 @@ void Worker::sweepSessions(uint64_t now_ms) {
   reported_buffered_ = buffered;
 }
 
+void Worker::applyConfig(ConfigPtr config) {
+  loop_.post([this, config = std::move(config)] { applyOnLoop(config); });
+}
+
+// Every live setting a worker holds, from one snapshot. A new live setting is one line here (and
+// kLive on its row in config_loader.cc); process-wide ones (log, slowlog) are set by the server.
+void Worker::applyOnLoop(ConfigPtr config) {
+  config_ = std::move(config);
+  const config::Config& c = *config_;
+  for (int i = 0; i < 2; ++i) {
+    backend::BackendOptions options = backend::backendOptions(c, i == 0 ? 2 : 3);
+    stacks_[i].pool->setOptions(options);
+    stacks_[i].dispatcher->setOptions(dispatchOptions(c));
+    stacks_[i].executor->setConfig(config_.get());
+    session_context_.backend_options[i] = options;  // dedicated connections made from now on
+  }
+  session_context_.users.clear();
+  for (const config::User& user : c.users) {
+    session_context_.users.push_back(std::make_shared<const config::User>(user));
+  }
+  session_context_.limits = {c.limits.max_bulk_len, c.limits.max_inline_len, c.limits.max_args};
+  session_context_.max_pipeline = c.limits.max_pipeline;
+  session_context_.output_limit = c.limits.client_output_buffer;
+  session_context_.output_soft_limit = c.limits.client_output_buffer_soft;
+  session_context_.output_soft_ms = uint64_t{c.limits.client_output_buffer_soft_seconds} * 1000;
+  session_context_.idle_ms = uint64_t{c.client_idle_s} * 1000;
+}
+
+void Worker::collectMetrics(std::function<void(admin::WorkerMetrics)> done) {
+  loop_.post([this, done = std::move(done)] {
+    admin::WorkerMetrics m;
+#define SLOTGATE_COLLECT(name, help) m.session.push_back({#name, help, session_stats_.name.get()});
+    SLOTGATE_SESSION_STATS(SLOTGATE_COLLECT)
+#undef SLOTGATE_COLLECT
+#define SLOTGATE_COLLECT(name, help) m.request.push_back({#name, help, request_stats_.name.get()});
+    SLOTGATE_REQUEST_STATS(SLOTGATE_COLLECT)
+#undef SLOTGATE_COLLECT
+    m.commands = command_stats_.byName();
+    m.latency = command_stats_.latency();
+    m.backend_latency = backend_latency_;
+    for (Stack& stack : stacks_) {
+      stack.pool->forEach([&m](const backend::BackendConnection& conn) {
+      admin::NodeMetrics& n = m.nodes[conn.address()];
+      n.connected += conn.connected() ? 1 : 0;
+      n.connects += conn.connects();
+      n.reconnects += conn.connects() > 0 ? conn.connects() - 1 : 0;
+      n.connect_failures += conn.connectFailures();
+      n.in_flight += conn.inFlight();
+      n.down += conn.down() ? 1 : 0;
+      });
+      m.backend_bytes_in += stack.pool->io().bytes_in;
+      m.backend_bytes_out += stack.pool->io().bytes_out;
+    }
+    m.client_bytes_in = client_io_.bytes_in;
+    m.client_bytes_out = client_io_.bytes_out;
+    for (const auto& [raw, session] : sessions_) m.pending_replies += session->pending();
+    done(std::move(m));
+  });
+}
+
 void Worker::onAccept(common::uv::TcpConnection* conn) {
+  if (draining_) {
+    conn->close();
+    return;
+  }
   if (!admit(conn)) return;
   auto session = std::make_unique<session::Session>(session_context_, conn);
   session::Session* raw = session.get();
   sessions_.emplace(raw, std::move(session));
   raw->start();
+}
+
+void Worker::drain(uint64_t deadline_ms, std::function<void(size_t)> done) {
+  loop_.post([this, deadline_ms, done = std::move(done)] {
+    draining_ = true;
+    drain_deadline_ms_ = loop_.nowMs() + deadline_ms;
+    drain_done_ = std::move(done);
+    listener_->close();
+    drain_timer_ = std::make_unique<common::uv::Timer>(loop_);
+    drain_timer_->start(0, kDrainCheckMs, [this] { drainStep(); });
+  });
+}
+
+void Worker::drainStep() {
+  bool deadline = loop_.nowMs() >= drain_deadline_ms_;
+  std::vector<session::Session*> to_close;
+  for (auto& [raw, session] : sessions_) {
+    if (deadline) {
+      to_close.push_back(raw);
+    } else if (session->idle()) {
+      if (++idle_checks_[raw] >= 2) to_close.push_back(raw);
+    } else {
+      idle_checks_.erase(raw);
+    }
+  }
+  size_t cut = 0;
+  for (session::Session* raw : to_close) {
+    if (!raw->idle()) ++cut;
+    idle_checks_.erase(raw);
+    auto it = sessions_.find(raw);
+    auto owned = std::move(it->second);
+    sessions_.erase(it);
+    owned->close();  // writes what is ready, then closes
+  }
+  if (!sessions_.empty()) return;
+  drain_timer_->stop();  // not reset: this runs inside the timer's own callback
+  if (auto done = std::move(drain_done_)) done(cut);
 }
 
 void Worker::stop() {
@@ -193,6 +293,7 @@ void Worker::stop() {
 void Worker::shutdownOnLoop() {
   listener_->close();
   sweep_.reset();
+  drain_timer_.reset();
   // Sessions first (their requests then drop their replies), then the node connections.
   auto sessions = std::move(sessions_);
   for (auto& [raw, session] : sessions) session->close();

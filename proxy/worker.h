@@ -3,6 +3,7 @@
 // another thread except through the loop's post().
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,27 +14,33 @@
 #include "common/uv/tcp_listener.h"
 #include "common/uv/timer.h"
 #include "config/config.h"
+#include "proxy/admin/metrics.h"
 #include "proxy/backend/backend_pool.h"
 #include "proxy/cluster/topology.h"
 #include "proxy/request/dispatcher.h"
 #include "proxy/request/executor.h"
+#include "proxy/request/slowlog.h"
+#include "proxy/request/slotgate_command.h"
 #include "proxy/session/session.h"
 
 namespace slotgate {
 
+using ConfigPtr = std::shared_ptr<const config::Config>;
+
+// What every worker shares with the server (all thread-safe).
+struct WorkerShared {
+  request::Dispatcher::RefreshFn request_refresh;  // called on a worker's thread; thread-safe
+  const request::ProxyInfoSource* info = nullptr;
+  request::ScriptCache* scripts = nullptr;
+  session::ClientRegistry* clients = nullptr;
+  request::Slowlog* slowlog = nullptr;
+  request::ControlPort* control = nullptr;
+  session::ClientBudget* budget = nullptr;  // max_clients and maxmemory
+};
+
 class Worker {
  public:
-  // What every worker shares (all thread-safe).
-  struct Shared {
-    const request::ProxyInfoSource* info = nullptr;
-    request::ScriptCache* scripts = nullptr;
-    session::ClientRegistry* clients = nullptr;
-    session::ClientBudget* budget = nullptr;  // max_clients and maxmemory
-  };
-
-  // `request_refresh` is called on this worker's thread and must be thread-safe.
-  Worker(int index, const config::Config& config, request::Dispatcher::RefreshFn request_refresh,
-         const Shared& shared);
+  Worker(int index, ConfigPtr config, WorkerShared shared);
   ~Worker();
 
   // Binds the listening socket (before start()); false with `error` set on failure.
@@ -42,6 +49,14 @@ class Worker {
   // Thread-safe.
   void publish(cluster::TopologyPtr topology);
   void publishCommands(command::LearnedCommandsPtr learned);
+  // Thread-safe: a new settings snapshot (reload); what can change live changes now.
+  void applyConfig(ConfigPtr config);
+  // Thread-safe: fills a WorkerMetrics on this worker's thread and passes it to `done` there.
+  void collectMetrics(std::function<void(admin::WorkerMetrics)> done);
+  // Thread-safe: stops accepting, lets clients' commands in flight finish, closes each client
+  // once it has nothing in flight (or all at `deadline_ms` from now), then calls `done` on this
+  // worker's thread. The loop keeps running until stop().
+  void drain(uint64_t deadline_ms, std::function<void(size_t cut)> done);
   void stop();
   void join();
 
@@ -54,12 +69,16 @@ class Worker {
   bool admit(common::uv::TcpConnection* conn);
   void sweepSessions(uint64_t now_ms);
   void shutdownOnLoop();
+  void applyOnLoop(ConfigPtr config);
+  void drainStep();
   void learnBackendVersion();
 
   int index_;
-  config::Config config_;
+  ConfigPtr config_;
+  WorkerShared shared_;
   common::uv::EventLoop loop_;
   request::RequestStats request_stats_;
+  common::Histogram backend_latency_;  // node round trips, all of this worker's dispatchers
   // One stack per protocol a client may speak: [0] RESP2, [1] RESP3. Node connections speak the
   // client's protocol, so replies pass through untouched.
   struct Stack {
@@ -70,16 +89,23 @@ class Worker {
   std::array<Stack, 2> stacks_;
   bool version_asked_ = false;
   session::SessionStats session_stats_;
+  session::CommandStats command_stats_;
+  common::uv::IoCounters client_io_;
   std::unique_ptr<common::uv::TcpListener> listener_;
   std::unique_ptr<common::uv::Timer> sweep_;
   session::ClientBudget* budget_;
   int64_t reported_buffered_ = 0;  // this worker's share of budget_->buffered()
+  std::unique_ptr<common::uv::Timer> drain_timer_;
   session::SessionContext session_context_;
   std::unordered_map<session::Session*, std::unique_ptr<session::Session>> sessions_;
+  std::unordered_map<session::Session*, int> idle_checks_;  // draining: consecutive idle sightings
   std::thread thread_;
   size_t closed_since_trim_ = 0;
   uint64_t last_trim_ms_ = 0;
   uint64_t last_sweep_ms_ = 0;
+  bool draining_ = false;
+  uint64_t drain_deadline_ms_ = 0;
+  std::function<void(size_t)> drain_done_;
 };
 
 }  // namespace slotgate

@@ -171,6 +171,7 @@ void TcpConnection::onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
   Buffer& target = self->reading_scratch_ ? self->loop_.readScratch() : self->in_;
   if (nread > 0) {
     target.commit(static_cast<size_t>(nread));
+    if (self->counters_) self->counters_->bytes_in += static_cast<uint64_t>(nread);
     if (self->handler_ && !self->closing_) self->handler_->onRead(target);
     if (self->reading_scratch_) {
       // Keep only what the handler left (an incomplete request, or input past a pause).
@@ -209,6 +210,7 @@ void TcpConnection::flushNow() {
       return fail(n);
     }
     out_.consume(static_cast<size_t>(n));
+    if (counters_) counters_->bytes_out += static_cast<uint64_t>(n) + out_.size();
     if (!out_.empty()) {
       // The kernel took part of it: hand the rest to libuv, which keeps the bytes until written.
       inflight_.swap(out_);

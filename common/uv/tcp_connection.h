@@ -20,6 +20,12 @@ namespace slotgate::common::uv {
 
 class EventLoop;
 
+// Bytes a group of connections moved (e.g. all of a worker's clients); one thread only.
+struct IoCounters {
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+
 class TcpConnection {
  public:
   class Handler {
@@ -46,6 +52,8 @@ class TcpConnection {
                                 uint64_t timeout_ms, Handler* handler);
 
   void setHandler(Handler* handler) { handler_ = handler; }
+  // Where this connection adds the bytes it reads and writes; may be null.
+  void setCounters(IoCounters* counters) { counters_ = counters; }
   void startReading();
   void stopReading();
   bool reading() const { return reading_; }
@@ -98,6 +106,7 @@ class TcpConnection {
   Buffer out_;
   Buffer inflight_;  // bytes handed to uv_write, untouched until its callback
   std::string peer_;
+  IoCounters* counters_ = nullptr;
   int open_handles_ = 0;
   bool reading_ = false;
   bool connecting_ = false;

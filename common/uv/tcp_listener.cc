@@ -31,7 +31,7 @@ int TcpListener::adopt(int fd, std::string* error) {
 }
 
 int TcpListener::listen(const std::string& host, uint16_t port, int backlog, AcceptFn on_accept,
-                        std::string* error) {
+                        std::string* error, bool reuse_port) {
   on_accept_ = std::move(on_accept);
   sockaddr_storage addr{};
   sockaddr_in* a4 = reinterpret_cast<sockaddr_in*>(&addr);
@@ -52,7 +52,7 @@ int TcpListener::listen(const std::string& host, uint16_t port, int backlog, Acc
   }
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
     int err = errno;
     ::close(fd);

@@ -11,6 +11,7 @@ namespace slotgate::backend {
 namespace {
 
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
+constexpr std::string_view kReadonly = "*1\r\n$8\r\nREADONLY\r\n";
 constexpr uint64_t kMinBackoffMs = 100;
 constexpr uint64_t kMaxBackoffMs = 2000;
 
@@ -87,11 +88,33 @@ void BackendConnection::ensureConnection() {
   scanner_ = resp::ReplyScanner();
   conn_ = common::uv::TcpConnection::connect(loop_, host_, port_, options_.connect_timeout_ms, this);
   ++generation_;
+  if (conn_) conn_->setCounters(io_);
   if (options_.handshake_commands > 0) {
     conn_->write(options_.handshake);
     for (unsigned i = 0; i < options_.handshake_commands; ++i) {
       fifo_.push_back({std::make_shared<HandshakeWaiter>(address_), loop_.nowMs(), false});
     }
+  }
+  if (readonly_ && conn_) {
+    // After the handshake (AUTH); its reply (+OK) goes to no one. A replica then serves reads
+    // for its master's slots.
+    conn_->write(kReadonly);
+    fifo_.push_back({nullptr, loop_.nowMs(), false});
+  }
+}
+
+void BackendConnection::probe() {
+  if (!conn_ && loop_.nowMs() >= down_until_ms_) ensureConnection();
+}
+
+bool BackendConnection::down() const { return !conn_ && loop_.nowMs() < down_until_ms_; }
+
+void BackendConnection::setReadonly(bool readonly) {
+  if (readonly == readonly_) return;
+  readonly_ = readonly;
+  if (readonly && conn_) {
+    conn_->write(kReadonly);
+    fifo_.push_back({nullptr, loop_.nowMs(), !connecting_});
   }
 }
 
@@ -131,12 +154,16 @@ void BackendConnection::onConnected(int status) {
                                    "cannot connect to {}: {} (retrying in {} ms)", address_, last_error_,
                                    backoff_ms_);
     warned_down_ = true;
+    ++connect_failures_;
+    connect_failed_ = true;
     failAll(Failure::kUnreachable, last_error_);
     if (close_handler_) close_handler_(last_error_);
     return;
   }
   connecting_ = false;
   backoff_ms_ = 0;
+  ++connects_;
+  connect_failed_ = false;
   common::logger("backend")->log(warned_down_ ? spdlog::level::info : spdlog::level::debug, "connected to {}",
                                  address_);
   warned_down_ = false;

@@ -70,6 +70,22 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   uint16_t port() const { return port_; }
   const std::string& address() const { return address_; }
   bool connected() const { return conn_ && !connecting_; }
+  void setOptions(const BackendOptions& options) { options_ = options; }
+  // Where the connection's bytes are counted (the pool's); may be null.
+  void setIoCounters(common::uv::IoCounters* io) { io_ = io; }
+  // Refusing sends right now: the last connect failed and the backoff has not passed.
+  bool down() const;
+  // The last connect failed and none succeeded since (the backoff may have passed).
+  bool failing() const { return connect_failed_; }
+  // Starts a connect in the background if none is open and the backoff has passed; a failing
+  // node is retried this way without a client's command riding on it.
+  void probe();
+  // Send READONLY first on every connection (replica reads). Takes effect on the next connect,
+  // or at once on an open connection.
+  void setReadonly(bool readonly);
+  // Successful connects since start (more than one means reconnects).
+  uint64_t connects() const { return connects_; }
+  uint64_t connectFailures() const { return connect_failures_; }
   size_t inFlight() const { return fifo_.size(); }
   // A recent connect failed: sends fail at once until the backoff ends.
   bool backingOff() const;
@@ -107,6 +123,11 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   std::function<void(std::string_view)> push_handler_;
   std::function<void(const std::string&)> close_handler_;
   bool close_when_idle_ = false;
+  bool readonly_ = false;
+  bool connect_failed_ = false;
+  common::uv::IoCounters* io_ = nullptr;
+  uint64_t connects_ = 0;
+  uint64_t connect_failures_ = 0;
 };
 
 }  // namespace slotgate::backend

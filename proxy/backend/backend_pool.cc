@@ -7,6 +7,7 @@ BackendConnection& BackendPool::get(const std::string& host, uint16_t port) {
   auto it = connections_.find(key);
   if (it == connections_.end()) {
     it = connections_.emplace(key, std::make_unique<BackendConnection>(loop_, host, port, options_)).first;
+    it->second->setIoCounters(&io_);
   }
   return *it->second;
 }

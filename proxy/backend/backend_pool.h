@@ -22,14 +22,26 @@ class BackendPool {
       if (!keep(*conn)) conn->closeWhenIdle();
     }
   }
+  // New timeouts (reload), for the open connections and the ones to come.
+  void setOptions(BackendOptions options) {
+    options_ = options;
+    for (auto& [key, conn] : connections_) conn->setOptions(options_);
+  }
+  template <typename Fn>
+  void forEach(Fn&& fn) const {
+    for (const auto& [key, conn] : connections_) fn(*conn);
+  }
   // Closes every connection (failing what they hold); for shutdown.
   void clear() { connections_.clear(); }
   size_t size() const { return connections_.size(); }
+  // Bytes all of this pool's connections moved.
+  const common::uv::IoCounters& io() const { return io_; }
 
  private:
   common::uv::EventLoop& loop_;
   BackendOptions options_;
   std::unordered_map<std::string, std::unique_ptr<BackendConnection>> connections_;
+  common::uv::IoCounters io_;
 };
 
 }  // namespace slotgate::backend

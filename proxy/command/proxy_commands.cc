@@ -14,6 +14,7 @@ constexpr CommandSpec row(const char* name, int32_t arity, uint32_t flags) {
 constexpr CommandSpec kSlotgateSubcommands[] = {
     row("slotgate|config", -3, kFlagAdmin),
     row("slotgate|help", 2, 0),
+    row("slotgate|reload", 2, kFlagAdmin),
     row("slotgate|topology", 2, 0),
 };
 

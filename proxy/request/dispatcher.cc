@@ -17,6 +17,12 @@ constexpr uint64_t kHoldCheckMs = 50;
 
 }  // namespace
 
+ReadFrom parseReadFrom(std::string_view text) {
+  if (text == "prefer-replica") return ReadFrom::kPreferReplica;
+  if (text == "replica") return ReadFrom::kReplica;
+  return ReadFrom::kMaster;
+}
+
 Dispatcher::Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
                        RefreshFn request_refresh, RequestStats& stats)
     : loop_(loop), pool_(pool), options_(options), request_refresh_(std::move(request_refresh)), stats_(stats),
@@ -29,7 +35,8 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   failing_nodes_.clear();
   epochs_.clear();
   const auto& nodes = topology_->nodes();
-  std::vector<backend::BackendConnection*> by_index(nodes.size(), nullptr);
+  std::vector<backend::BackendConnection*>& by_index = by_index_;
+  by_index.assign(nodes.size(), nullptr);
   for (int slot = 0; slot < cluster::kSlots; ++slot) {
     int owner = topology_->ownerOf(slot);
     failing_slots_[static_cast<size_t>(slot)] = owner >= 0 && nodes[owner].failing;
@@ -51,6 +58,7 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
     if (topology_->findByAddress(conn.host(), conn.port()) >= 0) return true;
     return std::find(primaries_.begin(), primaries_.end(), &conn) != primaries_.end();
   });
+  connectReplicas();
   releaseHeld();
 }
 
@@ -105,6 +113,47 @@ void Dispatcher::expireHeld() {
   if (held_.empty()) hold_timer_->stop();
 }
 
+void Dispatcher::connectReplicas() {
+  replicas_of_.assign(by_index_.size(), {});
+  replica_healthy_.assign(by_index_.size(), true);
+  if (options_.read_from == ReadFrom::kMaster || !topology_) return;
+  const auto& nodes = topology_->nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const cluster::NodeInfo& node = nodes[i];
+    if (node.primary || node.primary_id.empty()) continue;
+    for (size_t p = 0; p < nodes.size(); ++p) {
+      if (nodes[p].id != node.primary_id || !by_index_[p]) continue;
+      backend::BackendConnection& conn = pool_.get(node.host, node.port);
+      conn.setReadonly(true);  // a replica serves reads only after READONLY
+      replicas_of_[p].push_back(&conn);
+      replica_healthy_[p] = replica_healthy_[p] && node.healthy;
+      if (!node.healthy) replicas_of_[p].pop_back();
+    }
+  }
+}
+
+void Dispatcher::setOptions(DispatchOptions options) {
+  bool replicas_changed = options.read_from != options_.read_from;
+  options_ = options;
+  if (replicas_changed) connectReplicas();
+}
+
+backend::BackendConnection* Dispatcher::forSlot(const Request& request) {
+  backend::BackendConnection* owner = owners_[request.slot()];
+  if (options_.read_from == ReadFrom::kMaster || !request.readonly() || !owner) return owner;
+  int index = topology_->ownerOf(request.slot());
+  // After a MOVED the slot's owner may no longer be the snapshot's: its replicas are unknown.
+  if (index < 0 || by_index_[index] != owner || replicas_of_[index].empty()) return owner;
+  const auto& replicas = replicas_of_[index];
+  for (size_t tries = 0; tries < replicas.size(); ++tries) {
+    backend::BackendConnection* replica = replicas[next_replica_++ % replicas.size()];
+    if (options_.read_from == ReadFrom::kReplica) return replica;
+    if (!replica->failing()) return replica;
+    replica->probe();  // back in rotation once a background connect succeeds
+  }
+  return owner;  // prefer-replica: no replica reachable now
+}
+
 std::vector<backend::BackendConnection*> Dispatcher::allNodes() {
   std::vector<backend::BackendConnection*> nodes;
   if (!topology_) return nodes;
@@ -146,7 +195,7 @@ void Dispatcher::dispatch(const RequestPtr& request) {
   }
   backend::BackendConnection* node = request->pinned()                     ? request->pinned()
                                      : request->slot() == Request::kAnyPrimary ? anyPrimary()
-                                                                               : owners_[request->slot()];
+                                                                               : forSlot(*request);
   if (!node) {
     requestRefresh(cluster::RefreshCause::kNodeError, "slot " + std::to_string(request->slot()) + " has no owner");
     // Through the reply path: the request waits (failover_wait) for an owner to appear.

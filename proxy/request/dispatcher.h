@@ -18,6 +18,10 @@
 
 #include "common/uv/timer.h"
 
+#include <string_view>
+#include <vector>
+
+#include "common/histogram.h"
 #include "proxy/backend/backend_pool.h"
 #include "proxy/cluster/cluster_stats.h"
 #include "proxy/cluster/redirect.h"
@@ -32,10 +36,16 @@ class EventLoop;
 
 namespace slotgate::request {
 
+enum class ReadFrom : uint8_t { kMaster, kPreferReplica, kReplica };
+
+// "master" | "prefer-replica" | "replica" (config's read_from); anything else reads as kMaster.
+ReadFrom parseReadFrom(std::string_view text);
+
 struct DispatchOptions {
   unsigned max_redirects = 5;
   uint64_t backend_timeout_ms = 5000;
   uint64_t failover_wait_ms = 10000;  // longest a request waits for its slot's owner to come back
+  ReadFrom read_from = ReadFrom::kMaster;
 };
 
 class Dispatcher {
@@ -47,6 +57,8 @@ class Dispatcher {
              RefreshFn request_refresh, RequestStats& stats);
 
   void setTopology(cluster::TopologyPtr topology);
+  // New settings (reload); requests already sent keep the ones they started with.
+  void setOptions(DispatchOptions options);
   bool hasTopology() const { return topology_ != nullptr; }
   const cluster::TopologyPtr& topology() const { return topology_; }
   // Every primary, ordered by address (stable, so a SCAN cursor can name one by index).
@@ -64,6 +76,12 @@ class Dispatcher {
   // Every node of the last snapshot, replicas too.
   std::vector<backend::BackendConnection*> allNodes();
   RequestStats& stats() { return stats_; }
+  // Where node round trips (send to reply) are recorded; may be shared by a worker's dispatchers.
+  void setBackendLatency(common::Histogram* histogram) { backend_latency_ = histogram; }
+  void recordBackendLatency(uint64_t micros) {
+    if (backend_latency_) backend_latency_->record(micros);
+  }
+  backend::BackendPool& pool() { return pool_; }
   const RequestStats& stats() const { return stats_; }
 
   // Sends the request to the owner of its slot (or any primary). If there is no owner it
@@ -91,6 +109,9 @@ class Dispatcher {
   void releaseHeld();
   void expireHeld();
   uint64_t epochOf(const backend::BackendConnection* node) const;
+  // Where a request for `slot` goes: its primary, or (read-only, read_from not master) a replica.
+  backend::BackendConnection* forSlot(const Request& request);
+  void connectReplicas();
 
   common::uv::EventLoop& loop_;
   backend::BackendPool& pool_;
@@ -107,6 +128,12 @@ class Dispatcher {
   std::unordered_map<const backend::BackendConnection*, uint64_t> epochs_;
   std::deque<RequestPtr> held_;
   std::unique_ptr<common::uv::Timer> hold_timer_;
+  // Replica reads: per topology node index, its connection (primaries) and its replicas' ones.
+  std::vector<backend::BackendConnection*> by_index_;
+  std::vector<std::vector<backend::BackendConnection*>> replicas_of_;
+  std::vector<bool> replica_healthy_;  // by topology node index: not flagged failed
+  size_t next_replica_ = 0;
+  common::Histogram* backend_latency_ = nullptr;
   uint64_t last_refresh_ask_ms_ = 0;
   bool refresh_asked_ = false;
 };

@@ -7,6 +7,7 @@
 #include "proxy/command/command_table.h"
 #include "proxy/request/merge.h"
 #include "proxy/request/multi_request.h"
+#include "proxy/request/slowlog.h"
 #include "proxy/resp/array_reader.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/value.h"
@@ -42,6 +43,11 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
                                     const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
   Outcome outcome;
   rememberScript(spec, argv);
+  if (local_.slowlog && spec.name[0] == 's' && std::string_view(spec.name).starts_with("slowlog")) {
+    // The proxy's own slow log: what clients of slotgate wait for, not one node's view.
+    reply(link, seq, local_.slowlog->reply(argv));
+    return outcome;
+  }
   switch (plan.kind) {
     case route::Plan::Kind::kReject:
       reply(link, seq, plan.reply);

@@ -32,6 +32,9 @@ class Executor {
     bool close_after = false;  // QUIT: close once the replies are out
   };
 
+  // A new settings snapshot (reload): SLOTGATE CONFIG GET shows it.
+  void setConfig(const config::Config* config) { local_.config = config; }
+
   // `raw` is the request's RESP bytes as received, or empty for an inline request.
   Outcome execute(const route::Plan& plan, const command::CommandSpec& spec,
                   std::span<const std::string_view> argv, std::string_view raw,

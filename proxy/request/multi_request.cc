@@ -26,6 +26,7 @@ void MultiRequest::deliver(uint64_t part, std::string_view reply) {
 
 void MultiRequest::finish() {
   if (!client_->target) return;  // the client left; the parts still ran
+  client_->target->addBackendTime(seq_, backend_us_);
   if (!tolerate_errors_) {
     auto failed = std::find_if(replies_.begin(), replies_.end(),
                                [](const std::string& r) { return r.empty() || r[0] == '-'; });

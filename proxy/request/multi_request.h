@@ -7,6 +7,7 @@
 // the node wrote it.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <span>
@@ -38,6 +39,8 @@ class MultiRequest : public ReplyTarget, public std::enable_shared_from_this<Mul
   std::shared_ptr<ReplyLink> partLink() { return std::shared_ptr<ReplyLink>(shared_from_this(), &link_); }
 
   void deliver(uint64_t part, std::string_view reply) override;
+  // The parts ran side by side: the slowest one is the command's time at the nodes.
+  void addBackendTime(uint64_t, uint64_t micros) override { backend_us_ = std::max(backend_us_, micros); }
 
  private:
   void finish();
@@ -51,6 +54,7 @@ class MultiRequest : public ReplyTarget, public std::enable_shared_from_this<Mul
   std::vector<std::string> replies_;
   std::vector<bool> done_;
   size_t remaining_;
+  uint64_t backend_us_ = 0;
 };
 
 }  // namespace slotgate::request

@@ -1,6 +1,7 @@
 #include "proxy/request/request.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/log.h"
 #include "common/uv/event_loop.h"
@@ -20,11 +21,24 @@ constexpr uint64_t kMaxWaitBackoffMs = 250;
 
 }  // namespace
 
+uint64_t monotonicMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
 void Request::complete(std::string_view reply) {
-  if (link_->target) link_->target->deliver(seq_, reply);
+  if (!link_->target) return;
+  link_->target->addBackendTime(seq_, backend_us_);
+  link_->target->deliver(seq_, reply);
 }
 
 void Request::onReply(std::string_view reply) {
+  if (sent_us_ != 0) {
+    uint64_t round_trip = monotonicMicros() - sent_us_;
+    backend_us_ += round_trip;
+    dispatcher_.recordBackendLatency(round_trip);
+  }
   if (reply.size() > 3 && reply[0] == '-') {
     std::string_view error = reply.substr(1, reply.size() - 3);
     if (handleRedirect(error)) return;

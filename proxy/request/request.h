@@ -29,7 +29,15 @@ class ReplyTarget {
  public:
   virtual ~ReplyTarget() = default;
   virtual void deliver(uint64_t seq, std::string_view reply) = 0;
+  // Just before deliver(): how long `seq` waited for nodes, in µs (for SLOWLOG).
+  virtual void addBackendTime(uint64_t seq, uint64_t micros) {
+    (void)seq;
+    (void)micros;
+  }
 };
+
+// Microseconds on a monotonic clock.
+uint64_t monotonicMicros();
 
 struct ReplyLink {
   ReplyTarget* target = nullptr;  // null once the client is gone
@@ -63,8 +71,12 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   void pinTo(backend::BackendConnection* node) { pinned_ = node; }
   backend::BackendConnection* pinned() const { return pinned_; }
   bool abandoned() const { return !link_->target; }
-  // Set by the dispatcher: the node the command was last sent to.
-  void setNode(backend::BackendConnection* node) { node_ = node; }
+  bool readonly() const { return readonly_; }
+  // Set by the dispatcher as it sends the command: the node it goes to (and when).
+  void setNode(backend::BackendConnection* node) {
+    node_ = node;
+    sent_us_ = monotonicMicros();
+  }
   // When the request first had to wait for its slot's owner (held for a failover, or its node
   // unreachable); it waits at most failover_wait from then.
   bool waitStarted() const { return wait_start_ms_ != 0; }
@@ -94,6 +106,8 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   uint64_t wait_start_ms_ = 0;
   backend::BackendConnection* node_ = nullptr;
   backend::BackendConnection* pinned_ = nullptr;
+  uint64_t sent_us_ = 0;
+  uint64_t backend_us_ = 0;  // summed over redirects and retries
 };
 
 using RequestPtr = std::shared_ptr<Request>;

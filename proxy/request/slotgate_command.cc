@@ -29,7 +29,10 @@ std::string configGet(std::string_view pattern, const LocalContext& context) {
   std::string body;
   size_t count = 0;
   std::string glob(pattern);
-  for (auto& [key, value] : config::settings(*context.config)) {
+  // The control port's snapshot is current the moment a SET or RELOAD returns; this worker's copy
+  // follows a moment later.
+  std::shared_ptr<const config::Config> current = context.control ? context.control->current() : nullptr;
+  for (auto& [key, value] : config::settings(current ? *current : *context.config)) {
     if (fnmatch(glob.c_str(), key.c_str(), FNM_CASEFOLD) != 0) continue;
     resp::appendBulk(body, key);
     resp::appendBulk(body, key == "log.level" ? currentLogLevel() : value);
@@ -41,6 +44,7 @@ std::string configGet(std::string_view pattern, const LocalContext& context) {
 }
 
 std::string configSet(std::string_view key, std::string_view value, const LocalContext& context) {
+  if (context.control) return context.control->configSet(key, value);
   bool known = false;
   for (auto& [name, current] : config::settings(*context.config)) known |= equalsIgnoreCase(name, key);
   if (!known) return resp::errorReply(fmt::runtime(resp::err::kUnknownSetting), key);
@@ -75,7 +79,9 @@ constexpr std::string_view kHelp[] = {
     "CONFIG GET <pattern>",
     "    Return slotgate's settings matching the glob-style pattern.",
     "CONFIG SET <setting> <value>",
-    "    Change a setting that can change while running (log.level).",
+    "    Change a setting that can change while running, on every worker thread.",
+    "RELOAD",
+    "    Read the configuration file again and apply what can change while running (as SIGHUP).",
     "TOPOLOGY",
     "    Return the cluster's nodes, roles and slot ranges as slotgate sees them.",
     "HELP",
@@ -91,6 +97,8 @@ std::string slotgateReply(const command::CommandSpec& spec, std::span<const std:
   if (name == "slotgate|help") {
     resp::appendArrayHeader(out, std::size(kHelp));
     for (std::string_view line : kHelp) resp::appendSimple(out, line);
+  } else if (name == "slotgate|reload") {
+    out = context.control ? context.control->reload() : std::string(resp::err::kNoReload);
   } else if (name == "slotgate|topology") {
     resp::appendBulk(out, topology(context));
   } else if (name == "slotgate|config" && equalsIgnoreCase(argv[2], "get") && argv.size() == 4) {

@@ -56,6 +56,9 @@ inline constexpr std::string_view kDenied =
     "are configured. In this mode connections are only accepted from the loopback interface. To "
     "serve other hosts, configure users, or set protected_mode: false in the configuration (or "
     "start with --protected-mode no) and make sure slotgate is not reachable from the internet.\r\n";
+inline constexpr std::string_view kSlowlogCount = "-ERR count should be greater than or equal to -1\r\n";
+inline constexpr std::string_view kNoReload =
+    "-ERR slotgate was started without a configuration file (-c); there is nothing to reload\r\n";
 
 // Protocol errors (Redis's texts); the client is closed after the reply.
 inline constexpr std::string_view kProtoInvalidMultibulkLen = "invalid multibulk length";
@@ -94,6 +97,8 @@ inline constexpr std::string_view kUnknownSetting = "ERR unknown slotgate settin
 inline constexpr std::string_view kSettingNotLive =
     "ERR slotgate setting '{}' cannot change while running: edit the configuration and restart";
 inline constexpr std::string_view kBadSettingValue = "ERR invalid value '{}' for slotgate setting '{}'";
+inline constexpr std::string_view kReloadRefused =
+    "ERR slotgate kept its settings: {}";
 inline constexpr std::string_view kNoLocalHandler = "ERR slotgate has no local handler for '{}'";
 inline constexpr std::string_view kNoPermCommand =
     "NOPERM this user has no permissions to run the '{}' command";

@@ -1,5 +1,8 @@
 #include "proxy/session/session.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "common/log.h"
 #include "common/uv/event_loop.h"
 #include "proxy/resp/errors.h"
@@ -21,6 +24,7 @@ Session::Session(SessionContext& context, common::uv::TcpConnection* conn)
     : ctx_(context), conn_(conn), link_(std::make_shared<request::ReplyLink>()), parser_(context.limits) {
   link_->target = this;
   conn_->setHandler(this);
+  conn_->setCounters(ctx_.io);
   ctx_.stats->connected_clients.add();
   ctx_.stats->total_connections_received.add();
   authenticated_ = ctx_.users.empty();
@@ -159,7 +163,9 @@ Session::Step Session::handleCommand(std::string_view bytes) {
     return Step::kDone;
   }
   if (spec.flags & command::kFlagWrite) noteWrite(plan);
-  auto outcome = executor().execute(plan, spec, argv_, raw, link_, queue_.push());
+  uint64_t seq = queue_.push();
+  startTiming(seq, spec);
+  auto outcome = executor().execute(plan, spec, argv_, raw, link_, seq);
   if (outcome.close_after) closeAfterReplies();
   return Step::kDone;
 }
@@ -168,6 +174,7 @@ void Session::replyNow(std::string_view reply) { deliver(queue_.push(), reply); 
 
 void Session::deliver(uint64_t seq, std::string_view reply) {
   if (dead_ || !conn_) return;
+  finishTiming(seq, reply);
   if (queue_.complete(seq, reply, conn_->output()) > 0) conn_->markDirty();
   if (conn_->pendingOutput() > ctx_.output_limit) {
     common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})",
@@ -274,6 +281,77 @@ void Session::onClosed(int) {
 void Session::destroy() {
   link_->target = nullptr;
   ctx_.on_close(this);  // deletes this
+}
+
+void Session::startTiming(uint64_t seq, const command::CommandSpec& spec) {
+  if (!ctx_.command_stats) return;
+  if (timing_head_ == timings_.size()) {
+    timings_.clear();
+    timing_head_ = 0;
+    timing_base_ = seq;
+  }
+  // Places for replies the session gave itself (errors) stay untimed.
+  while (timing_base_ + (timings_.size() - timing_head_) < seq) timings_.emplace_back();
+  Timing& t = timings_.emplace_back();
+  t.start_us = request::monotonicMicros();
+  t.spec = &spec;
+  t.argc = static_cast<uint32_t>(argv_.size());
+  size_t used = 0;
+  for (std::string_view arg : argv_) {
+    if (t.kept == Timing::kKeptArgs || used == Timing::kKeptBytes) break;
+    size_t n = std::min({arg.size(), Timing::kKeptArgBytes, Timing::kKeptBytes - used});
+    std::memcpy(t.bytes + used, arg.data(), n);
+    t.lengths[t.kept] = static_cast<uint8_t>(n);
+    t.full_lengths[t.kept] = static_cast<uint32_t>(arg.size());
+    ++t.kept;
+    used += n;
+  }
+}
+
+Session::Timing* Session::timingFor(uint64_t seq) {
+  if (seq < timing_base_ || seq - timing_base_ >= timings_.size() - timing_head_) return nullptr;
+  Timing* t = &timings_[timing_head_ + (seq - timing_base_)];
+  return t->spec ? t : nullptr;
+}
+
+void Session::addBackendTime(uint64_t seq, uint64_t micros) {
+  if (Timing* t = timingFor(seq)) t->backend_us += micros;
+}
+
+void Session::finishTiming(uint64_t seq, std::string_view reply) {
+  Timing* t = timingFor(seq);
+  if (!t) return;
+  uint64_t micros = request::monotonicMicros() - t->start_us;
+  ctx_.command_stats->record(*t->spec, micros, !reply.empty() && reply[0] == '-');
+  if (ctx_.slowlog && ctx_.slowlog->isSlow(micros)) recordSlow(*t, micros);
+  t->spec = nullptr;
+  while (timing_head_ < timings_.size() && !timings_[timing_head_].spec) {
+    ++timing_head_;
+    ++timing_base_;
+  }
+  if (timing_head_ == timings_.size()) {
+    timings_.clear();
+    timing_head_ = 0;
+    // A long pipeline grew the vector: give the memory back once it drained.
+    if (timings_.capacity() > 64) timings_.shrink_to_fit();
+  } else if (timing_head_ > 64 && timing_head_ * 2 > timings_.size()) {
+    timings_.erase(timings_.begin(), timings_.begin() + static_cast<long>(timing_head_));
+    timing_head_ = 0;
+  }
+}
+
+void Session::recordSlow(const Timing& t, uint64_t micros) {
+  std::vector<std::string> shown;
+  size_t offset = 0;
+  for (uint8_t i = 0; i < t.kept; ++i) {
+    std::string arg(t.bytes + offset, t.lengths[i]);
+    offset += t.lengths[i];
+    if (t.full_lengths[i] > t.lengths[i]) arg += fmt::format("... ({} more bytes)", t.full_lengths[i] - t.lengths[i]);
+    shown.push_back(std::move(arg));
+  }
+  if (t.argc > t.kept) shown.push_back(fmt::format("... ({} more arguments)", t.argc - t.kept));
+  std::vector<std::string_view> views(shown.begin(), shown.end());
+  ctx_.slowlog->add(micros, t.backend_us, views, conn_ ? conn_->peer() : "", "");
 }
 
 }  // namespace slotgate::session

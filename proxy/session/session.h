@@ -29,7 +29,9 @@
 #include "proxy/route/plan.h"
 #include "proxy/resp/request_parser.h"
 #include "proxy/session/client_budget.h"
+#include "proxy/request/slowlog.h"
 #include "proxy/session/client_registry.h"
+#include "proxy/session/command_stats.h"
 #include "proxy/session/reply_queue.h"
 #include "proxy/session/session_stats.h"
 #include "proxy/session/subscriptions.h"
@@ -60,6 +62,9 @@ struct SessionContext {
   uint64_t idle_ms = 0;              // 0: idle clients stay
   ClientBudget* budget = nullptr;    // process-wide memory bound; may be null
   std::function<void(Session*)> on_close;  // the worker forgets and deletes the session
+  CommandStats* command_stats = nullptr;   // per-command counts and latency; may be null
+  request::Slowlog* slowlog = nullptr;     // may be null
+  common::uv::IoCounters* io = nullptr;    // clients' bytes in and out; may be null
 };
 
 class Session : public request::ReplyTarget, private common::uv::TcpConnection::Handler {
@@ -74,6 +79,11 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   void close();
 
   void deliver(uint64_t seq, std::string_view reply) override;
+  void addBackendTime(uint64_t seq, uint64_t micros) override;
+
+  size_t pending() const { return queue_.pending(); }
+  // Nothing in flight and no partial command read: closing now loses nothing (shutdown drain).
+  bool idle() const { return queue_.pending() == 0 && (!conn_ || conn_->input().empty()); }
 
   enum class Verdict { kKeep, kIdle, kSoftLimit };
   // Periodic check (the worker's sweep, every ~100 ms): idle timeout and soft output limit.
@@ -131,6 +141,26 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   void retire(std::unique_ptr<backend::BackendConnection> conn);
   bool loggedIn(const config::User* user, std::string_view password);
 
+  // Timing of commands in flight, for the command stats and SLOWLOG. A few leading arguments are
+  // kept (bounded, in place) so a slow command can be shown without copying every command.
+  struct Timing {
+    static constexpr size_t kKeptBytes = 128;
+    static constexpr size_t kKeptArgs = 6;
+    static constexpr size_t kKeptArgBytes = 40;
+    uint64_t start_us = 0;
+    uint64_t backend_us = 0;
+    const command::CommandSpec* spec = nullptr;  // null: not timed (or done)
+    uint32_t argc = 0;
+    uint8_t kept = 0;
+    uint8_t lengths[kKeptArgs] = {};
+    uint32_t full_lengths[kKeptArgs] = {};
+    char bytes[kKeptBytes];
+  };
+  void startTiming(uint64_t seq, const command::CommandSpec& spec);
+  Timing* timingFor(uint64_t seq);
+  void finishTiming(uint64_t seq, std::string_view reply);
+  void recordSlow(const Timing& timing, uint64_t micros);
+
   SessionContext& ctx_;
   common::uv::TcpConnection* conn_;
   std::shared_ptr<request::ReplyLink> link_;
@@ -138,6 +168,9 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   ReplyQueue queue_;
   command::Classification classification_;  // reused per command
   std::vector<std::string_view> argv_;      // reused per command
+  std::vector<Timing> timings_;             // by seq - timing_base_, from timing_head_
+  size_t timing_head_ = 0;
+  uint64_t timing_base_ = 0;
   bool reading_paused_ = false;
   bool closing_after_replies_ = false;      // QUIT or a protocol error: no more commands
   bool in_read_ = false;

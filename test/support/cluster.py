@@ -617,8 +617,13 @@ class Slotgate:
 
     READY_TIMEOUT = 20.0
 
-    def __init__(self, binary, seeds, port=None, threads=2, extra_args=(), log_level="debug"):
+    def __init__(self, binary, seeds, port=None, threads=2, extra_args=(), log_level="debug",
+                 admin=False):
+        """`admin`: serve the admin HTTP port on a free port (self.admin_port); else it is off, so
+        that concurrent test runs never meet on the default port."""
         self.binary = binary
+        self.admin = admin
+        self.admin_port = None
         self.seeds = seeds
         self.port = port
         self.threads = threads
@@ -662,8 +667,12 @@ class Slotgate:
         fixed_port = self.port is not None
         for attempt in range(3):
             port = self.port if fixed_port else free_port()
+            if self.admin:
+                self.admin_port = self.admin_port or free_port()
+            admin = f"{HOST}:{self.admin_port}" if self.admin else "off"
             args = [self.binary, "--seeds", self.seeds, "--listen", f"{HOST}:{port}",
-                    "--threads", str(self.threads), "--log-level", self.log_level] + self.extra_args
+                    "--threads", str(self.threads), "--log-level", self.log_level,
+                    "--admin-listen", admin] + self.extra_args
             with open(self.logfile, "ab") as f:
                 f.write(("$ " + " ".join(args) + "\n").encode())
             self.proc = spawn(args, self.logfile)
@@ -701,6 +710,29 @@ class Slotgate:
         kwargs.setdefault("socket_timeout", 30)
         return redis.Redis(host=HOST, port=self.port, **kwargs)
 
+    def admin_get(self, path, timeout=10.0):
+        """(status, body text) of GET path on the admin port."""
+        import http.client
+        conn = http.client.HTTPConnection(HOST, self.admin_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    def metrics(self):
+        """/metrics as {'name{labels}': float}."""
+        status, body = self.admin_get("/metrics")
+        assert status == 200, (status, body)
+        out = {}
+        for line in body.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+        return out
+
     def raw(self, timeout=30.0):
         return RawConnection(self.port, timeout=timeout)
 
@@ -711,17 +743,21 @@ class Slotgate:
         if self.proc is not None and self.proc.poll() is not None and not self.stopped:
             raise AssertionError(f"slotgate died unexpectedly: {describe_exit(self.proc.returncode)}")
 
+    # SIGTERM drains for up to timeouts.shutdown_ms (10 s by default) before closing clients.
+    STOP_GRACE = 15.0
+
     def stop(self):
-        """SIGTERM, SIGKILL after 5 s; records a problem if it crashed or did not stop in time."""
+        """SIGTERM, SIGKILL after STOP_GRACE s; records a problem if it crashed or did not stop in
+        time."""
         if self.proc is None or self.stopped:
             return
         self.stopped = True
         died_before = self.proc.poll() is not None
-        rc, killed = stop_process(self.proc, grace=5.0)
+        rc, killed = stop_process(self.proc, grace=self.STOP_GRACE)
         if died_before:
             self.problems.append(f"slotgate exited on its own before stop(): {describe_exit(rc)}")
         elif killed:
-            self.problems.append("slotgate did not exit within 5 s of SIGTERM (SIGKILLed)")
+            self.problems.append(f"slotgate did not exit within {self.STOP_GRACE} s of SIGTERM (SIGKILLed)")
         elif rc not in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
             self.problems.append(f"slotgate exited badly after SIGTERM: {describe_exit(rc)}")
         text = tail(self.logfile, 100000)
@@ -741,6 +777,7 @@ class Slotgate:
         if self.port is not None:
             with _reserved_lock:
                 _reserved_ports.discard(self.port)
+                _reserved_ports.discard(self.admin_port)
         if self.dir and not os.environ.get("SLOTGATE_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         elif self.dir:
@@ -795,7 +832,8 @@ def run_tests(namespace, **fixtures):
     return passed, failed
 
 
-def run_suite(namespace, masters=3, replicas_per_master=1, threads=2, slotgate_args=(), **cluster_kwargs):
+def run_suite(namespace, masters=3, replicas_per_master=1, threads=2, slotgate_args=(), admin=False,
+              **cluster_kwargs):
     """Whole-file driver: one cluster + one slotgate, all tests, summary line, exit code."""
     started = time.monotonic()
     passed = failed = 0
@@ -803,7 +841,8 @@ def run_suite(namespace, masters=3, replicas_per_master=1, threads=2, slotgate_a
         binary = slotgate_binary()
         with RedisCluster(masters, replicas_per_master, **cluster_kwargs) as cluster:
             log(f"cluster up: {[n.addr + '/' + n.role for n in cluster.nodes]}")
-            with Slotgate(binary, cluster.seeds(), threads=threads, extra_args=slotgate_args) as gate:
+            with Slotgate(binary, cluster.seeds(), threads=threads, extra_args=slotgate_args,
+                          admin=admin) as gate:
                 log(f"slotgate up on {gate.addr}")
                 passed, failed = run_tests(namespace, cluster=cluster, gate=gate)
                 if failed:

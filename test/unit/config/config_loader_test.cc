@@ -492,6 +492,64 @@ TEST_CASE("validate checks a finished config", "[config]") {
   }
 }
 
+TEST_CASE("operations settings: admin, slowlog, read_from, shutdown, log format", "[config]") {
+  LoadResult r = loadString(
+      "admin:\n  listen: \"0.0.0.0:9200\"\nslowlog:\n  slower_than_us: 0\n  max_len: 5\n"
+      "read_from: Prefer-Replica\ntimeouts:\n  shutdown_ms: 250\nlog:\n  format: json\n",
+      "t.yaml");
+  REQUIRE(r.ok());
+  CHECK(r.config.admin_enabled);
+  CHECK(r.config.admin_listen == Address{"0.0.0.0", 9200});
+  CHECK(r.config.slowlog.slower_than_us == 0);
+  CHECK(r.config.slowlog.max_len == 5);
+  CHECK(r.config.read_from == "prefer-replica");
+  CHECK(r.config.shutdown_timeout_ms == 250);
+  CHECK(r.config.log_format == "json");
+  CHECK_FALSE(loadString("admin:\n  listen: off\n", "t.yaml").config.admin_enabled);
+
+  LoadResult bad = loadString("read_from: nearest\nlog:\n  format: xml\nadmin:\n  listen: nowhere\n", "b.yaml");
+  REQUIRE(bad.errors.size() == 3);
+  CHECK(bad.errors[0] == "b.yaml:1: read_from: expected one of master, prefer-replica, replica, got \"nearest\"");
+  CHECK(bad.errors[1] == "b.yaml:3: log.format: expected one of text, json, got \"xml\"");
+  CHECK(bad.errors[2] ==
+        "b.yaml:5: admin.listen: expected host:port with a port from 1 to 65535, or off, got \"nowhere\"");
+}
+
+TEST_CASE("reload helpers: live keys, restart-only keys, one setting at a time", "[config]") {
+  Config running;
+  running.seeds = {{"127.0.0.1", 7000}};
+  CHECK(isLive("log.level"));
+  CHECK(isLive("read_from"));
+  CHECK(isLive("slowlog.slower_than_us"));
+  CHECK_FALSE(isLive("listen"));
+  CHECK_FALSE(isLive("threads"));
+  CHECK_FALSE(isLive("admin.listen"));
+  CHECK_FALSE(isLive("nosuch"));
+
+  Config next = running;
+  next.threads = 9;
+  next.listen.port = 1234;
+  next.read_from = "replica";
+  next.slowlog.max_len = 3;
+  CHECK(restartRequired(running, next) == std::vector<std::string>{"listen", "threads"});
+  Config applied = liveOnly(next, running);
+  CHECK(applied.threads == running.threads);
+  CHECK(applied.listen == running.listen);
+  CHECK(applied.read_from == "replica");
+  CHECK(applied.slowlog.max_len == 3);
+  CHECK(changedSettings(running, applied) == std::vector<std::string>{"read_from=replica", "slowlog.max_len=3"});
+
+  LoadResult set = setSetting(running, "SLOWLOG.slower_than_us", "42");
+  REQUIRE(set.ok());
+  CHECK(set.config.slowlog.slower_than_us == 42);
+  CHECK(set.config.seeds == running.seeds);
+  CHECK_FALSE(setSetting(running, "read_from", "nearest").ok());
+  CHECK_FALSE(setSetting(running, "limits.max_bulk_len", "lots").ok());
+  CHECK(setSetting(running, "limits.max_bulk_len", "1mb").config.limits.max_bulk_len == 1024 * 1024);
+  CHECK_FALSE(setSetting(running, "seeds", "127.0.0.1:1").ok());
+  CHECK_FALSE(setSetting(running, "nosuch", "1").ok());
+}
+
 }  // namespace slotgate::config
 
 TEST_CASE("users load with hashed passwords and permissions", "[config]") {
