@@ -3,18 +3,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "proxy/command/command_table.h"
 
 namespace slotgate::command {
 namespace {
 
 using resp::Value;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 int16_t number(const Value* v) {
   if (!v || v->type != Value::Type::kInteger) return 0;
@@ -34,7 +29,7 @@ uint32_t commandFlags(const Value& flags) {
       {"no_mandatory_keys", kFlagNoMandatoryKeys}};
   uint32_t bits = 0;
   for (const Value& flag : flags.elements) {
-    auto it = kFlags.find(lower(flag.str));
+    auto it = kFlags.find(common::toLower(flag.str));
     if (it != kFlags.end()) bits |= it->second;
   }
   return bits;
@@ -97,7 +92,7 @@ std::optional<LearnedCommands> LearnedCommands::fromCommandReply(const Value& re
         entry.elements[1].type != Value::Type::kInteger || !entry.elements[2].isArray()) {
       continue;
     }
-    std::string name = lower(entry.elements[0].str);
+    std::string name = common::toLower(entry.elements[0].str);
     if (name.empty() || findCommand(name) || learned.by_name_.count(name)) continue;
     Learned& l = learned.commands_.emplace_back();
     l.name = name;
@@ -123,7 +118,7 @@ std::optional<LearnedCommands> LearnedCommands::fromCommandReply(const Value& re
 
 const CommandSpec* LearnedCommands::find(std::string_view name) const {
   if (by_name_.empty()) return nullptr;
-  auto it = by_name_.find(lower(name));
+  auto it = by_name_.find(common::toLower(name));
   return it == by_name_.end() ? nullptr : &it->second->spec;
 }
 

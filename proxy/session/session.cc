@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "common/uv/event_loop.h"
 #include "proxy/resp/errors.h"
@@ -10,15 +11,6 @@
 #include "proxy/route/plan.h"
 
 namespace slotgate::session {
-namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
 
 Session::Session(SessionContext& context, common::uv::TcpConnection* conn)
     : ctx_(context), conn_(conn), link_(std::make_shared<request::ReplyLink>()), parser_(context.limits) {
@@ -133,9 +125,9 @@ Session::Step Session::handleCommand(std::string_view bytes) {
   if (!classification_.error.empty()) {
     ctx_.stats->total_commands_processed.add();
     // CLIENT subcommands newer than the table (SETINFO, NO-TOUCH) are the session's own.
-    if (authenticated_ && argv_.size() >= 2 && lower(argv_[0]) == "client" &&
-        (lower(argv_[1]) == "setinfo" || lower(argv_[1]) == "no-touch")) {
-      client(lower(argv_[1]));
+    if (authenticated_ && argv_.size() >= 2 && common::toLower(argv_[0]) == "client" &&
+        (common::toLower(argv_[1]) == "setinfo" || common::toLower(argv_[1]) == "no-touch")) {
+      client(common::toLower(argv_[1]));
       return Step::kDone;
     }
     if (tx_.active) tx_.dirty = true;

@@ -2,6 +2,7 @@
 // is called and how it speaks (CLIENT, HELLO 3, RESET).
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "common/digest.h"
 #include "common/log.h"
 #include "common/uv/event_loop.h"
@@ -14,20 +15,10 @@
 namespace slotgate::session {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool isOneOf(std::string_view name, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 // Commands only an admin user may run, besides those Redis flags "admin".
 bool isAdminCommand(const command::CommandSpec& spec, std::string_view name) {
   if (spec.flags & command::kFlagAdmin) return true;
-  return isOneOf(name, {"flushall", "flushdb", "keys", "client|kill", "script|flush", "script|kill",
+  return common::isOneOf(name, {"flushall", "flushdb", "keys", "client|kill", "script|flush", "script|kill",
                         "function|flush", "function|delete", "function|restore", "function|load",
                         "function|kill", "slotgate|config"}) &&
          !(name == "slotgate|config");  // SLOTGATE CONFIG GET is harmless; SET checks below
@@ -37,7 +28,7 @@ bool isAdminCommand(const command::CommandSpec& spec, std::string_view name) {
 
 bool Session::checkAccess(const command::CommandSpec& spec, std::string_view name) {
   if (!authenticated_) {
-    if (isOneOf(name, {"auth", "hello", "quit", "ping"})) return true;
+    if (common::isOneOf(name, {"auth", "hello", "quit", "ping"})) return true;
     if (tx_.active) tx_.dirty = true;
     replyNow(resp::err::kNoAuth);
     return false;
@@ -46,7 +37,7 @@ bool Session::checkAccess(const command::CommandSpec& spec, std::string_view nam
   bool denied = false;
   if (user_->permission != config::Permission::kAdmin) {
     denied = isAdminCommand(spec, name) ||
-             (name == "slotgate|config" && argv_.size() >= 3 && lower(argv_[2]) == "set") ||
+             (name == "slotgate|config" && argv_.size() >= 3 && common::toLower(argv_[2]) == "set") ||
              (name == "config|set");
   }
   if (user_->permission == config::Permission::kReadOnly && (spec.flags & command::kFlagWrite)) denied = true;
@@ -114,7 +105,7 @@ void Session::hello() {
   std::string_view setname;
   bool has_setname = false;
   for (; i < argv_.size(); ++i) {
-    std::string option = lower(argv_[i]);
+    std::string option = common::toLower(argv_[i]);
     if (option == "auth" && i + 2 < argv_.size()) {
       has_auth = true;
       std::string_view user = argv_[i + 1], password = argv_[i + 2];
@@ -193,7 +184,7 @@ void Session::reset() {
 }
 
 void Session::client(std::string_view sub_name) {
-  std::string sub = lower(sub_name);
+  std::string sub = common::toLower(sub_name);
   auto arity = [this, &sub](bool ok) {
     if (!ok) replyNow(resp::errorReply(fmt::runtime(resp::err::kWrongArity), "client|" + sub));
     return ok;
@@ -228,10 +219,10 @@ void Session::client(std::string_view sub_name) {
     std::vector<uint64_t> ids;
     std::string type;
     for (size_t i = 2; i < argv_.size(); ++i) {
-      std::string option = lower(argv_[i]);
+      std::string option = common::toLower(argv_[i]);
       if (option == "type" && i + 1 < argv_.size()) {
-        type = lower(argv_[++i]);
-        if (!isOneOf(type, {"normal", "pubsub", "master", "replica", "slave"}))
+        type = common::toLower(argv_[++i]);
+        if (!common::isOneOf(type, {"normal", "pubsub", "master", "replica", "slave"}))
           return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(argv_[i])));
       } else if (option == "id" && i + 1 < argv_.size()) {
         for (++i; i < argv_.size(); ++i) {
@@ -258,7 +249,7 @@ void Session::client(std::string_view sub_name) {
     bool skip_me = true;
     if (argv_.size() < 4 || argv_.size() % 2 != 0) return replyNow(resp::err::kSyntax);
     for (size_t i = 2; i + 1 < argv_.size(); i += 2) {
-      std::string option = lower(argv_[i]);
+      std::string option = common::toLower(argv_[i]);
       std::string_view value = argv_[i + 1];
       if (option == "id") {
         int64_t id = 0;
@@ -271,11 +262,11 @@ void Session::client(std::string_view sub_name) {
       } else if (option == "user") {
         filter.user = std::string(value);
       } else if (option == "type") {
-        filter.type = lower(value);
-        if (!isOneOf(filter.type, {"normal", "pubsub", "master", "replica", "slave"}))
+        filter.type = common::toLower(value);
+        if (!common::isOneOf(filter.type, {"normal", "pubsub", "master", "replica", "slave"}))
           return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(value)));
       } else if (option == "skipme") {
-        std::string yes = lower(value);
+        std::string yes = common::toLower(value);
         if (yes != "yes" && yes != "no") return replyNow(resp::err::kSyntax);
         skip_me = yes == "yes";
       } else if (option == "maxage") {
@@ -292,12 +283,12 @@ void Session::client(std::string_view sub_name) {
   }
   if (sub == "no-evict" || sub == "no-touch") {
     if (!arity(argv_.size() == 3)) return;
-    std::string value = lower(argv_[2]);
+    std::string value = common::toLower(argv_[2]);
     return replyNow(value == "on" || value == "off" ? "+OK\r\n" : resp::err::kSyntax);
   }
   if (sub == "setinfo") {
     if (!arity(argv_.size() == 4)) return;
-    std::string attr = lower(argv_[2]);
+    std::string attr = common::toLower(argv_[2]);
     for (char c : argv_[3]) {
       if (c < '!' || c > '~') return replyNow(resp::errorReply(fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
     }
@@ -307,7 +298,7 @@ void Session::client(std::string_view sub_name) {
     return replyNow("+OK\r\n");
   }
   if (sub == "reply") {
-    if (argv_.size() == 3 && lower(argv_[2]) == "on") return replyNow("+OK\r\n");
+    if (argv_.size() == 3 && common::toLower(argv_[2]) == "on") return replyNow("+OK\r\n");
   }
   if (sub == "getredir") return replyNow(":-1\r\n");
   if (sub == "help") {

@@ -2,6 +2,7 @@
 // blocking commands, WAIT and pub/sub. See session.h for the ordering rule they follow.
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "common/digest.h"
 #include "common/log.h"
 #include "common/uv/event_loop.h"
@@ -20,16 +21,6 @@ namespace {
 constexpr size_t kMaxWrittenSlots = 64;  // past this, WAIT asks every primary
 constexpr uint64_t kWaitChunkMs = 100;   // WAIT holds a shared node connection at most this long
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool isOneOf(std::string_view name, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 bool isRedirectReply(std::string_view reply) {
   return reply.starts_with("-MOVED ") || reply.starts_with("-ASK ") || reply.starts_with("-TRYAGAIN");
 }
@@ -41,18 +32,18 @@ uint64_t backoffMs(unsigned attempt) { return std::min<uint64_t>(50ull << std::m
 Session::Step Session::handleStateful(const command::CommandSpec& spec, std::string_view name, std::string_view raw) {
   info_->last_command.store(spec.name, std::memory_order_relaxed);
   bool subscribed = subs_ && subs_->active();
-  bool pubsub_command = isOneOf(name, {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
+  bool pubsub_command = common::isOneOf(name, {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
                                        "sunsubscribe"});
-  if (subscribed && proto_ == 2 && !pubsub_command && !isOneOf(name, {"ping", "quit", "reset"})) {
+  if (subscribed && proto_ == 2 && !pubsub_command && !common::isOneOf(name, {"ping", "quit", "reset"})) {
     replyNow(resp::errorReply(fmt::runtime(resp::err::kSubscribedContext), std::string(name)));
     return Step::kDone;
   }
-  if (tx_.active && !isOneOf(name, {"multi", "exec", "discard", "watch", "quit", "reset"})) {
+  if (tx_.active && !common::isOneOf(name, {"multi", "exec", "discard", "watch", "quit", "reset"})) {
     queueInTransaction(spec, raw);
     return Step::kDone;
   }
   // What runs alone waits for the replies before it.
-  bool alone = isOneOf(name, {"exec", "watch", "wait", "reset"}) || pubsub_command ||
+  bool alone = common::isOneOf(name, {"exec", "watch", "wait", "reset"}) || pubsub_command ||
                (name == "unwatch" && tx_.watching) || (name == "ping" && subscribed && proto_ == 2) ||
                (spec.flags & command::kFlagBlocking);
   if (alone && queue_.pending() > 0) return Step::kWaitForDrain;
@@ -87,7 +78,7 @@ Session::Step Session::handleStateful(const command::CommandSpec& spec, std::str
       replyNow(resp::err::kCrossSlot);
       return Step::kDone;
     }
-    bool block_arg = std::any_of(argv_.begin() + 1, argv_.end(), [](std::string_view a) { return lower(a) == "block"; });
+    bool block_arg = std::any_of(argv_.begin() + 1, argv_.end(), [](std::string_view a) { return common::toLower(a) == "block"; });
     bool stream_read = name == "xread" || name == "xreadgroup";
     if (name == "watch") {
       watch(slot, raw);
@@ -192,7 +183,7 @@ void Session::sendPinned(uint64_t seq, std::string bytes, std::string host, uint
     if (delay == 0) resend();
     else self->ctx_.loop->after(delay, resend);
   };
-  unsigned max_attempts = ctx_.executors[0] ? dispatcher().options().max_redirects : 5;
+  unsigned max_attempts = dispatcher().options().max_redirects;
   auto waiter = backend::CallbackWaiter::make(
       [guard, seq, host, port, attempt, max_attempts, retry, on_success](std::string_view reply) {
         auto* self = static_cast<Session*>(guard->target);

@@ -429,12 +429,7 @@ void Subscriptions::resubscribeShards(std::vector<std::string> channels, unsigne
     later(kResubscribeDelayMs, [this, todo, attempt, lost_address] { resubscribeShards(todo, attempt + 1, lost_address); });
     return;
   }
-  for (const std::string& c : todo) swallow_.insert("ssubscribe " + c);
-  // subscribeShard adds the swallow marks itself when asked; avoid doubling them.
-  for (const std::string& c : todo) {
-    if (auto s = swallow_.find("ssubscribe " + c); s != swallow_.end()) swallow_.erase(s);
-  }
-  subscribeShard(todo, true);
+  subscribeShard(todo, true);  // it marks the confirmations to swallow
 }
 
 }  // namespace slotgate::session
