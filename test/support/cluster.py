@@ -479,7 +479,12 @@ class RedisCluster:
         return True
 
     def _stable_now(self, check_replicas):
+        """True when stable; else False, with the reason kept in self.unstable_because."""
+        def no(reason):
+            self.unstable_because = reason
+            return False
         live = [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+        live_ports = {x.port for x in live}
         views = []
         for n in live:
             c = self.client(n)
@@ -487,22 +492,29 @@ class RedisCluster:
             if isinstance(info, bytes):
                 info = info.decode()
             if "cluster_state:ok" not in info:
-                return False
+                return no(f"{n.addr}: cluster_state is not ok")
             nodes = _parse_cluster_nodes(c.execute_command("CLUSTER", "NODES"))
             if any(e["migrating"] for e in nodes if "myself" in e["flags"]):
-                return False  # a slot is still importing/migrating
-            if any(("fail" in e["flags"] or "fail?" in e["flags"] or "handshake" in e["flags"]
-                    or e["link"] != "connected") and e["port"] in {x.port for x in live}
-                   for e in nodes):
-                return False
-            views.append(_normalize_slots(c.execute_command("CLUSTER", "SLOTS")))
-        if not views or any(v != views[0] for v in views):
-            return False
-        if sum(e[1] - e[0] + 1 for e in views[0]) != ALL_SLOTS:
-            return False
-        if check_replicas and any(len(e[3]) != self.replicas_per_master for e in views[0]):
-            return False
-        return self._refresh_roles()
+                return no(f"{n.addr}: a slot is still importing/migrating")
+            for e in nodes:
+                if e["port"] in live_ports and (e["link"] != "connected" or
+                        {"fail", "fail?", "handshake"} & set(e["flags"])):
+                    return no(f"{n.addr} sees :{e['port']} as {','.join(e['flags'])} {e['link']}")
+            views.append((n, _normalize_slots(c.execute_command("CLUSTER", "SLOTS"))))
+        if not views:
+            return no("no live node")
+        for n, v in views:
+            if v != views[0][1]:
+                return no(f"CLUSTER SLOTS differ: {views[0][0].addr} {views[0][1]} vs {n.addr} {v}")
+        first = views[0][1]
+        if sum(e[1] - e[0] + 1 for e in first) != ALL_SLOTS:
+            return no(f"slots not all covered: {first}")
+        if check_replicas:
+            for e in first:
+                if len(e[3]) != self.replicas_per_master:
+                    return no(f"slots {e[0]}-{e[1]} have replicas {e[3]}, "
+                              f"want {self.replicas_per_master}")
+        return self._refresh_roles() or no("a live node is missing from CLUSTER NODES")
 
     # -- operations on the cluster (kill, restart, failover, add-node, del-node) -------------------
 
@@ -579,6 +591,7 @@ class RedisCluster:
             wait_until(lambda: self._stable_now(check_replicas), timeout, interval=0.2,
                        what="cluster to be stable (cluster_state:ok, identical CLUSTER SLOTS)")
         except TimeoutError:
+            log(f"not stable because {getattr(self, 'unstable_because', '?')}")
             for n in self.live():
                 try:
                     log(f"{n.addr} sees:\n" + self.client(n).execute_command("CLUSTER", "NODES").decode())
