@@ -79,7 +79,7 @@ void Worker::start() {
     if (!lagged) {
       for (Stack& stack : stacks_) stack.pool->checkTimeouts(now);
     }
-    sweepSessions(now);
+    sweepSessions(now, !lagged);
     if (closed_since_trim_ >= kTrimAfterClosed && now - last_trim_ms_ >= kTrimIntervalMs) {
       closed_since_trim_ = 0;
       last_trim_ms_ = now;
@@ -146,8 +146,9 @@ bool Worker::admit(common::uv::TcpConnection* conn) {
 }
 
 // Idle and soft-limit disconnects, and this worker's share of the buffered-memory total.
-void Worker::sweepSessions(uint64_t now_ms) {
+void Worker::sweepSessions(uint64_t now_ms, bool check_nodes) {
   std::vector<std::pair<session::Session*, session::Session::Verdict>> victims;
+  std::vector<session::Session*> waiting;  // on a dedicated connection: deadlines to check
   int64_t buffered = 0;
   for (auto& [raw, session] : sessions_) {
     session::Session::Verdict verdict = raw->sweep(now_ms);
@@ -155,8 +156,11 @@ void Worker::sweepSessions(uint64_t now_ms) {
       victims.emplace_back(raw, verdict);
     } else {
       buffered += static_cast<int64_t>(raw->bufferedBytes());
+      if (check_nodes && raw->waitsOnDedicated()) waiting.push_back(raw);
     }
   }
+  // Each check may drop only its own session, which no later step touches.
+  for (session::Session* raw : waiting) raw->checkDedicatedDeadline(now_ms);
   for (auto [raw, verdict] : victims) {
     if (verdict == session::Session::Verdict::kIdle) {
       common::logger("session")->debug("client {} closed: idle for {} s", raw->peer(), config_->client_idle_s);

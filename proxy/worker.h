@@ -67,7 +67,7 @@ class Worker {
  private:
   void onAccept(common::uv::TcpConnection* conn);
   bool admit(common::uv::TcpConnection* conn);
-  void sweepSessions(uint64_t now_ms);
+  void sweepSessions(uint64_t now_ms, bool check_nodes);
   void shutdownOnLoop();
   void applyOnLoop(ConfigPtr config);
   void drainStep();

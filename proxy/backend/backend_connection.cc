@@ -126,8 +126,10 @@ void BackendConnection::sendRaw(std::string_view command) {
   conn_->write(command);
 }
 
-void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool asking) {
+void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool asking, uint64_t extra_ms) {
   uint64_t now = loop_.nowMs();
+  uint64_t allowed = options_.op_timeout_ms + std::min(extra_ms, kNoDeadline - options_.op_timeout_ms);
+  uint64_t deadline = extra_ms == kNoDeadline || allowed > kNoDeadline - now ? kNoDeadline : now + allowed;
   close_when_idle_ = false;
   if (!conn_ && now < down_until_ms_) {
     if (waiter) waiter->onFailure(Failure::kUnreachable, address_, last_error_);
@@ -136,10 +138,10 @@ void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool as
   ensureConnection();
   if (asking) {
     conn_->write(kAsking);
-    fifo_.push_back({nullptr, now, !connecting_});
+    fifo_.push_back({nullptr, deadline, !connecting_});
   }
   conn_->write(command);
-  fifo_.push_back({std::move(waiter), now, !connecting_});
+  fifo_.push_back({std::move(waiter), deadline, !connecting_});
 }
 
 void BackendConnection::onConnected(int status) {
@@ -240,8 +242,8 @@ void BackendConnection::failAll(Failure connected_failure, const std::string& de
 void BackendConnection::checkTimeout(uint64_t now_ms) {
   if (fifo_.empty() || !conn_) return;
   const Entry& head = fifo_.front();
-  if (now_ms - head.sent_ms < options_.op_timeout_ms) return;
-  common::logger("backend")->warn("{} did not answer within {} ms; resetting the connection",
+  if (now_ms < head.deadline_ms) return;
+  common::logger("backend")->warn("{} did not answer in time (op timeout {} ms); resetting the connection",
                                   address_, options_.op_timeout_ms);
   conn_->close();
   conn_ = nullptr;

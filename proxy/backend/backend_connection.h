@@ -44,10 +44,14 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
 
+  // `extra_ms` for send(): the command may take that long beyond the op timeout (a blocking
+  // command's own timeout); kNoDeadline: it may take forever (BLPOP key 0).
+  static constexpr uint64_t kNoDeadline = UINT64_MAX;
+
   // Queues `command` (complete RESP bytes); `asking` sends ASKING first on the same connection.
   // A null waiter discards the reply. If the node is known unreachable (backing off), the waiter
   // hears kUnreachable at once.
-  void send(WaiterPtr waiter, std::string_view command, bool asking = false);
+  void send(WaiterPtr waiter, std::string_view command, bool asking = false, uint64_t extra_ms = 0);
 
   // Writes `command` with no waiter: its replies go to the push handler (pub/sub connections).
   void sendRaw(std::string_view command);
@@ -63,7 +67,8 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   // send() cancels this and reconnects.
   void closeWhenIdle();
 
-  // Fails the head waiter with kTimeout (and resets the connection) if it has waited too long.
+  // Fails the head waiter with kTimeout (and resets the connection) once its deadline (sent +
+  // op timeout + extra) has passed.
   void checkTimeout(uint64_t now_ms);
 
   const std::string& host() const { return host_; }
@@ -93,7 +98,7 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
  private:
   struct Entry {
     WaiterPtr waiter;
-    uint64_t sent_ms;
+    uint64_t deadline_ms;
     bool written;  // handed to a connected socket (else still waiting for the connection)
   };
 

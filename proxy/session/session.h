@@ -89,6 +89,11 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   // Periodic check (the worker's sweep, every ~100 ms): idle timeout and soft output limit.
   // On anything but kKeep the caller logs it and calls drop().
   Verdict sweep(uint64_t now_ms);
+  // The dedicated connection's command is past its deadline (a hung node): fail it and reset the
+  // connection. May reply to the client, and so may drop the session: call outside any walk of
+  // the sessions.
+  bool waitsOnDedicated() const { return !dead_ && pinned_ && pinned_->inFlight() > 0; }
+  void checkDedicatedDeadline(uint64_t now_ms) { pinned_->checkTimeout(now_ms); }
   // Closes the client at once, dropping unsent output, and lets the worker delete the session.
   void drop();
   // Bytes held for this client: unparsed input, unsent output, replies waiting for earlier ones.
@@ -135,8 +140,15 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   std::string encodedCommand(std::string_view raw) const;
   backend::BackendConnection& pinnedTo(const std::string& host, uint16_t port);
   void sendExec(uint64_t seq, std::string host, uint16_t port, unsigned attempt);
-  void sendPinned(uint64_t seq, std::string bytes, std::string host, uint16_t port, bool asking, bool readonly,
-                  unsigned attempt, std::function<void(std::string_view)> on_success);
+  // One command for the dedicated connection, shared by its retries.
+  struct PinnedCommand {
+    std::string bytes;
+    bool readonly = false;
+    uint64_t extra_ms = 0;  // beyond the backend op timeout: a blocking command's own timeout
+    std::function<void(std::string_view)> on_success;
+  };
+  void sendPinned(uint64_t seq, std::shared_ptr<const PinnedCommand> command, std::string host, uint16_t port,
+                  bool asking, unsigned attempt);
   void finishExclusive(uint64_t seq, std::string_view reply);
   void retire(std::unique_ptr<backend::BackendConnection> conn);
   bool loggedIn(const config::User* user, std::string_view password);

@@ -8,6 +8,7 @@
 #include "common/uv/event_loop.h"
 #include "proxy/backend/callback_waiter.h"
 #include "proxy/cluster/redirect.h"
+#include "proxy/command/block_timeout.h"
 #include "proxy/command/key_slot.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/number.h"
@@ -166,26 +167,23 @@ void Session::finishExclusive(uint64_t seq, std::string_view reply) {
 
 // Sends one command on the dedicated connection to host:port and follows MOVED/ASK/TRYAGAIN
 // there; `on_success` gets any other reply. A lost connection fails a write (its outcome is
-// unknown) and retries a read.
-void Session::sendPinned(uint64_t seq, std::string bytes, std::string host, uint16_t port, bool asking,
-                         bool readonly, unsigned attempt, std::function<void(std::string_view)> on_success) {
+// unknown) and retries a read; a node silent past the deadline fails the command either way.
+void Session::sendPinned(uint64_t seq, std::shared_ptr<const PinnedCommand> command, std::string host,
+                         uint16_t port, bool asking, unsigned attempt) {
   backend::BackendConnection& conn = pinnedTo(host, port);
   std::shared_ptr<request::ReplyLink> guard = link_;
-  auto retry = [guard, seq, bytes, readonly, attempt, on_success](std::string to_host, uint16_t to_port, bool ask,
-                                                                  uint64_t delay) {
+  auto retry = [guard, seq, command, attempt](std::string to_host, uint16_t to_port, bool ask, uint64_t delay) {
     auto* self = static_cast<Session*>(guard->target);
     if (!self) return;
-    auto resend = [guard, seq, bytes, to_host, to_port, ask, readonly, attempt, on_success] {
-      if (auto* s = static_cast<Session*>(guard->target)) {
-        s->sendPinned(seq, bytes, to_host, to_port, ask, readonly, attempt + 1, on_success);
-      }
+    auto resend = [guard, seq, command, to_host, to_port, ask, attempt] {
+      if (auto* s = static_cast<Session*>(guard->target)) s->sendPinned(seq, command, to_host, to_port, ask, attempt + 1);
     };
     if (delay == 0) resend();
     else self->ctx_.loop->after(delay, resend);
   };
   unsigned max_attempts = dispatcher().options().max_redirects;
   auto waiter = backend::CallbackWaiter::make(
-      [guard, seq, host, port, attempt, max_attempts, retry, on_success](std::string_view reply) {
+      [guard, seq, host, port, attempt, max_attempts, retry, command](std::string_view reply) {
         auto* self = static_cast<Session*>(guard->target);
         if (!self) return;
         if (reply.size() > 3 && reply[0] == '-' && attempt < max_attempts) {
@@ -195,13 +193,20 @@ void Session::sendPinned(uint64_t seq, std::string bytes, std::string host, uint
             return retry(r->host.empty() ? host : r->host, r->port, r->kind == cluster::Redirect::Kind::kAsk, 0);
           }
         }
-        on_success(reply);
+        command->on_success(reply);
       },
-      [guard, seq, readonly, attempt, max_attempts, retry, host, port](backend::Failure failure, const std::string& node,
-                                                                       const std::string& detail) {
+      [guard, seq, command, attempt, max_attempts, retry, host, port](backend::Failure failure, const std::string& node,
+                                                                      const std::string& detail) {
         auto* self = static_cast<Session*>(guard->target);
         if (!self) return;
-        bool again = attempt < max_attempts && (failure == backend::Failure::kUnreachable || readonly);
+        if (failure == backend::Failure::kTimeout) {
+          // The connection was reset: whatever lived on it (a WATCH) is gone too.
+          self->pinned_lost_ = true;
+          uint64_t op_ms = self->dispatcher().options().backend_timeout_ms;
+          uint64_t allowed = command->extra_ms >= UINT64_MAX - op_ms ? UINT64_MAX : op_ms + command->extra_ms;
+          return self->finishExclusive(seq, resp::errorReply(fmt::runtime(resp::err::kNodeTimeout), node, allowed));
+        }
+        bool again = attempt < max_attempts && (failure == backend::Failure::kUnreachable || command->readonly);
         if (again) {
           // The slot's owner may have changed: ask the map again after a pause.
           self->dispatcher().requestRefresh("dedicated connection to " + node + " failed");
@@ -211,7 +216,9 @@ void Session::sendPinned(uint64_t seq, std::string bytes, std::string host, uint
                                        ? resp::errorReply(fmt::runtime(resp::err::kNodeUnreachable), node, "-", detail)
                                        : resp::errorReply(fmt::runtime(resp::err::kPinnedLost), node));
       });
-  conn.send(waiter, bytes, asking);
+  uint64_t extra = command->extra_ms == command::kBlocksForever ? backend::BackendConnection::kNoDeadline
+                                                                : command->extra_ms;
+  conn.send(waiter, command->bytes, asking, extra);
 }
 
 void Session::blocking(int slot, std::string_view raw, bool readonly) {
@@ -222,10 +229,14 @@ void Session::blocking(int slot, std::string_view raw, bool readonly) {
                                                 : dispatcher().anyPrimary();
   if (!owner) return finishExclusive(seq, dispatcher().hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
   std::shared_ptr<request::ReplyLink> guard = link_;
-  sendPinned(seq, encodedCommand(raw), owner->host(), owner->port(), false, readonly, 0,
-             [guard, seq](std::string_view reply) {
-               if (auto* self = static_cast<Session*>(guard->target)) self->finishExclusive(seq, reply);
-             });
+  auto command = std::make_shared<PinnedCommand>();
+  command->bytes = encodedCommand(raw);
+  command->readonly = readonly;
+  command->extra_ms = command::blockTimeoutMs(argv_);
+  command->on_success = [guard, seq](std::string_view reply) {
+    if (auto* self = static_cast<Session*>(guard->target)) self->finishExclusive(seq, reply);
+  };
+  sendPinned(seq, std::move(command), owner->host(), owner->port(), false, 0);
 }
 
 // ---- transactions ----------------------------------------------------------------------------
@@ -364,6 +375,11 @@ void Session::sendExec(uint64_t seq, std::string host, uint16_t port, unsigned a
     *failed = true;
     auto* self = static_cast<Session*>(guard->target);
     if (!self) return;
+    if (failure == backend::Failure::kTimeout) {
+      self->pinned_lost_ = true;  // reset with the connection, WATCH included
+      return self->finishExclusive(seq, resp::errorReply(fmt::runtime(resp::err::kNodeTimeout), node,
+                                                         self->dispatcher().options().backend_timeout_ms));
+    }
     if (failure == backend::Failure::kUnreachable && !pending.watching && attempt < max_attempts) {
       // Nothing reached the node: send the whole batch again once the map may have moved on.
       self->dispatcher().requestRefresh("transaction's node " + node + " unreachable");
@@ -399,18 +415,21 @@ void Session::watch(int slot, std::string_view raw) {
   if (!owner) return finishExclusive(seq, dispatcher().hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
   std::shared_ptr<request::ReplyLink> guard = link_;
   bool keep = tx_.watching;
-  sendPinned(seq, encodedCommand(raw), owner->host(), owner->port(), false, true, 0,
-             [guard, seq, slot, keep](std::string_view reply) {
-               auto* self = static_cast<Session*>(guard->target);
-               if (!self) return;
-               if (reply.starts_with("+OK")) {
-                 if (!keep || self->watch_conn_ != self->pinned_.get()) self->watch_conn_ = self->pinned_.get();
-                 self->tx_.watching = true;
-                 self->tx_.watch_slot = slot;
-                 self->tx_.slot = slot;
-               }
-               self->finishExclusive(seq, reply);
-             });
+  auto command = std::make_shared<PinnedCommand>();
+  command->bytes = encodedCommand(raw);
+  command->readonly = true;
+  command->on_success = [guard, seq, slot, keep](std::string_view reply) {
+    auto* self = static_cast<Session*>(guard->target);
+    if (!self) return;
+    if (reply.starts_with("+OK")) {
+      if (!keep || self->watch_conn_ != self->pinned_.get()) self->watch_conn_ = self->pinned_.get();
+      self->tx_.watching = true;
+      self->tx_.watch_slot = slot;
+      self->tx_.slot = slot;
+    }
+    self->finishExclusive(seq, reply);
+  };
+  sendPinned(seq, std::move(command), owner->host(), owner->port(), false, 0);
 }
 
 void Session::unwatch() {

@@ -12,8 +12,8 @@ import signal
 import threading
 import time
 
-from cluster import RespError, encode_command, key_slot, log, run_suite
-from state_helpers import blocked_clients, key_on, skey
+from cluster import RespError, encode_command, key_slot, log, run_suite, slotgate_binary
+from state_helpers import ConfiguredSlotgate, blocked_clients, key_on, skey
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 
@@ -330,6 +330,61 @@ def test_wait_counts_only_masters_this_client_wrote_to(cluster, gate):
     finally:
         os.kill(rb.proc.pid, signal.SIGCONT)
     cluster.wait_stable(20)
+
+
+def test_hung_node_fails_dedicated_commands_at_their_deadline(cluster, gate):
+    """With a 300 ms backend timeout: a node that stops answering (SIGSTOP) fails a blocked
+    client once its own timeout plus the backend timeout has passed, and an EXEC once the backend
+    timeout has passed, with slotgate's error, while a BLPOP on a healthy node still waits its
+    full second. The same clients work again when the node is back."""
+    hung, healthy = cluster.masters()[0], cluster.masters()[1]
+    k_list = key_on(cluster, hung, "hung:list")
+    k_tx = key_on(cluster, hung, "hung:tx")
+    k_ok = key_on(cluster, healthy, "hung:ok")
+    config = "timeouts:\n  backend_ms: 300\n"
+    with ConfiguredSlotgate(slotgate_binary(), cluster.seeds(), config) as g:
+        g.client().delete(k_list, k_ok)
+        results = {}
+
+        def blpop(name, key, timeout):
+            with g.raw(timeout=10) as c:
+                t0 = time.monotonic()
+                results[name] = (c.call("BLPOP", key, timeout), time.monotonic() - t0)
+
+        def exec_():
+            with g.raw(timeout=10) as c:
+                assert c.call("MULTI") == b"OK"
+                assert c.call("SET", k_tx, "x") == b"QUEUED"
+                t0 = time.monotonic()
+                results["exec"] = (c.call("EXEC"), time.monotonic() - t0)
+
+        threads = [threading.Thread(target=blpop, args=("hung", k_list, 0.2)),
+                   threading.Thread(target=blpop, args=("healthy", k_ok, 1)),
+                   threading.Thread(target=exec_)]
+        os.kill(hung.proc.pid, signal.SIGSTOP)
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=10)
+        finally:
+            os.kill(hung.proc.pid, signal.SIGCONT)
+        got, took = results["hung"]
+        assert isinstance(got, RespError) and f"node {hung.addr} did not answer within 500 ms" in str(got), got
+        assert 0.45 <= took < 2.5, f"BLPOP 0.2 on a hung node failed after {took:.2f}s"
+        got, took = results["exec"]
+        assert isinstance(got, RespError) and f"node {hung.addr} did not answer within 300 ms" in str(got), got
+        assert 0.25 <= took < 2.5, f"EXEC on a hung node failed after {took:.2f}s"
+        got, took = results["healthy"]
+        assert got is None and 0.95 <= took < 3.0, f"BLPOP 1 on a healthy node: {got!r} after {took:.2f}s"
+        cluster.wait_stable(20)
+        # The node is back: the same kinds of commands go through again.
+        with g.raw(timeout=10) as c:
+            assert c.call("RPUSH", k_list, "v") == 1
+            assert c.call("BLPOP", k_list, 1) == [k_list.encode(), b"v"]
+            assert c.call("MULTI") == b"OK"
+            assert c.call("SET", k_tx, "y") == b"QUEUED"
+            assert c.call("EXEC") == [b"OK"]
 
 
 if __name__ == "__main__":
