@@ -19,12 +19,13 @@ struct CommandCounters {
 
 class CommandStats {
  public:
-  void record(const command::CommandSpec& spec, uint64_t micros, bool error) {
+  // `latency`: false for time spent blocked (BLPOP, WAIT), kept out of the histogram.
+  void record(const command::CommandSpec& spec, uint64_t micros, bool error, bool latency = true) {
     CommandCounters& c = countersFor(spec);
     ++c.calls;
     c.errors += error ? 1 : 0;
     c.usec += micros;
-    latency_.record(micros);
+    if (latency) latency_.record(micros);
   }
   // Counters by command name ("get", "config|get").
   std::unordered_map<std::string, CommandCounters> byName() const;

@@ -23,6 +23,8 @@ class ReplyQueue {
   // Returns how many replies were appended.
   size_t complete(uint64_t seq, std::string_view reply, common::Buffer& out);
 
+  // The sequence number the next push() will return.
+  uint64_t nextSeq() const { return head_seq_ + count_; }
   // Commands whose replies have not left yet.
   size_t pending() const { return count_; }
   // Bytes of completed replies waiting behind an earlier one.

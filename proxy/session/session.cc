@@ -139,8 +139,12 @@ Session::Step Session::handleCommand(std::string_view bytes) {
   if (!checkAccess(spec, name)) return Step::kDone;
   if (spec.policy == command::Policy::kStateful || tx_.active || (subs_ && subs_->active()) ||
       (spec.flags & command::kFlagBlocking)) {
+    // Timed from here to its first reply, whenever that comes (an EXEC's, a BLPOP's).
+    uint64_t seq = queue_.nextSeq();
+    startTiming(seq, spec);
     Step step = handleStateful(spec, name, raw);
     if (step == Step::kDone) ctx_.stats->total_commands_processed.add();
+    if (step != Step::kDone || queue_.nextSeq() == seq) cancelTiming(seq);  // no reply place taken
     return step;
   }
   ctx_.stats->total_commands_processed.add();
@@ -310,12 +314,22 @@ void Session::addBackendTime(uint64_t seq, uint64_t micros) {
   if (Timing* t = timingFor(seq)) t->backend_us += micros;
 }
 
+void Session::cancelTiming(uint64_t seq) {
+  Timing* t = timingFor(seq);
+  if (!t) return;
+  t->spec = nullptr;
+  while (!timings_.empty() && timings_.size() > timing_head_ && !timings_.back().spec) timings_.pop_back();
+}
+
 void Session::finishTiming(uint64_t seq, std::string_view reply) {
   Timing* t = timingFor(seq);
   if (!t) return;
   uint64_t micros = request::monotonicMicros() - t->start_us;
-  ctx_.command_stats->record(*t->spec, micros, !reply.empty() && reply[0] == '-');
-  if (ctx_.slowlog && ctx_.slowlog->isSlow(micros)) recordSlow(*t, micros);
+  // Like Redis, time spent blocked (BLPOP, WAIT) is no latency: counted, kept out of the
+  // histogram and SLOWLOG.
+  bool blocks = (t->spec->flags & command::kFlagBlocking) || std::string_view(t->spec->name) == "wait";
+  ctx_.command_stats->record(*t->spec, micros, !reply.empty() && reply[0] == '-', !blocks);
+  if (!blocks && ctx_.slowlog && ctx_.slowlog->isSlow(micros)) recordSlow(*t, micros);
   t->spec = nullptr;
   while (timing_head_ < timings_.size() && !timings_[timing_head_].spec) {
     ++timing_head_;

@@ -171,6 +171,7 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   void startTiming(uint64_t seq, const command::CommandSpec& spec);
   Timing* timingFor(uint64_t seq);
   void finishTiming(uint64_t seq, std::string_view reply);
+  void cancelTiming(uint64_t seq);
   void recordSlow(const Timing& timing, uint64_t micros);
 
   SessionContext& ctx_;

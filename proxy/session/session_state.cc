@@ -160,6 +160,8 @@ backend::BackendConnection& Session::pinnedTo(const std::string& host, uint16_t 
 }
 
 void Session::finishExclusive(uint64_t seq, std::string_view reply) {
+  // It ran on a node connection of its own: the node's share is about all of it.
+  if (Timing* t = timingFor(seq)) t->backend_us = request::monotonicMicros() - t->start_us;
   exclusive_busy_ = false;
   info_->blocked.store(false, std::memory_order_relaxed);
   deliver(seq, reply);

@@ -32,17 +32,27 @@ def test_metrics_move_with_traffic(cluster, gate):
         except redis.ResponseError:
             pass
     r.mget([f"metrics:{i}" for i in range(50)])
+    # Commands a session handles itself (transactions, blocking commands) are counted too.
+    for _ in range(3):
+        tx = r.pipeline(transaction=True)
+        tx.set("metrics:tx", "1").incr("metrics:tx")
+        tx.execute()
+    assert r.blpop(["metrics:list"], timeout=0.1) is None
     after = gate.metrics()
 
     def delta(name, **labels):
         return _metric(after, name, **labels) - _metric(before, name, **labels)
 
-    assert delta("slotgate_commands_total", cmd="set") == 200, delta("slotgate_commands_total", cmd="set")
     assert delta("slotgate_commands_total", cmd="get") == 100
     assert delta("slotgate_commands_total", cmd="incr") == 7
     assert delta("slotgate_command_errors_total", cmd="incr") == 7
     assert delta("slotgate_command_errors_total", cmd="set") == 0
     assert delta("slotgate_commands_total", cmd="mget") == 1
+    assert delta("slotgate_commands_total", cmd="multi") == 3
+    assert delta("slotgate_commands_total", cmd="exec") == 3
+    assert delta("slotgate_commands_total", cmd="set") == 200 + 3  # queued in MULTI: counted once
+    assert delta("slotgate_commands_total", cmd="blpop") == 1
+    assert delta("slotgate_command_errors_total", cmd="exec") == 0
     assert delta("slotgate_request_duration_seconds_count") >= 308
     assert delta("slotgate_backend_duration_seconds_count") >= 308  # the MGET went out in parts
     assert delta("slotgate_session_total_commands_processed_total") >= 308
@@ -136,6 +146,17 @@ def test_slowlog(cluster, gate):
     assert client.decode().startswith("127.0.0.1:")
     assert r.execute_command("SLOWLOG", "LEN") == 1
     assert gate.metrics()["slotgate_slowlog_length"] == 1
+    # The same loop in a transaction: EXEC is logged with the node's share, and a BLPOP that
+    # waited 200 ms is not (like Redis, time spent blocked is not execution time).
+    assert r.blpop(["slow:list"], timeout=0.2) is None
+    tx = r.pipeline(transaction=True)
+    tx.eval(script, 1, "slow:busy")
+    assert tx.execute()[0] > 0
+    entries = r.execute_command("SLOWLOG", "GET", "10")
+    assert len(entries) == 2, entries
+    ident, when, duration, args, client, name, backend = entries[0]
+    assert args == [b"EXEC"], args
+    assert 150_000 <= backend <= duration, (backend, duration)
     # Help and errors answered like Redis.
     assert any(b"GET" in line for line in r.execute_command("SLOWLOG", "HELP"))
     try:
