@@ -145,6 +145,8 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
     std::string bytes;
     bool readonly = false;
     uint64_t extra_ms = 0;  // beyond the backend op timeout: a blocking command's own timeout
+    int slot = -1;          // where to look for the owner again if its node is unreachable
+    uint64_t started_ms = 0;
     std::function<void(std::string_view)> on_success;
   };
   void sendPinned(uint64_t seq, std::shared_ptr<const PinnedCommand> command, std::string host, uint16_t port,
@@ -210,6 +212,7 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
     std::shared_ptr<std::vector<std::string>> commands;
     int slot = -1;
     bool watching = false;
+    uint64_t started_ms = 0;
   };
   PendingExec pending_exec_;  // the EXEC batch in flight (resent after a redirect)
 

@@ -27,6 +27,8 @@ bool isRedirectReply(std::string_view reply) {
 }
 
 uint64_t backoffMs(unsigned attempt) { return std::min<uint64_t>(50ull << std::min(attempt, 5u), 1000); }
+// How often a command whose node is unreachable looks again for the slot's owner.
+constexpr uint64_t kOwnerPollMs = 100;
 
 }  // namespace
 
@@ -174,11 +176,18 @@ void Session::sendPinned(uint64_t seq, std::shared_ptr<const PinnedCommand> comm
                          uint16_t port, bool asking, unsigned attempt) {
   backend::BackendConnection& conn = pinnedTo(host, port);
   std::shared_ptr<request::ReplyLink> guard = link_;
-  auto retry = [guard, seq, command, attempt](std::string to_host, uint16_t to_port, bool ask, uint64_t delay) {
+  // `follow_owner`: resend to whoever owns the slot by then (the map may have moved on).
+  auto retry = [guard, seq, command](std::string to_host, uint16_t to_port, bool ask, uint64_t delay,
+                                     unsigned next_attempt, bool follow_owner) {
     auto* self = static_cast<Session*>(guard->target);
     if (!self) return;
-    auto resend = [guard, seq, command, to_host, to_port, ask, attempt] {
-      if (auto* s = static_cast<Session*>(guard->target)) s->sendPinned(seq, command, to_host, to_port, ask, attempt + 1);
+    auto resend = [guard, seq, command, to_host, to_port, ask, next_attempt, follow_owner] {
+      auto* s = static_cast<Session*>(guard->target);
+      if (!s) return;
+      backend::BackendConnection* owner =
+          follow_owner && command->slot >= 0 ? s->dispatcher().ownerOf(static_cast<uint16_t>(command->slot)) : nullptr;
+      if (owner) s->sendPinned(seq, command, owner->host(), owner->port(), false, next_attempt);
+      else s->sendPinned(seq, command, to_host, to_port, ask, next_attempt);
     };
     if (delay == 0) resend();
     else self->ctx_.loop->after(delay, resend);
@@ -190,9 +199,12 @@ void Session::sendPinned(uint64_t seq, std::shared_ptr<const PinnedCommand> comm
         if (!self) return;
         if (reply.size() > 3 && reply[0] == '-' && attempt < max_attempts) {
           if (auto r = cluster::parseRedirect(reply.substr(1, reply.size() - 3))) {
-            if (r->kind == cluster::Redirect::Kind::kTryAgain) return retry(host, port, false, backoffMs(attempt));
+            if (r->kind == cluster::Redirect::Kind::kTryAgain) {
+              return retry(host, port, false, backoffMs(attempt), attempt + 1, false);
+            }
             if (r->kind == cluster::Redirect::Kind::kMoved) self->dispatcher().requestRefresh("MOVED on a dedicated connection");
-            return retry(r->host.empty() ? host : r->host, r->port, r->kind == cluster::Redirect::Kind::kAsk, 0);
+            return retry(r->host.empty() ? host : r->host, r->port, r->kind == cluster::Redirect::Kind::kAsk, 0,
+                         attempt + 1, false);
           }
         }
         command->on_success(reply);
@@ -208,11 +220,16 @@ void Session::sendPinned(uint64_t seq, std::shared_ptr<const PinnedCommand> comm
           uint64_t allowed = command->extra_ms >= UINT64_MAX - op_ms ? UINT64_MAX : op_ms + command->extra_ms;
           return self->finishExclusive(seq, resp::errorReply(fmt::runtime(resp::err::kNodeTimeout), node, allowed));
         }
-        bool again = attempt < max_attempts && (failure == backend::Failure::kUnreachable || command->readonly);
-        if (again) {
-          // The slot's owner may have changed: ask the map again after a pause.
+        // Nothing reached the node: like an ordinary request, wait (failover_wait) for the slot
+        // to have a reachable owner, going wherever the map says it lives now.
+        uint64_t waited = self->ctx_.loop->nowMs() - command->started_ms;
+        if (failure == backend::Failure::kUnreachable && waited < self->dispatcher().options().failover_wait_ms) {
           self->dispatcher().requestRefresh("dedicated connection to " + node + " failed");
-          return retry(host, port, false, backoffMs(attempt));
+          return retry(host, port, false, kOwnerPollMs, attempt, true);
+        }
+        if (command->readonly && attempt < max_attempts) {  // a read whose connection broke: once more
+          self->dispatcher().requestRefresh("dedicated connection to " + node + " failed");
+          return retry(host, port, false, backoffMs(attempt), attempt + 1, true);
         }
         self->finishExclusive(seq, failure == backend::Failure::kUnreachable
                                        ? resp::errorReply(fmt::runtime(resp::err::kNodeUnreachable), node, "-", detail)
@@ -235,6 +252,8 @@ void Session::blocking(int slot, std::string_view raw, bool readonly) {
   command->bytes = encodedCommand(raw);
   command->readonly = readonly;
   command->extra_ms = command::blockTimeoutMs(argv_);
+  command->slot = slot;
+  command->started_ms = ctx_.loop->nowMs();
   command->on_success = [guard, seq](std::string_view reply) {
     if (auto* self = static_cast<Session*>(guard->target)) self->finishExclusive(seq, reply);
   };
@@ -314,7 +333,7 @@ void Session::exec() {
   } else {
     return finishExclusive(seq, dispatcher().hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
   }
-  pending_exec_ = {batch, slot, watching};
+  pending_exec_ = {batch, slot, watching, ctx_.loop->nowMs()};
   sendExec(seq, host, port, 0);
 }
 
@@ -371,7 +390,7 @@ void Session::sendExec(uint64_t seq, std::string host, uint16_t port, unsigned a
     }
     self->finishExclusive(seq, result);
   };
-  auto on_failure = [guard, seq, failed, pending, attempt, max_attempts, host, port](
+  auto on_failure = [guard, seq, failed, pending, attempt, host, port](
                         backend::Failure failure, const std::string& node, const std::string& detail) {
     if (*failed) return;
     *failed = true;
@@ -382,18 +401,21 @@ void Session::sendExec(uint64_t seq, std::string host, uint16_t port, unsigned a
       return self->finishExclusive(seq, resp::errorReply(fmt::runtime(resp::err::kNodeTimeout), node,
                                                          self->dispatcher().options().backend_timeout_ms));
     }
-    if (failure == backend::Failure::kUnreachable && !pending.watching && attempt < max_attempts) {
-      // Nothing reached the node: send the whole batch again once the map may have moved on.
+    uint64_t waited = self->ctx_.loop->nowMs() - pending.started_ms;
+    if (failure == backend::Failure::kUnreachable && !pending.watching &&
+        waited < self->dispatcher().options().failover_wait_ms) {
+      // Nothing reached the node: send the whole batch again, to the slot's owner by then (a
+      // failover), within failover_wait like an ordinary request.
       self->dispatcher().requestRefresh("transaction's node " + node + " unreachable");
       self->pending_exec_ = pending;
-      self->ctx_.loop->after(backoffMs(attempt), [guard, seq, attempt, pending] {
+      self->ctx_.loop->after(kOwnerPollMs, [guard, seq, attempt, pending] {
         auto* s = static_cast<Session*>(guard->target);
         if (!s) return;
         backend::BackendConnection* owner =
             pending.slot >= 0 ? s->dispatcher().ownerOf(static_cast<uint16_t>(pending.slot)) : s->dispatcher().anyPrimary();
         if (!owner) return s->finishExclusive(seq, resp::err::kSlotNotServed);
         s->pending_exec_ = pending;
-        s->sendExec(seq, owner->host(), owner->port(), attempt + 1);
+        s->sendExec(seq, owner->host(), owner->port(), attempt);
       });
       return;
     }
@@ -420,6 +442,8 @@ void Session::watch(int slot, std::string_view raw) {
   auto command = std::make_shared<PinnedCommand>();
   command->bytes = encodedCommand(raw);
   command->readonly = true;
+  command->slot = keep ? -1 : slot;  // a WATCH already in force stays on its connection
+  command->started_ms = ctx_.loop->nowMs();
   command->on_success = [guard, seq, slot, keep](std::string_view reply) {
     auto* self = static_cast<Session*>(guard->target);
     if (!self) return;
