@@ -183,7 +183,7 @@ void Worker::applyConfig(ConfigPtr config) {
 }
 
 // Every live setting a worker holds, from one snapshot. A new live setting is one line here (and
-// kLive on its row in config_loader.cc); process-wide ones (log, slowlog) are set by the server.
+// kLive on its row in config/config_keys.cc); process-wide ones (log, slowlog) are set by the server.
 void Worker::applyOnLoop(ConfigPtr config) {
   config_ = std::move(config);
   const config::Config& c = *config_;
