@@ -12,8 +12,8 @@ import re
 
 import redis
 
-from reference import Reference, norm
-from cluster import (RespError, encode_command, key_slot, run_suite, tag_for_slot)
+from reference import Pair, Reference, norm, show_command
+from cluster import RespError, key_slot, run_suite, tag_for_slot
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 
@@ -24,52 +24,6 @@ REF = None  # the Reference, set in __main__
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-
-class Pair:
-    """The same raw RESP connection to slotgate and to the reference."""
-
-    def __init__(self, gate):
-        self.g = gate.raw()
-        self.r = REF.raw()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.g.close()
-        self.r.close()
-
-    def same(self, *args):
-        """Runs one command on both; the replies must be equal. Returns the (normalized) reply."""
-        g, r = norm(self.g.call(*args)), norm(self.r.call(*args))
-        assert g == r, f"{_show(args)}:\n  slotgate: {_short(g)}\n  redis:    {_short(r)}"
-        return g
-
-    def both(self, *args):
-        """Runs one command on both without comparing (setup)."""
-        return norm(self.g.call(*args)), norm(self.r.call(*args))
-
-    def same_pipeline(self, commands):
-        """Sends all commands at once to each side, then compares the replies one by one."""
-        data = b"".join(encode_command(*c) for c in commands)
-        self.g.send(data)
-        self.r.send(data)
-        gs = [norm(self.g.read_reply()) for _ in commands]
-        rs = [norm(self.r.read_reply()) for _ in commands]
-        for c, g, r in zip(commands, gs, rs):
-            assert g == r, f"{_show(c)}:\n  slotgate: {_short(g)}\n  redis:    {_short(r)}"
-        return gs
-
-
-def _show(args):
-    s = " ".join(a.decode("latin-1") if isinstance(a, bytes) else str(a) for a in args)
-    return s if len(s) < 300 else s[:300] + f"... ({len(args)} args)"
-
-
-def _short(v):
-    s = repr(v)
-    return s if len(s) < 600 else s[:600] + "..."
-
 
 def skey(slot, name):
     """A key in `slot` (by hashtag)."""
@@ -109,7 +63,7 @@ def test_mget_100_slots_some_missing(cluster, gate):
     keys = [skey(s, "mget") for s in slots]
     assert len({key_slot(k) for k in keys}) == 100
     assert_all_masters(cluster, keys)
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, keys)
         for i, k in enumerate(keys):
             if i % 3 != 1:  # a third missing
@@ -130,7 +84,7 @@ def test_mget_100_slots_some_missing(cluster, gate):
 def test_mget_many_keys_and_binary(cluster, gate):
     keys = [f"big:{i}" for i in range(3000)]
     binary = [b"bin:\r\n" + bytes([i]) + b"\x00*1\r\n$" for i in range(0, 256, 5)]
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, keys[:50] + binary)
         for chunk in range(0, 3000, 500):
             args = []
@@ -152,7 +106,7 @@ def test_every_slot_in_one_command(cluster, gate):
     args = []
     for i, k in enumerate(keys):
         args += [k, str(i)]
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         assert p.same("MSET", *args) == b"OK"
         got = p.same("MGET", *keys[::-1])
         assert got[0] == b"16383" and got[-1] == b"0"
@@ -167,7 +121,7 @@ def test_mset_then_get_on_owner(cluster, gate):
     keys += [f"{{msettag}}:{i}" for i in range(10)]
     assert_all_masters(cluster, keys)
     owners = cluster.slot_owners()
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         args = []
         for i, k in enumerate(keys):
             args += [k, f"mset-{i}"]
@@ -187,7 +141,7 @@ def test_del_exists_with_duplicates(cluster, gate):
     keys = [skey(s, "del") for s in slots]
     assert_all_masters(cluster, keys)
     owners = cluster.slot_owners()
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, keys)
         for k in keys[:30]:
             p.both("SET", k, "1")
@@ -212,7 +166,7 @@ def test_touch_and_unlink(cluster, gate):
     keys = [skey(s, "tu") for s in slots]
     assert_all_masters(cluster, keys)
     owners = cluster.slot_owners()
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, keys)
         for k in keys[:20]:
             p.both("SET", k, "v")
@@ -231,7 +185,7 @@ def test_hashtag_groups(cluster, gate):
     tags = [tag_for_slot(s) for s in spread_slots(12, 101)]
     keys = [f"{{{t}}}:{j}" for t in tags for j in range(5)]
     interleaved = [keys[j * 5 + i] for i in range(5) for j in range(12)]
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, keys)
         args = []
         for i, k in enumerate(interleaved):
@@ -248,7 +202,7 @@ def test_hashtag_groups(cluster, gate):
 
 
 def test_arity_and_syntax_errors(cluster, gate):
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         for cmd in (["MGET"], ["MSET"], ["MSET", "a"], ["MSET", "a", "1", "b"],
                     ["MSET", "a", "1", "{x}b", "2", "c"], ["DEL"], ["UNLINK"], ["EXISTS"],
                     ["TOUCH"], ["mset", "k"], ["MsEt", "a", "b", "c"]):
@@ -260,7 +214,7 @@ def test_arity_and_syntax_errors(cluster, gate):
 
 def test_pipelined_split_commands(cluster, gate):
     keys = [skey(s, "pipe") for s in spread_slots(64, 29)]
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, keys)
         commands = []
         for i in range(150):
@@ -325,7 +279,7 @@ def test_part_failure_names_the_part(cluster, gate):
         vc.config_set("maxmemory", 0)
         vc.config_set("maxmemory-policy", old)
         r.close()
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         args = []
         for k in keys:
             args += [k, "after"]
@@ -386,7 +340,7 @@ def test_crossslot_over_two_slots(cluster, gate):
         for (x, y, z) in ((a, b, c), (a2, b2, b2), (a, b, b)):
             for cmd in _crossslot_commands(x, y, z):
                 got = norm(r.call(*cmd))
-                assert got == ("error", CROSSSLOT), f"{_show(cmd)}: {got!r}"
+                assert got == ("error", CROSSSLOT), f"{show_command(cmd)}: {got!r}"
         # Nothing was created by the rejected commands.
         for k in (a, b, c, a2, b2):
             assert norm(r.call("EXISTS", k)) == 0, k
@@ -396,7 +350,7 @@ def test_same_slot_with_hashtags_matches_redis(cluster, gate):
     t = "{samehash}"
     a, b, c, d = f"{t}a", f"{t}b", f"{t}c", f"{t}d"
     keys = [a, b, c, d]
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, keys)
         p.same("MSETNX", a, "1", b, "2")
         p.same("MSETNX", a, "1", c, "2")
@@ -457,7 +411,7 @@ def test_eval_routing(cluster, gate):
     owners = cluster.slot_owners()
     a, b = "{evaltag}a", "{evaltag}b"
     set_two = "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[2]); return redis.call('MGET', KEYS[1], KEYS[2])"
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         fresh(p, [a, b])
         p.same("EVAL", set_two, "2", a, b, "one", "two")
         owner = cluster.client(owners[key_slot(a)])

@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from reference import Reference, norm
+from reference import Pair, Reference
 from cluster import RespError, key_slot, log, run_suite
 from state_helpers import is_redirect, key_on, move_slot, other_master, skey
 
@@ -19,29 +19,6 @@ CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 
 REF = None  # the Reference, set in __main__
-
-
-class Pair:
-    """The same raw RESP connection to slotgate and to the reference."""
-
-    def __init__(self, gate):
-        self.g = gate.raw()
-        self.r = REF.raw()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.g.close()
-        self.r.close()
-
-    def same(self, *args):
-        g, r = norm(self.g.call(*args)), norm(self.r.call(*args))
-        assert g == r, f"{args}:\n  slotgate: {g!r}\n  redis:    {r!r}"
-        return g
-
-    def both(self, *args):
-        return norm(self.g.call(*args)), norm(self.r.call(*args))
 
 
 def owner_get(cluster, key):
@@ -58,7 +35,7 @@ def owner_type(cluster, key):
 
 def test_multi_exec_applies_on_owner(cluster, gate):
     k, n, l = "{tx1}:str", "{tx1}:num", "{tx1}:list"
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         for key in (k, n, l):
             p.both("DEL", key)
         assert p.same("MULTI") == b"OK"
@@ -92,7 +69,7 @@ def test_multi_on_every_master(cluster, gate):
 
 
 def test_multi_keyless_only(cluster, gate):
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         assert p.same("MULTI") == b"OK"
         assert p.same("PING") == b"QUEUED"
         assert p.same("ECHO", "x") == b"QUEUED"
@@ -109,7 +86,7 @@ def test_multi_keyless_only(cluster, gate):
 
 def test_discard(cluster, gate):
     k = "{txd}:k"
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         p.both("DEL", k)
         assert p.same("MULTI") == b"OK"
         assert p.same("SET", k, "never") == b"QUEUED"
@@ -124,7 +101,7 @@ def test_discard(cluster, gate):
 
 def test_multi_errors_like_redis(cluster, gate):
     k = "{txe}:k"
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         p.both("DEL", k)
         assert p.same("EXEC") == ("error", "ERR EXEC without MULTI")
         # Nested MULTI: an error, the transaction goes on.
@@ -159,7 +136,7 @@ def test_multi_errors_like_redis(cluster, gate):
 
 
 def test_blocking_command_inside_multi_does_not_block(cluster, gate):
-    with Pair(gate) as p:
+    with Pair(gate, REF) as p:
         p.both("DEL", "{txb}l")
         assert p.same("MULTI") == b"OK"
         assert p.same("BLPOP", "{txb}l", 5) == b"QUEUED"

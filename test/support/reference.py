@@ -7,8 +7,8 @@ import tempfile
 
 import redis
 
-from cluster import HOST, RawConnection, RespError, free_port, log, spawn, stop_process, tail, wait_until
-
+from cluster import (HOST, RawConnection, RespError, encode_command, free_port, log, spawn, stop_process,
+                     tail, wait_until)
 
 
 class Reference:
@@ -71,3 +71,51 @@ def norm(x):
     if isinstance(x, list):
         return [norm(i) for i in x]
     return x
+
+
+def show_command(args):
+    """A command for a failure message, cut when long."""
+    s = " ".join(a.decode("latin-1") if isinstance(a, bytes) else str(a) for a in args)
+    return s if len(s) < 300 else s[:300] + f"... ({len(args)} args)"
+
+
+def short_repr(v):
+    """A reply for a failure message, cut when long."""
+    s = repr(v)
+    return s if len(s) < 600 else s[:600] + "..."
+
+
+class Pair:
+    """The same raw RESP connection to slotgate and to the reference: every command goes to both."""
+
+    def __init__(self, gate, reference):
+        self.g = gate.raw()
+        self.r = reference.raw()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.g.close()
+        self.r.close()
+
+    def same(self, *args):
+        """Runs one command on both; the replies must be equal. Returns the (normalized) reply."""
+        g, r = norm(self.g.call(*args)), norm(self.r.call(*args))
+        assert g == r, f"{show_command(args)}:\n  slotgate: {short_repr(g)}\n  redis:    {short_repr(r)}"
+        return g
+
+    def both(self, *args):
+        """Runs one command on both without comparing (setup)."""
+        return norm(self.g.call(*args)), norm(self.r.call(*args))
+
+    def same_pipeline(self, commands):
+        """Sends all commands at once to each side, then compares the replies one by one."""
+        data = b"".join(encode_command(*c) for c in commands)
+        self.g.send(data)
+        self.r.send(data)
+        gs = [norm(self.g.read_reply()) for _ in commands]
+        rs = [norm(self.r.read_reply()) for _ in commands]
+        for c, g, r in zip(commands, gs, rs):
+            assert g == r, f"{show_command(c)}:\n  slotgate: {short_repr(g)}\n  redis:    {short_repr(r)}"
+        return gs
