@@ -23,6 +23,9 @@ inline constexpr std::string_view kExecWithoutMulti = "-ERR EXEC without MULTI\r
 inline constexpr std::string_view kDiscardWithoutMulti = "-ERR DISCARD without MULTI\r\n";
 inline constexpr std::string_view kWatchInMulti = "-ERR WATCH inside MULTI is not allowed\r\n";
 inline constexpr std::string_view kNotInMulti = "-ERR Command not allowed inside a transaction\r\n";
+// Format with the command's name: a transaction runs on one node, these run on all of them.
+inline constexpr std::string_view kEveryNodeInMulti =
+    "ERR slotgate cannot queue '{}' in MULTI: it runs on every node, a transaction on one";
 inline constexpr std::string_view kExecAbort =
     "-EXECABORT Transaction discarded because of previous errors.\r\n";
 // Authentication and access.

@@ -277,6 +277,18 @@ void Session::queueInTransaction(const command::CommandSpec& spec, std::string_v
     tx_.dirty = true;
     return replyNow(resp::err::kNotInMulti);
   }
+  // What slotgate refuses outside a transaction it refuses inside one; what runs on every node
+  // (FLUSHALL, DBSIZE, KEYS, SCAN, SCRIPT LOAD, ...) would run on the transaction's node only and
+  // answer for a part of the data. Either is a queue-time error: EXEC then answers EXECABORT.
+  using command::Policy;
+  if (spec.policy == Policy::kUnsupported) {
+    tx_.dirty = true;
+    return replyNow(resp::errorReply(fmt::runtime(resp::err::kUnsupported), route::displayName(spec)));
+  }
+  if (spec.policy == Policy::kAllPrimaries || spec.policy == Policy::kAllNodes || spec.policy == Policy::kCursor) {
+    tx_.dirty = true;
+    return replyNow(resp::errorReply(fmt::runtime(resp::err::kEveryNodeInMulti), route::displayName(spec)));
+  }
   bool cross = false;
   int slot = keysSlot(&cross);
   if (cross || !tx_.acceptSlot(slot)) {

@@ -175,6 +175,39 @@ def test_crossslot_inside_multi_aborts(cluster, gate):
         assert owner_get(cluster, key) is None, key
 
 
+def test_every_node_and_unsupported_commands_abort_multi(cluster, gate):
+    """A transaction runs on one node: FLUSHALL, DBSIZE, KEYS, SCAN, SCRIPT LOAD would run there
+    only and act on or answer for part of the data, and an unsupported command (CLUSTER SETSLOT)
+    would reach a node. Each is a queue-time error, so EXEC answers EXECABORT and nothing runs."""
+    keys = [key_on(cluster, m, "txe:k") for m in cluster.masters()]
+    r = gate.client()
+    for k in keys:
+        r.set(k, "kept")
+    before = r.dbsize()
+    with gate.raw() as c:
+        for cmd, name in ((["FLUSHALL"], "flushall"), (["DBSIZE"], "dbsize"), (["KEYS", "*"], "keys"),
+                          (["SCAN", "0"], "scan"), (["SCRIPT", "LOAD", "return 1"], "script load")):
+            assert c.call("MULTI") == b"OK"
+            assert c.call("SET", keys[0], "changed") == b"QUEUED"
+            err = c.call(*cmd)
+            assert isinstance(err, RespError) and str(err) == (
+                f"ERR slotgate cannot queue '{name}' in MULTI: it runs on every node, a transaction on one"), err
+            got = c.call("EXEC")
+            assert isinstance(got, RespError) and str(got) == EXECABORT, (cmd, got)
+        assert c.call("MULTI") == b"OK"
+        err = c.call("CLUSTER", "SETSLOT", 0, "STABLE")
+        assert isinstance(err, RespError) and str(err) == "ERR command 'cluster setslot' is not supported by slotgate", err
+        got = c.call("EXEC")
+        assert isinstance(got, RespError) and str(got) == EXECABORT, got
+        # Keyless commands whose answer is the same on any node still run in a transaction.
+        assert c.call("MULTI") == b"OK"
+        assert c.call("ECHO", "hi") == b"QUEUED"
+        assert c.call("EXEC") == [b"hi"]
+    for k in keys:
+        assert owner_get(cluster, k) == b"kept", k
+    assert r.dbsize() == before
+
+
 # ----------------------------------------------------------------------------------------------
 # WATCH
 # ----------------------------------------------------------------------------------------------
