@@ -104,7 +104,7 @@ void Worker::publish(cluster::TopologyPtr topology) {
 void Worker::learnBackendVersion() {
   if (version_asked_ || stacks_[0].dispatcher->primaries().empty()) return;
   version_asked_ = true;
-  backend::BackendConnection* node = stacks_[0].dispatcher->primaries().front();
+  backend::NodeLink* node = stacks_[0].dispatcher->primaries().front();
   node->send(backend::CallbackWaiter::make(
                  [this](std::string_view reply) {
                    size_t at = reply.find("redis_version:");
@@ -192,7 +192,6 @@ void Worker::applyOnLoop(ConfigPtr config) {
     stacks_[i].pool->setOptions(options);
     stacks_[i].dispatcher->setOptions(dispatchOptions(c));
     stacks_[i].executor->setConfig(config_.get());
-    session_context_.backend_options[i] = options;  // dedicated connections made from now on
   }
   session_context_.users.clear();
   for (const config::User& user : c.users) {

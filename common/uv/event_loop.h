@@ -11,15 +11,16 @@
 #include <uv.h>
 
 #include "common/buffer.h"
+#include "common/clock.h"
 
 namespace slotgate::common::uv {
 
 class TcpConnection;
 
-class EventLoop {
+class EventLoop : public common::Clock {
  public:
   EventLoop();
-  ~EventLoop();
+  ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
@@ -28,12 +29,12 @@ class EventLoop {
   // Runs until stop(); closes every remaining handle before returning.
   void run();
   // Thread-safe: `fn` runs on the loop thread soon.
-  void post(std::function<void()> fn);
+  void post(std::function<void()> fn) override;
   // Thread-safe: ends run() once the current turn is done.
   void stop();
   // Loop thread only: runs `fn` once after `ms` milliseconds (not if the loop stops first).
-  void after(uint64_t ms, std::function<void()> fn);
-  uint64_t nowMs() const { return uv_now(const_cast<uv_loop_t*>(&loop_)); }
+  void after(uint64_t ms, std::function<void()> fn) override;
+  uint64_t nowMs() const override { return uv_now(const_cast<uv_loop_t*>(&loop_)); }
 
   // Loop thread only: where sockets with nothing pending read into. A connection keeps bytes of
   // its own only while a request or reply is incomplete, so idle connections hold no buffer.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/retry_policy.h"
 #include "common/uv/event_loop.h"
 
 namespace slotgate::backend {
@@ -12,8 +13,8 @@ namespace {
 
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 constexpr std::string_view kReadonly = "*1\r\n$8\r\nREADONLY\r\n";
-constexpr uint64_t kMinBackoffMs = 100;
-constexpr uint64_t kMaxBackoffMs = 2000;
+// After a lost connection, sends are refused this long (see onClosed).
+constexpr uint64_t kRefuseAfterLossMs = 100;
 
 // Handshake replies are dropped; only a failure is worth a log line.
 class HandshakeWaiter : public Waiter {
@@ -126,7 +127,8 @@ void BackendConnection::sendRaw(std::string_view command) {
   conn_->write(command);
 }
 
-void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool asking, uint64_t extra_ms) {
+void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool asking, uint64_t extra_ms,
+                             unsigned replies) {
   uint64_t now = loop_.nowMs();
   uint64_t allowed = options_.op_timeout_ms + std::min(extra_ms, kNoDeadline - options_.op_timeout_ms);
   uint64_t deadline = extra_ms == kNoDeadline || allowed > kNoDeadline - now ? kNoDeadline : now + allowed;
@@ -141,7 +143,7 @@ void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool as
     fifo_.push_back({nullptr, deadline, !connecting_});
   }
   conn_->write(command);
-  fifo_.push_back({std::move(waiter), deadline, !connecting_});
+  fifo_.push_back({std::move(waiter), deadline, !connecting_, replies});
 }
 
 void BackendConnection::onConnected(int status) {
@@ -149,12 +151,12 @@ void BackendConnection::onConnected(int status) {
     conn_ = nullptr;  // already closing
     connecting_ = false;
     last_error_ = uv_strerror(status);
-    backoff_ms_ = backoff_ms_ == 0 ? kMinBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
-    down_until_ms_ = loop_.nowMs() + backoff_ms_;
+    uint64_t backoff_ms = common::RetryPolicy::backoffMs(++failed_connects_);
+    down_until_ms_ = loop_.nowMs() + backoff_ms;
     // Warn once per outage; the retries that follow are debug detail.
     common::logger("backend")->log(warned_down_ ? spdlog::level::debug : spdlog::level::warn,
                                    "cannot connect to {}: {} (retrying in {} ms)", address_, last_error_,
-                                   backoff_ms_);
+                                   backoff_ms);
     warned_down_ = true;
     ++connect_failures_;
     connect_failed_ = true;
@@ -163,7 +165,7 @@ void BackendConnection::onConnected(int status) {
     return;
   }
   connecting_ = false;
-  backoff_ms_ = 0;
+  failed_connects_ = 0;
   ++connects_;
   connect_failed_ = false;
   common::logger("backend")->log(warned_down_ ? spdlog::level::info : spdlog::level::debug, "connected to {}",
@@ -189,15 +191,12 @@ void BackendConnection::onRead(common::Buffer& in) {
     if (status == resp::ReplyScanner::Status::kError || fifo_.empty()) {
       common::logger("backend")->error("{} sent {}; closing the connection", address_,
                                        fifo_.empty() ? "a reply nobody asked for" : "an unparsable reply");
-      conn_->close();
-      conn_ = nullptr;
-      failAll(Failure::kLost, "protocol error from node");
-      if (close_handler_) close_handler_("protocol error from node");
-      return;
+      return reset("protocol error from node", std::nullopt);
     }
     size_t length = scanner_.length();
-    WaiterPtr waiter = std::move(fifo_.front().waiter);
-    fifo_.pop_front();
+    Entry& head = fifo_.front();
+    WaiterPtr waiter = --head.replies == 0 ? std::move(head.waiter) : head.waiter;
+    if (head.replies == 0) fifo_.pop_front();
     if (waiter) waiter->onReply(data.substr(0, length));
     // The waiter may have sent more on this connection, but cannot have closed it.
     in.consume(length);
@@ -220,7 +219,7 @@ void BackendConnection::onClosed(int status) {
   last_error_ = status == 0 ? "connection closed by the node" : uv_strerror(status);
   // A node that dies may still accept a connection or two while its process is torn down:
   // commands written there would be lost too. Refuse sends briefly (they wait and go elsewhere).
-  if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + kMinBackoffMs;
+  if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + kRefuseAfterLossMs;
   common::logger("backend")->warn("connection to {} lost: {}", address_, last_error_);
   failAll(Failure::kLost, last_error_);
   if (close_handler_) close_handler_(last_error_);
@@ -245,11 +244,16 @@ void BackendConnection::checkTimeout(uint64_t now_ms) {
   if (now_ms < head.deadline_ms) return;
   common::logger("backend")->warn("{} did not answer in time (op timeout {} ms); resetting the connection",
                                   address_, options_.op_timeout_ms);
+  // The head timed out; the rest are lost with the connection their replies would come on.
+  reset("no reply in time", Failure::kTimeout);
+}
+
+void BackendConnection::reset(const std::string& why, std::optional<Failure> head_failure) {
   conn_->close();
   conn_ = nullptr;
   connecting_ = false;
-  // The head timed out; the rest are lost with the connection their replies would come on.
-  failAll(Failure::kLost, "no reply in time", Failure::kTimeout);
+  failAll(Failure::kLost, why, head_failure);
+  if (close_handler_) close_handler_(why);
 }
 
 }  // namespace slotgate::backend

@@ -13,6 +13,7 @@
 
 #include "common/uv/tcp_connection.h"
 #include "config/config.h"
+#include "proxy/backend/node_link.h"
 #include "proxy/backend/waiter.h"
 #include "proxy/resp/reply_scanner.h"
 
@@ -36,7 +37,7 @@ void setHandshake(BackendOptions& options, int proto, const std::string& user, c
 // Timeouts and credentials from the config, for connections speaking `proto`.
 BackendOptions backendOptions(const config::Config& config, int proto);
 
-class BackendConnection : private common::uv::TcpConnection::Handler {
+class BackendConnection final : public NodeLink, private common::uv::TcpConnection::Handler {
  public:
   BackendConnection(common::uv::EventLoop& loop, std::string host, uint16_t port,
                     const BackendOptions& options);
@@ -44,62 +45,53 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
 
-  // `extra_ms` for send(): the command may take that long beyond the op timeout (a blocking
-  // command's own timeout); kNoDeadline: it may take forever (BLPOP key 0).
-  static constexpr uint64_t kNoDeadline = UINT64_MAX;
-
-  // Queues `command` (complete RESP bytes); `asking` sends ASKING first on the same connection.
-  // A null waiter discards the reply. If the node is known unreachable (backing off), the waiter
-  // hears kUnreachable at once.
-  void send(WaiterPtr waiter, std::string_view command, bool asking = false, uint64_t extra_ms = 0);
-
-  // Writes `command` with no waiter: its replies go to the push handler (pub/sub connections).
-  void sendRaw(std::string_view command);
-  // Replies nobody waits for (pub/sub messages, RESP3 pushes) go here instead of closing the
-  // connection as a protocol error.
-  void setPushHandler(std::function<void(std::string_view)> handler) { push_handler_ = std::move(handler); }
-  // Told when the connection closes or cannot be made (after its waiters have been failed).
-  void setCloseHandler(std::function<void(const std::string&)> handler) { close_handler_ = std::move(handler); }
-  // Counts TCP connections made so far: a change means per-connection state (WATCH, SUBSCRIBE)
-  // on the node was lost.
-  uint64_t generation() const { return generation_; }
+  // NodeLink: see node_link.h.
+  void send(WaiterPtr waiter, std::string_view command, bool asking = false, uint64_t extra_ms = 0,
+            unsigned replies = 1) override;
+  void sendRaw(std::string_view command) override;
+  void setPushHandler(std::function<void(std::string_view)> handler) override { push_handler_ = std::move(handler); }
+  void setCloseHandler(std::function<void(const std::string&)> handler) override {
+    close_handler_ = std::move(handler);
+  }
+  uint64_t generation() const override { return generation_; }
   // Closes the socket as soon as no command waits on it (its node left the cluster). A later
   // send() cancels this and reconnects.
-  void closeWhenIdle();
+  void closeWhenIdle() override;
 
   // Fails the head waiter with kTimeout (and resets the connection) once its deadline (sent +
   // op timeout + extra) has passed.
-  void checkTimeout(uint64_t now_ms);
+  void checkTimeout(uint64_t now_ms) override;
 
-  const std::string& host() const { return host_; }
-  uint16_t port() const { return port_; }
-  const std::string& address() const { return address_; }
-  bool connected() const { return conn_ && !connecting_; }
+  const std::string& host() const override { return host_; }
+  uint16_t port() const override { return port_; }
+  const std::string& address() const override { return address_; }
+  bool connected() const override { return conn_ && !connecting_; }
   void setOptions(const BackendOptions& options) { options_ = options; }
   // Where the connection's bytes are counted (the pool's); may be null.
   void setIoCounters(common::uv::IoCounters* io) { io_ = io; }
   // Refusing sends right now: the last connect failed and the backoff has not passed.
   bool down() const;
   // The last connect failed and none succeeded since (the backoff may have passed).
-  bool failing() const { return connect_failed_; }
+  bool failing() const override { return connect_failed_; }
   // Starts a connect in the background if none is open and the backoff has passed; a failing
   // node is retried this way without a client's command riding on it.
-  void probe();
+  void probe() override;
   // Send READONLY first on every connection (replica reads). Takes effect on the next connect,
   // or at once on an open connection.
-  void setReadonly(bool readonly);
+  void setReadonly(bool readonly) override;
   // Successful connects since start (more than one means reconnects).
   uint64_t connects() const { return connects_; }
   uint64_t connectFailures() const { return connect_failures_; }
-  size_t inFlight() const { return fifo_.size(); }
+  size_t inFlight() const override { return fifo_.size(); }
   // A recent connect failed: sends fail at once until the backoff ends.
-  bool backingOff() const;
+  bool backingOff() const override;
 
  private:
   struct Entry {
     WaiterPtr waiter;
     uint64_t deadline_ms;
-    bool written;  // handed to a connected socket (else still waiting for the connection)
+    bool written;           // handed to a connected socket (else still waiting for the connection)
+    unsigned replies = 1;   // replies still owed to the waiter (a MULTI ... EXEC batch owes several)
   };
 
   void ensureConnection();
@@ -107,6 +99,8 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   // the oldest written command, which gets `head_failure` when given.
   void failAll(Failure connected_failure, const std::string& detail,
                std::optional<Failure> head_failure = std::nullopt);
+  // Closes the socket at once after a protocol error or a timeout.
+  void reset(const std::string& why, std::optional<Failure> head_failure);
   void onConnected(int status) override;
   void onRead(common::Buffer& in) override;
   void onClosed(int status) override;
@@ -121,7 +115,7 @@ class BackendConnection : private common::uv::TcpConnection::Handler {
   std::deque<Entry> fifo_;
   resp::ReplyScanner scanner_;
   uint64_t down_until_ms_ = 0;  // refusing sends until then after a failed connect
-  uint64_t backoff_ms_ = 0;
+  unsigned failed_connects_ = 0;  // in a row: the step on the retry policy's backoff curve
   std::string last_error_;
   bool warned_down_ = false;
   uint64_t generation_ = 0;

@@ -6,15 +6,23 @@
 #include <unordered_map>
 
 #include "proxy/backend/backend_connection.h"
+#include "proxy/backend/link_source.h"
 
 namespace slotgate::backend {
 
-class BackendPool {
+class BackendPool final : public LinkSource {
  public:
   BackendPool(common::uv::EventLoop& loop, BackendOptions options) : loop_(loop), options_(options) {}
 
   BackendConnection& get(const std::string& host, uint16_t port);
-  void checkTimeouts(uint64_t now_ms);
+  NodeLink& shared(const std::string& host, uint16_t port) override { return get(host, port); }
+  // Speaks like the shared ones (protocol, credentials); its bytes are not counted with the pool's.
+  std::unique_ptr<NodeLink> openExclusive(const std::string& host, uint16_t port) override {
+    return std::make_unique<BackendConnection>(loop_, host, port, options_);
+  }
+  void closeIdleUnless(const std::function<bool(const NodeLink&)>& keep) override {
+    closeIdleUnless<const std::function<bool(const NodeLink&)>&>(keep);
+  }
   // Closes, once idle, every connection whose node `keep` rejects (nodes that left the cluster).
   template <typename Keep>
   void closeIdleUnless(Keep keep) {
@@ -22,6 +30,7 @@ class BackendPool {
       if (!keep(*conn)) conn->closeWhenIdle();
     }
   }
+  void checkTimeouts(uint64_t now_ms);
   // New timeouts (reload), for the open connections and the ones to come.
   void setOptions(BackendOptions options) {
     options_ = options;

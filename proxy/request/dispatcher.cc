@@ -3,7 +3,8 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "common/uv/event_loop.h"
+#include "proxy/command/command_table.h"
+#include "proxy/request/exclusive_lease.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
 
@@ -23,10 +24,11 @@ ReadFrom parseReadFrom(std::string_view text) {
   return ReadFrom::kMaster;
 }
 
-Dispatcher::Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
+Dispatcher::Dispatcher(common::Clock& clock, backend::LinkSource& links, DispatchOptions options,
                        RefreshFn request_refresh, RequestStats& stats)
-    : loop_(loop), pool_(pool), options_(options), request_refresh_(std::move(request_refresh)), stats_(stats),
-      hold_timer_(std::make_unique<common::uv::Timer>(loop)) {}
+    : clock_(clock), links_(links), options_(options), retry_(options.retry()),
+      request_refresh_(std::move(request_refresh)), stats_(stats),
+      evalsha_specs_{command::findCommand("evalsha"), command::findCommand("evalsha_ro")} {}
 
 void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   topology_ = std::move(topology);
@@ -35,14 +37,14 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   failing_nodes_.clear();
   epochs_.clear();
   const auto& nodes = topology_->nodes();
-  std::vector<backend::BackendConnection*>& by_index = by_index_;
+  std::vector<backend::NodeLink*>& by_index = by_index_;
   by_index.assign(nodes.size(), nullptr);
   for (int slot = 0; slot < cluster::kSlots; ++slot) {
     int owner = topology_->ownerOf(slot);
     failing_slots_[static_cast<size_t>(slot)] = owner >= 0 && nodes[owner].failing;
     if (owner < 0) continue;
     if (!by_index[owner]) {
-      by_index[owner] = &pool_.get(nodes[owner].host, nodes[owner].port);
+      by_index[owner] = &links_.shared(nodes[owner].host, nodes[owner].port);
       primaries_.push_back(by_index[owner]);
       if (nodes[owner].failing) failing_nodes_.insert(by_index[owner]);
     }
@@ -51,10 +53,10 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   std::sort(primaries_.begin(), primaries_.end(),
             [](auto* a, auto* b) { return a->address() < b->address(); });
   for (const cluster::NodeInfo& node : nodes) {
-    if (node.config_epoch) epochs_[&pool_.get(node.host, node.port)] = node.config_epoch;
+    if (node.config_epoch) epochs_[&links_.shared(node.host, node.port)] = node.config_epoch;
   }
   // Nodes that left the cluster: close their connections once nothing waits on them.
-  pool_.closeIdleUnless([this](const backend::BackendConnection& conn) {
+  links_.closeIdleUnless([this](const backend::NodeLink& conn) {
     if (topology_->findByAddress(conn.host(), conn.port()) >= 0) return true;
     return std::find(primaries_.begin(), primaries_.end(), &conn) != primaries_.end();
   });
@@ -62,13 +64,13 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   releaseHeld();
 }
 
-uint64_t Dispatcher::epochOf(const backend::BackendConnection* node) const {
+uint64_t Dispatcher::epochOf(const backend::NodeLink* node) const {
   auto it = epochs_.find(node);
   return it == epochs_.end() ? 0 : it->second;
 }
 
 void Dispatcher::hold(const RequestPtr& request) {
-  uint64_t now = loop_.nowMs();
+  uint64_t now = clock_.nowMs();
   if (!request->waitStarted()) {
     request->startWait(now);
     stats_.failover_holds.add();
@@ -80,7 +82,17 @@ void Dispatcher::hold(const RequestPtr& request) {
     return;
   }
   held_.push_back(request);
-  if (!hold_timer_->active()) hold_timer_->start(kHoldCheckMs, kHoldCheckMs, [this] { expireHeld(); });
+  armHoldCheck();
+}
+
+void Dispatcher::armHoldCheck() {
+  if (hold_check_armed_) return;
+  hold_check_armed_ = true;
+  clock_.after(kHoldCheckMs, [this] {
+    hold_check_armed_ = false;
+    expireHeld();
+    if (!held_.empty()) armHoldCheck();
+  });
 }
 
 void Dispatcher::releaseHeld() {
@@ -89,11 +101,10 @@ void Dispatcher::releaseHeld() {
   std::deque<RequestPtr> held;
   held.swap(held_);
   for (const RequestPtr& request : held) dispatch(request);
-  if (held_.empty()) hold_timer_->stop();
 }
 
 void Dispatcher::expireHeld() {
-  uint64_t now = loop_.nowMs();
+  uint64_t now = clock_.nowMs();
   std::deque<RequestPtr> keep;
   std::deque<RequestPtr> held;
   held.swap(held_);
@@ -110,7 +121,6 @@ void Dispatcher::expireHeld() {
   // A reply above may have queued more (a client's next command): keep those after the older ones.
   for (RequestPtr& request : held_) keep.push_back(std::move(request));
   held_.swap(keep);
-  if (held_.empty()) hold_timer_->stop();
 }
 
 void Dispatcher::connectReplicas() {
@@ -123,7 +133,7 @@ void Dispatcher::connectReplicas() {
     if (node.primary || node.primary_id.empty()) continue;
     for (size_t p = 0; p < nodes.size(); ++p) {
       if (nodes[p].id != node.primary_id || !by_index_[p]) continue;
-      backend::BackendConnection& conn = pool_.get(node.host, node.port);
+      backend::NodeLink& conn = links_.shared(node.host, node.port);
       conn.setReadonly(true);  // a replica serves reads only after READONLY
       replicas_of_[p].push_back(&conn);
       replica_healthy_[p] = replica_healthy_[p] && node.healthy;
@@ -135,18 +145,20 @@ void Dispatcher::connectReplicas() {
 void Dispatcher::setOptions(DispatchOptions options) {
   bool replicas_changed = options.read_from != options_.read_from;
   options_ = options;
+  retry_ = options.retry();
   if (replicas_changed) connectReplicas();
 }
 
-backend::BackendConnection* Dispatcher::forSlot(const Request& request) {
-  backend::BackendConnection* owner = owners_[request.slot()];
-  if (options_.read_from == ReadFrom::kMaster || !request.readonly() || !owner) return owner;
+backend::NodeLink* Dispatcher::forSlot(const Request& request) {
+  backend::NodeLink* owner = owners_[request.slot()];
+  // Leased commands (WATCH, blocking reads) stay with the primary, as on a plain connection.
+  if (options_.read_from == ReadFrom::kMaster || !request.readonly() || !owner || request.lease()) return owner;
   int index = topology_->ownerOf(request.slot());
   // After a MOVED the slot's owner may no longer be the snapshot's: its replicas are unknown.
   if (index < 0 || by_index_[index] != owner || replicas_of_[index].empty()) return owner;
   const auto& replicas = replicas_of_[index];
   for (size_t tries = 0; tries < replicas.size(); ++tries) {
-    backend::BackendConnection* replica = replicas[next_replica_++ % replicas.size()];
+    backend::NodeLink* replica = replicas[next_replica_++ % replicas.size()];
     if (options_.read_from == ReadFrom::kReplica) return replica;
     if (!replica->failing()) return replica;
     replica->probe();  // back in rotation once a background connect succeeds
@@ -154,29 +166,29 @@ backend::BackendConnection* Dispatcher::forSlot(const Request& request) {
   return owner;  // prefer-replica: no replica reachable now
 }
 
-std::vector<backend::BackendConnection*> Dispatcher::allNodes() {
-  std::vector<backend::BackendConnection*> nodes;
+std::vector<backend::NodeLink*> Dispatcher::allNodes() {
+  std::vector<backend::NodeLink*> nodes;
   if (!topology_) return nodes;
-  for (const cluster::NodeInfo& node : topology_->nodes()) nodes.push_back(&pool_.get(node.host, node.port));
+  for (const cluster::NodeInfo& node : topology_->nodes()) nodes.push_back(&links_.shared(node.host, node.port));
   return nodes;
 }
 
-backend::BackendConnection* Dispatcher::anyPrimary() {
+backend::NodeLink* Dispatcher::anyPrimary() {
   if (primaries_.empty()) return nullptr;
   // Round robin, skipping nodes that cannot be reached right now when another can.
   for (size_t tries = 0; tries < primaries_.size(); ++tries) {
-    backend::BackendConnection* node = primaries_[next_primary_++ % primaries_.size()];
+    backend::NodeLink* node = primaries_[next_primary_++ % primaries_.size()];
     if ((node->connected() && !failing_nodes_.count(node)) || tries + 1 == primaries_.size()) return node;
   }
   return primaries_.front();
 }
 
-backend::BackendConnection* Dispatcher::pubsubNode() {
-  for (backend::BackendConnection* node : primaries_) {
+backend::NodeLink* Dispatcher::pubsubNode() {
+  for (backend::NodeLink* node : primaries_) {
     if (node->connected() || node->inFlight() > 0) return node;
   }
   // None connected yet (a fresh worker): the first one; a dead one fails fast and we move on.
-  for (backend::BackendConnection* node : primaries_) {
+  for (backend::NodeLink* node : primaries_) {
     if (!node->backingOff()) return node;
   }
   return primaries_.empty() ? nullptr : primaries_.front();
@@ -193,9 +205,9 @@ void Dispatcher::dispatch(const RequestPtr& request) {
       owners_[slot] && failing_nodes_.count(owners_[slot])) {
     return hold(request);
   }
-  backend::BackendConnection* node = request->pinned()                     ? request->pinned()
-                                     : request->slot() == Request::kAnyPrimary ? anyPrimary()
-                                                                               : forSlot(*request);
+  backend::NodeLink* node = request->pinned()                         ? request->pinned()
+                            : request->slot() == Request::kAnyPrimary ? anyPrimary()
+                                                                      : forSlot(*request);
   if (!node) {
     requestRefresh(cluster::RefreshCause::kNodeError, "slot " + std::to_string(request->slot()) + " has no owner");
     // Through the reply path: the request waits (failover_wait) for an owner to appear.
@@ -204,19 +216,20 @@ void Dispatcher::dispatch(const RequestPtr& request) {
   }
   request->setNode(node);
   stats_.commands_forwarded.add();
-  node->send(request, request->command());
+  if (!request->lease()) return node->send(request, request->command());  // the shared pipelined link
+  request->linkAt(*node).send(request, request->command(), false, request->extraMs(), request->repliesPerSend());
 }
 
 void Dispatcher::redirect(const RequestPtr& request, const cluster::Redirect& r,
-                          const backend::BackendConnection* from) {
+                          const backend::NodeLink* from) {
   std::string host = r.host.empty() && from ? from->host() : r.host;
-  backend::BackendConnection& target = pool_.get(host, r.port);
+  backend::NodeLink& target = links_.shared(host, r.port);
   (r.kind == cluster::Redirect::Kind::kMoved ? stats_.moved_redirects : stats_.ask_redirects).add();
   if (r.kind == cluster::Redirect::Kind::kMoved) {
     // Trust the node that owns the slot now; the refresh brings the rest of the picture. A node
     // that gives up a slot is believed; a third node's word never moves a slot to an owner with
     // an older config epoch than the one in the map.
-    backend::BackendConnection* owner = owners_[r.slot];
+    backend::NodeLink* owner = owners_[r.slot];
     bool authoritative = !owner || owner == from || epochOf(&target) == 0 || epochOf(owner) == 0 ||
                          epochOf(&target) >= epochOf(owner);
     if (owner != &target && authoritative) {
@@ -230,15 +243,16 @@ void Dispatcher::redirect(const RequestPtr& request, const cluster::Redirect& r,
   }
   if (request->abandoned()) return;
   request->setNode(&target);
-  target.send(request, request->command(), r.kind == cluster::Redirect::Kind::kAsk);
+  request->linkAt(target).send(request, request->command(), r.kind == cluster::Redirect::Kind::kAsk,
+                               request->extraMs(), request->repliesPerSend());
 }
 
 void Dispatcher::retryLater(const RequestPtr& request, uint64_t delay_ms) {
-  loop_.after(delay_ms, [this, request] { dispatch(request); });
+  clock_.after(delay_ms, [this, request] { dispatch(request); });
 }
 
 void Dispatcher::requestRefresh(cluster::RefreshCause cause, const std::string& reason) {
-  uint64_t now = loop_.nowMs();
+  uint64_t now = clock_.nowMs();
   if (refresh_asked_ && now - last_refresh_ask_ms_ < kRefreshAskIntervalMs) return;
   refresh_asked_ = true;
   last_refresh_ask_ms_ = now;

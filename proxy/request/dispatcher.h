@@ -9,30 +9,24 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "common/uv/timer.h"
-
-#include <string_view>
-#include <vector>
-
+#include "common/clock.h"
 #include "common/histogram.h"
-#include "proxy/backend/backend_pool.h"
+#include "common/retry_policy.h"
+#include "proxy/backend/link_source.h"
 #include "proxy/cluster/cluster_stats.h"
 #include "proxy/cluster/redirect.h"
 #include "proxy/cluster/topology.h"
 #include "proxy/request/request.h"
 #include "proxy/request/request_stats.h"
 #include "proxy/request/script_cache.h"
-
-namespace slotgate::common::uv {
-class EventLoop;
-}
 
 namespace slotgate::request {
 
@@ -46,6 +40,13 @@ struct DispatchOptions {
   uint64_t backend_timeout_ms = 5000;
   uint64_t failover_wait_ms = 10000;  // longest a request waits for its slot's owner to come back
   ReadFrom read_from = ReadFrom::kMaster;
+
+  common::RetryPolicy retry() const {
+    common::RetryPolicy policy;
+    policy.max_redirects = max_redirects;
+    policy.failover_wait_ms = failover_wait_ms;
+    return policy;
+  }
 };
 
 class Dispatcher {
@@ -53,8 +54,8 @@ class Dispatcher {
   using RefreshFn = std::function<void(cluster::RefreshCause cause, const std::string& reason)>;
 
   // `stats` may be shared by several dispatchers of one worker.
-  Dispatcher(common::uv::EventLoop& loop, backend::BackendPool& pool, DispatchOptions options,
-             RefreshFn request_refresh, RequestStats& stats);
+  Dispatcher(common::Clock& clock, backend::LinkSource& links, DispatchOptions options, RefreshFn request_refresh,
+             RequestStats& stats);
 
   void setTopology(cluster::TopologyPtr topology);
   // New settings (reload); requests already sent keep the ones they started with.
@@ -62,26 +63,30 @@ class Dispatcher {
   bool hasTopology() const { return topology_ != nullptr; }
   const cluster::TopologyPtr& topology() const { return topology_; }
   // Every primary, ordered by address (stable, so a SCAN cursor can name one by index).
-  const std::vector<backend::BackendConnection*>& primaries() const { return primaries_; }
+  const std::vector<backend::NodeLink*>& primaries() const { return primaries_; }
   // The primary serving `slot` now (nullptr: none known).
-  backend::BackendConnection* ownerOf(uint16_t slot) const { return owners_[slot]; }
+  backend::NodeLink* ownerOf(uint16_t slot) const { return owners_[slot]; }
   // A primary for a keyless command: round robin over the reachable ones (nullptr: none known).
-  backend::BackendConnection* anyPrimary();
+  backend::NodeLink* anyPrimary();
   // The node for pub/sub: the first reachable primary in address order, the same in every worker,
   // so PUBLISHes through slotgate and its subscriptions meet on one node.
-  backend::BackendConnection* pubsubNode();
+  backend::NodeLink* pubsubNode();
   // Scripts to load where a node answers NOSCRIPT (may be null: no retry).
   ScriptCache* scripts() const { return scripts_; }
   void setScripts(ScriptCache* scripts) { scripts_ = scripts; }
   // Every node of the last snapshot, replicas too.
-  std::vector<backend::BackendConnection*> allNodes();
+  std::vector<backend::NodeLink*> allNodes();
   RequestStats& stats() { return stats_; }
   // Where node round trips (send to reply) are recorded; may be shared by a worker's dispatchers.
   void setBackendLatency(common::Histogram* histogram) { backend_latency_ = histogram; }
   void recordBackendLatency(uint64_t micros) {
     if (backend_latency_) backend_latency_->record(micros);
   }
-  backend::BackendPool& pool() { return pool_; }
+  backend::LinkSource& links() { return links_; }
+  // EVALSHA or EVALSHA_RO: a NOSCRIPT answer can be healed by loading the script.
+  bool isEvalsha(const command::CommandSpec* spec) const {
+    return spec && (spec == evalsha_specs_[0] || spec == evalsha_specs_[1]);
+  }
   const RequestStats& stats() const { return stats_; }
 
   // Sends the request to the owner of its slot (or any primary). If there is no owner it
@@ -89,7 +94,7 @@ class Dispatcher {
   void dispatch(const RequestPtr& request);
   // Follows a MOVED or ASK the node at `from` sent for `request`.
   void redirect(const RequestPtr& request, const cluster::Redirect& redirect,
-                const backend::BackendConnection* from);
+                const backend::NodeLink* from);
   // Sends again after `delay_ms` (TRYAGAIN, unreachable node).
   void retryLater(const RequestPtr& request, uint64_t delay_ms);
   void requestRefresh(cluster::RefreshCause cause, const std::string& reason);
@@ -101,41 +106,45 @@ class Dispatcher {
   size_t heldRequests() const { return held_.size(); }
 
   const DispatchOptions& options() const { return options_; }
-  common::uv::EventLoop& loop() { return loop_; }
+  const common::RetryPolicy& retryPolicy() const { return retry_; }
+  common::Clock& clock() { return clock_; }
 
  private:
   // Queues `request` until its slot's owner is live again, or fails it after failover_wait.
   void hold(const RequestPtr& request);
   void releaseHeld();
   void expireHeld();
-  uint64_t epochOf(const backend::BackendConnection* node) const;
+  void armHoldCheck();
+  uint64_t epochOf(const backend::NodeLink* node) const;
   // Where a request for `slot` goes: its primary, or (read-only, read_from not master) a replica.
-  backend::BackendConnection* forSlot(const Request& request);
+  backend::NodeLink* forSlot(const Request& request);
   void connectReplicas();
 
-  common::uv::EventLoop& loop_;
-  backend::BackendPool& pool_;
+  common::Clock& clock_;
+  backend::LinkSource& links_;
   DispatchOptions options_;
+  common::RetryPolicy retry_;
   RefreshFn request_refresh_;
   cluster::TopologyPtr topology_;
-  std::array<backend::BackendConnection*, cluster::kSlots> owners_{};
-  std::vector<backend::BackendConnection*> primaries_;
+  std::array<backend::NodeLink*, cluster::kSlots> owners_{};
+  std::vector<backend::NodeLink*> primaries_;
   size_t next_primary_ = 0;
   RequestStats& stats_;
   ScriptCache* scripts_ = nullptr;
   std::vector<bool> failing_slots_ = std::vector<bool>(cluster::kSlots, false);
-  std::unordered_set<const backend::BackendConnection*> failing_nodes_;
-  std::unordered_map<const backend::BackendConnection*, uint64_t> epochs_;
+  std::unordered_set<const backend::NodeLink*> failing_nodes_;
+  std::unordered_map<const backend::NodeLink*, uint64_t> epochs_;
   std::deque<RequestPtr> held_;
-  std::unique_ptr<common::uv::Timer> hold_timer_;
+  bool hold_check_armed_ = false;
   // Replica reads: per topology node index, its connection (primaries) and its replicas' ones.
-  std::vector<backend::BackendConnection*> by_index_;
-  std::vector<std::vector<backend::BackendConnection*>> replicas_of_;
+  std::vector<backend::NodeLink*> by_index_;
+  std::vector<std::vector<backend::NodeLink*>> replicas_of_;
   std::vector<bool> replica_healthy_;  // by topology node index: not flagged failed
   size_t next_replica_ = 0;
   common::Histogram* backend_latency_ = nullptr;
   uint64_t last_refresh_ask_ms_ = 0;
   bool refresh_asked_ = false;
+  std::array<const command::CommandSpec*, 2> evalsha_specs_{};
 };
 
 }  // namespace slotgate::request

@@ -105,11 +105,11 @@ void Executor::single(const route::Plan& plan, const command::CommandSpec& spec,
                       const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
   int slot = plan.kind == route::Plan::Kind::kSlot ? plan.slot : Request::kAnyPrimary;
   std::string storage;
-  auto request = Request::make(dispatcher_, link, seq, encode(argv, raw, storage), slot, plan.readonly);
+  auto request = Request::make(dispatcher_, link, seq, encode(argv, raw, storage), slot, plan.readonly, &spec);
   // Every PUBLISH through slotgate leaves from one node, so a publisher's messages reach every
   // subscriber in the order published (two nodes would race over the cluster bus).
   if (std::strcmp(spec.name, "publish") == 0) {
-    if (backend::BackendConnection* node = dispatcher_.pubsubNode()) request->pinTo(node);
+    if (backend::NodeLink* node = dispatcher_.pubsubNode()) request->pinTo(node);
   }
   dispatcher_.dispatch(request);
 }
@@ -179,7 +179,7 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
   }
   // PUBLISH reaches replicas too: their subscribers count.
   bool every_node = plan.kind == route::Plan::Kind::kAllNodes || std::string_view(spec.name).starts_with("pubsub|");
-  std::vector<backend::BackendConnection*> nodes = every_node ? dispatcher_.allNodes() : dispatcher_.primaries();
+  std::vector<backend::NodeLink*> nodes = every_node ? dispatcher_.allNodes() : dispatcher_.primaries();
   if (nodes.empty()) {
     reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
     return;

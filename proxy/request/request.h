@@ -2,6 +2,10 @@
 // resent after MOVED, ASK, TRYAGAIN or a lost connection), follows redirects through the
 // Dispatcher, and hands the final reply to its client's session through a ReplyLink, which the
 // session cuts when the client goes away (the reply is then dropped).
+//
+// A request runs on a lease: the worker's shared pipelined link to the node (no lease set), or a
+// link owned by one client (an ExclusiveLease: transaction, WATCH, blocking command). Redirects,
+// retries, the failover wait, NOSCRIPT replay and deadlines are this one code path either way.
 // When a node fails: a command that never left is sent again once the map has moved on (for up to
 // failover_wait); a read-only command in flight is resent once; a write in flight gets an error
 // saying its outcome is unknown, never a silent retry.
@@ -14,15 +18,17 @@
 
 #include "common/pool_allocator.h"
 #include "common/small_bytes.h"
+#include "proxy/backend/node_link.h"
 #include "proxy/backend/waiter.h"
 
-namespace slotgate::backend {
-class BackendConnection;
+namespace slotgate::command {
+struct CommandSpec;
 }
 
 namespace slotgate::request {
 
 class Dispatcher;
+class ExclusiveLease;
 
 // Where replies go: the session, which keeps them in command order.
 class ReplyTarget {
@@ -48,15 +54,15 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   static constexpr int kAnyPrimary = -1;
 
   Request(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq, std::string_view command,
-          int slot, bool readonly)
-      : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), command_(command), slot_(slot),
-        readonly_(readonly) {}
+          int slot, bool readonly, const command::CommandSpec* spec = nullptr);
+  ~Request() override;
 
   // One pooled allocation for the request, its control block and (if short) its bytes.
   static std::shared_ptr<Request> make(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq,
-                                       std::string_view command, int slot, bool readonly) {
+                                       std::string_view command, int slot, bool readonly,
+                                       const command::CommandSpec* spec = nullptr) {
     return std::allocate_shared<Request>(common::PoolAllocator<Request>(), dispatcher, std::move(link), seq,
-                                         command, slot, readonly);
+                                         command, slot, readonly, spec);
   }
 
   void onReply(std::string_view reply) override;
@@ -67,16 +73,32 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
 
   std::string_view command() const { return command_.view(); }
   int slot() const { return slot_; }
+  const command::CommandSpec* spec() const { return spec_; }
   // A command for one particular node (fan-out parts, SCAN): never rerouted by slot.
-  void pinTo(backend::BackendConnection* node) { pinned_ = node; }
-  backend::BackendConnection* pinned() const { return pinned_; }
+  void pinTo(backend::NodeLink* node) { pinned_ = node; }
+  backend::NodeLink* pinned() const { return pinned_; }
   bool abandoned() const { return !link_->target; }
   bool readonly() const { return readonly_; }
+
+  // Runs on `lease` instead of the shared links. `stay`: on the lease's current link whatever the
+  // slot says (a WATCH in force lives there).
+  void setLease(std::shared_ptr<ExclusiveLease> lease, bool stay = false);
+  ExclusiveLease* lease() const { return lease_.get(); }
+  bool stays() const { return stay_; }
+  // The command may take `extra_ms` beyond the backend timeout (a blocking command's own
+  // timeout; NodeLink::kNoDeadline: forever).
+  void setExtraMs(uint64_t extra_ms) { extra_ms_ = extra_ms; }
+  uint64_t extraMs() const { return extra_ms_; }
+  // The bytes are MULTI, `commands` queued commands and EXEC: the reply is EXEC's. If a queued
+  // command was refused because its slot moved (so nothing ran), the batch goes to the new owner,
+  // unless a WATCH is in force (`watching`): then the client gets the aborted-by-WATCH nil.
+  void expectBatch(unsigned commands, bool watching, int proto);
+  unsigned repliesPerSend() const;
+
   // Set by the dispatcher as it sends the command: the node it goes to (and when).
-  void setNode(backend::BackendConnection* node) {
-    node_ = node;
-    sent_us_ = monotonicMicros();
-  }
+  void setNode(backend::NodeLink* node);
+  // The link the command goes on at `node`: the shared one, or the lease's own.
+  backend::NodeLink& linkAt(backend::NodeLink& node);
   // When the request first had to wait for its slot's owner (held for a failover, or its node
   // unreachable); it waits at most failover_wait from then.
   bool waitStarted() const { return wait_start_ms_ != 0; }
@@ -84,12 +106,18 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   uint64_t waitStartMs() const { return wait_start_ms_; }
 
  private:
+  struct Batch;
+
   void complete(std::string_view reply);
   bool handleRedirect(std::string_view error);
+  // EXEC's batch: true while replies are still due or the batch was sent again.
+  bool handleBatchReply(std::string_view reply);
   bool reloadScript();
   // CLUSTERDOWN (the node had no owner for the slot, or its cluster was down): not executed,
   // so it is sent again while failover_wait lasts. False when the wait is over.
   bool waitForCluster(std::string_view error);
+  // Whether a command that never reached its node may wait (longer) for its slot's owner.
+  bool mayWaitForOwner();
   // Sends again after a backoff; `counted` retries count against max_redirects.
   void retry(const std::string& why, bool counted = true);
 
@@ -100,12 +128,17 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   int slot_;
   bool readonly_;
   bool script_reloaded_ = false;
+  bool stay_ = false;
+  const command::CommandSpec* spec_;
   unsigned attempts_ = 0;  // redirects and retries followed so far
   unsigned waits_ = 0;     // uncounted retries while the node was unreachable
   bool resent_after_loss_ = false;  // a read-only command is resent once after a broken connection
   uint64_t wait_start_ms_ = 0;
-  backend::BackendConnection* node_ = nullptr;
-  backend::BackendConnection* pinned_ = nullptr;
+  uint64_t extra_ms_ = 0;
+  backend::NodeLink* node_ = nullptr;
+  backend::NodeLink* pinned_ = nullptr;
+  std::shared_ptr<ExclusiveLease> lease_;
+  std::unique_ptr<Batch> batch_;
   uint64_t sent_us_ = 0;
   uint64_t backend_us_ = 0;  // summed over redirects and retries
 };

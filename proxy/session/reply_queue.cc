@@ -22,6 +22,7 @@ uint64_t ReplyQueue::push() {
   if (count_ == ring_.size()) grow();
   Slot& slot = ring_[(head_ + count_) & (ring_.size() - 1)];
   slot.done = false;
+  slot.timing.spec = nullptr;
   ++count_;
   return head_seq_ + count_ - 1;
 }

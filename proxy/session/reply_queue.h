@@ -2,6 +2,8 @@
 // sequence number when it arrives; replies complete in any order; a reply leaves only when every
 // earlier one has. The reply at the head goes straight to the output without being stored.
 //
+// Each place also holds its command's timing (CommandTiming), so timing needs no structure of its own.
+//
 // Places live in a ring that is allocated on first use and given back once a long pipeline has
 // drained, so an idle client costs nothing here.
 #pragma once
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "common/buffer.h"
+#include "proxy/session/command_timing.h"
 
 namespace slotgate::session {
 
@@ -22,6 +25,13 @@ class ReplyQueue {
   // Completes `seq` with `reply`; appends to `out` every reply that may now leave, in order.
   // Returns how many replies were appended.
   size_t complete(uint64_t seq, std::string_view reply, common::Buffer& out);
+
+  // The timing kept in `seq`'s place; null if the place is not waiting for its reply.
+  CommandTiming* timing(uint64_t seq) {
+    if (seq < head_seq_ || seq - head_seq_ >= count_) return nullptr;
+    Slot& slot = at(seq);
+    return slot.done ? nullptr : &slot.timing;
+  }
 
   // The sequence number the next push() will return.
   uint64_t nextSeq() const { return head_seq_ + count_; }
@@ -34,6 +44,7 @@ class ReplyQueue {
   struct Slot {
     bool done = false;
     std::string reply;
+    CommandTiming timing;
   };
 
   Slot& at(uint64_t seq) { return ring_[(head_ + (seq - head_seq_)) & (ring_.size() - 1)]; }

@@ -1,7 +1,6 @@
 #include "proxy/session/session.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/ascii.h"
 #include "common/log.h"
@@ -11,23 +10,31 @@
 #include "proxy/route/plan.h"
 
 namespace slotgate::session {
+namespace {
+
+std::shared_ptr<ClientInfo> newClientInfo(SessionContext& ctx, common::uv::TcpConnection* conn) {
+  auto info = std::make_shared<ClientInfo>();
+  info->id = ctx.clients ? ctx.clients->nextId() : 0;
+  info->addr = conn->peer();
+  info->laddr = ctx.laddr;
+  info->created_ms = ctx.loop ? ctx.loop->nowMs() : 0;
+  info->last_active_ms = info->created_ms;
+  common::uv::EventLoop* loop = ctx.loop;
+  info->post = [loop](std::function<void()> fn) { loop->post(std::move(fn)); };
+  return info;
+}
+
+}  // namespace
 
 Session::Session(SessionContext& context, common::uv::TcpConnection* conn)
-    : ctx_(context), conn_(conn), link_(std::make_shared<request::ReplyLink>()), parser_(context.limits) {
+    : ctx_(context), conn_(conn), link_(std::make_shared<request::ReplyLink>()),
+      info_(newClientInfo(context, conn)), parser_(context.limits),
+      state_(context, *context.loop, *this, link_, info_) {
   link_->target = this;
   conn_->setHandler(this);
   conn_->setCounters(ctx_.io);
   ctx_.stats->connected_clients.add();
   ctx_.stats->total_connections_received.add();
-  authenticated_ = ctx_.users.empty();
-  info_ = std::make_shared<ClientInfo>();
-  info_->id = ctx_.clients ? ctx_.clients->nextId() : 0;
-  info_->addr = conn_->peer();
-  info_->laddr = ctx_.laddr;
-  info_->created_ms = ctx_.loop ? ctx_.loop->nowMs() : 0;
-  info_->last_active_ms = info_->created_ms;
-  common::uv::EventLoop* loop = ctx_.loop;
-  info_->post = [loop](std::function<void()> fn) { loop->post(std::move(fn)); };
   info_->kill = [this] { kill(); };
   if (ctx_.clients) ctx_.clients->add(info_);
 }
@@ -36,27 +43,29 @@ Session::~Session() {
   link_->target = nullptr;
   if (ctx_.clients) ctx_.clients->remove(info_->id);
   info_->kill = nullptr;
-  subs_.reset();
-  retire(std::move(pinned_));
   if (conn_) conn_->close();
   ctx_.stats->connected_clients.sub();
 }
 
-// A dedicated connection may be calling us right now: free it on a later loop turn.
-void Session::retire(std::unique_ptr<backend::BackendConnection> conn) {
-  if (!conn || !ctx_.loop) return;
-  std::shared_ptr<backend::BackendConnection> doomed(std::move(conn));
-  ctx_.loop->post([doomed] {});
+void Session::teardown(Close how) {
+  if (life_ == Life::kClosed) return;
+  life_ = Life::kClosed;
+  if (conn_ && how != Close::kPeerGone) conn_->close(how == Close::kFlush);
+  conn_ = nullptr;
+  if (busy_ == 0) destroy();  // else the outermost call of ours does it
+}
+
+void Session::destroy() {
+  link_->target = nullptr;
+  ctx_.on_close(this);  // deletes this
 }
 
 // CLIENT KILL: what is already written goes out, then the connection closes.
-void Session::kill() {
-  if (dead_ || !conn_) return;
-  conn_->close(true);
-  conn_ = nullptr;
-  dead_ = true;
-  if (!in_read_) destroy();
-}
+void Session::kill() { teardown(Close::kFlush); }
+
+void Session::drop() { teardown(Close::kNow); }
+
+void Session::onClosed(int) { teardown(Close::kPeerGone); }
 
 void Session::start() { conn_->startReading(); }
 
@@ -68,50 +77,66 @@ void Session::close() {
 
 void Session::onRead(common::Buffer& in) {
   active_ = true;
-  in_read_ = true;
-  processInput(in);
-  in_read_ = false;
-  if (dead_) destroy();
+  runInput(in);
+}
+
+// Returns false if the session was destroyed meanwhile.
+bool Session::runInput(common::Buffer& in) {
+  {
+    Busy busy(*this);
+    processInput(in);
+  }
+  if (life_ != Life::kClosed || busy_ > 0) return true;
+  destroy();
+  return false;
+}
+
+void Session::pauseReading() {
+  conn_->stopReading();
+  reading_paused_ = true;
 }
 
 void Session::processInput(common::Buffer& in) {
-  while (!dead_ && !closing_after_replies_ && !in.empty()) {
-    if (exclusive_busy_ || (waiting_drain_ && queue_.pending() > 0)) {
+  while (life_ == Life::kOpen && !in.empty()) {
+    if (state_.runningAlone() || (held_bytes_ > 0 && queue_.pending() > 0)) {
       // A command that runs alone is in flight, or waits for the replies before it.
-      conn_->stopReading();
-      reading_paused_ = true;
-      return;
+      return pauseReading();
     }
-    waiting_drain_ = false;
     if (queue_.pending() >= ctx_.max_pipeline || outputFull()) {
       // Backpressure: wait for replies (or for the client to read them) before taking more.
-      conn_->stopReading();
-      reading_paused_ = true;
-      return;
+      return pauseReading();
     }
     std::string_view data = in.readable();
-    resp::ParseStatus status = parser_.parse(data);
-    if (status == resp::ParseStatus::kIncomplete) return;
-    if (status == resp::ParseStatus::kError) {
-      common::logger("session")->debug("client {}: protocol error: {}", conn_->peer(), parser_.error());
-      ctx_.stats->protocol_errors.add();
-      replyNow(resp::errorReply(fmt::runtime(resp::err::kProtocol), parser_.error()));
-      closeAfterReplies();
-      return;
+    size_t consumed = held_bytes_;
+    held_bytes_ = 0;
+    if (consumed == 0) {
+      resp::ParseStatus status = parser_.parse(data);
+      if (status == resp::ParseStatus::kIncomplete) return;
+      if (status == resp::ParseStatus::kError) {
+        common::logger("session")->debug("client {}: protocol error: {}", conn_->peer(), parser_.error());
+        ctx_.stats->protocol_errors.add();
+        reply(resp::errorReply(fmt::runtime(resp::err::kProtocol), parser_.error()));
+        closeAfterReplies();
+        return;
+      }
+      consumed = parser_.consumed();
+      if (status == resp::ParseStatus::kEmpty) {
+        in.consume(consumed);
+        continue;
+      }
     }
-    size_t consumed = parser_.consumed();
-    if (status == resp::ParseStatus::kCommand && handleCommand(data.substr(0, consumed)) == Step::kWaitForDrain) {
-      // Not consumed: parsed again once the earlier replies are out.
-      waiting_drain_ = true;
+    // The parser still holds this command's arguments: it is not asked for another before.
+    if (!handleCommand(data.substr(0, consumed))) {
+      held_bytes_ = consumed;
       continue;
     }
     // handleCommand may have closed the connection (conn_ then null) but never touches `in`.
-    if (dead_ || !conn_) return;
+    if (!conn_) return;
     in.consume(consumed);
   }
 }
 
-Session::Step Session::handleCommand(std::string_view bytes) {
+bool Session::handleCommand(std::string_view bytes) {
   argv_.clear();
   if (parser_.isInline()) {
     for (const std::string& arg : parser_.inlineArgs()) argv_.emplace_back(arg);
@@ -122,30 +147,29 @@ Session::Step Session::handleCommand(std::string_view bytes) {
   info_->last_active_ms.store(ctx_.loop->nowMs(), std::memory_order_relaxed);
   // Inline requests have no RESP bytes to forward; the executor encodes them.
   std::string_view raw = parser_.isInline() ? std::string_view() : bytes;
+  state::Call call{classification_.spec, argv_, raw, classification_.key_positions};
   if (!classification_.error.empty()) {
     ctx_.stats->total_commands_processed.add();
     // CLIENT subcommands newer than the table (SETINFO, NO-TOUCH) are the session's own.
-    if (authenticated_ && argv_.size() >= 2 && common::toLower(argv_[0]) == "client" &&
+    if (state_.connection().authenticated() && argv_.size() >= 2 && common::toLower(argv_[0]) == "client" &&
         (common::toLower(argv_[1]) == "setinfo" || common::toLower(argv_[1]) == "no-touch")) {
-      client(common::toLower(argv_[1]));
-      return Step::kDone;
+      state_.connection().client(call, common::toLower(argv_[1]));
+      return true;
     }
-    if (tx_.active) tx_.dirty = true;
-    replyNow(classification_.error);
-    return Step::kDone;
+    state_.refuse(classification_.error);
+    return true;
   }
   const command::CommandSpec& spec = *classification_.spec;
   std::string_view name = spec.name;
-  if (!checkAccess(spec, name)) return Step::kDone;
-  if (spec.policy == command::Policy::kStateful || tx_.active || (subs_ && subs_->active()) ||
-      (spec.flags & command::kFlagBlocking)) {
-    // Timed from here to its first reply, whenever that comes (an EXEC's, a BLPOP's).
-    uint64_t seq = queue_.nextSeq();
-    startTiming(seq, spec);
-    Step step = handleStateful(spec, name, raw);
-    if (step == Step::kDone) ctx_.stats->total_commands_processed.add();
-    if (step != Step::kDone || queue_.nextSeq() == seq) cancelTiming(seq);  // no reply place taken
-    return step;
+  if (!state_.checkAccess(call)) return true;
+  // Timed from here to its first reply place, whenever that reply comes (an EXEC's, a BLPOP's).
+  timing_spec_ = &spec;
+  timing_start_us_ = request::monotonicMicros();
+  if (state_.wants(spec)) {
+    bool done = state_.handle(call) == state::ClientState::Step::kDone;
+    timing_spec_ = nullptr;
+    if (done) ctx_.stats->total_commands_processed.add();
+    return done;
   }
   ctx_.stats->total_commands_processed.add();
   info_->last_command.store(spec.name, std::memory_order_relaxed);
@@ -155,70 +179,65 @@ Session::Step Session::handleCommand(std::string_view bytes) {
   if (plan.kind != route::Plan::Kind::kLocal && ctx_.budget && ctx_.budget->overMemory() &&
       name != "info") {
     ctx_.stats->oom_rejections.add();
-    replyNow(resp::err::kOom);
-    return Step::kDone;
+    timing_spec_ = nullptr;
+    reply(resp::err::kOom);
+    return true;
   }
-  if (spec.flags & command::kFlagWrite) noteWrite(plan);
-  uint64_t seq = queue_.push();
-  startTiming(seq, spec);
-  auto outcome = executor().execute(plan, spec, argv_, raw, link_, seq);
+  if (spec.flags & command::kFlagWrite) state_.noteWrite(plan);
+  auto outcome = state_.executor().execute(plan, spec, argv_, raw, link_, reserve());
   if (outcome.close_after) closeAfterReplies();
-  return Step::kDone;
+  return true;
 }
 
-void Session::replyNow(std::string_view reply) { deliver(queue_.push(), reply); }
+uint64_t Session::reserve() {
+  uint64_t seq = queue_.push();
+  if (timing_spec_ && ctx_.command_stats) {
+    queue_.timing(seq)->start(timing_start_us_, *timing_spec_, argv_);
+  }
+  timing_spec_ = nullptr;
+  return seq;
+}
 
 void Session::deliver(uint64_t seq, std::string_view reply) {
-  if (dead_ || !conn_) return;
+  if (state_.ownsReply(seq)) {
+    // It ran on a node connection of its own: the node's share is about all of it.
+    if (CommandTiming* t = queue_.timing(seq); t && t->spec) t->backend_us = request::monotonicMicros() - t->start_us;
+    state_.finishAlone(reply);
+  }
+  if (life_ == Life::kClosed || !conn_) return;
   finishTiming(seq, reply);
   if (queue_.complete(seq, reply, conn_->output()) > 0) conn_->markDirty();
   if (conn_->pendingOutput() > ctx_.output_limit) {
     common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})",
                                     conn_->peer(), conn_->pendingOutput(), ctx_.output_limit);
     ctx_.stats->output_limit_disconnects.add();
-    conn_->close();
-    conn_ = nullptr;
-    dead_ = true;
-    if (!in_read_) destroy();
-    return;
+    return teardown(Close::kNow);
   }
-  if (maybeResume()) return;
-  if (dead_ || !conn_) return;
-  maybeFinish();
+  maybeResume();
 }
 
 bool Session::outputFull() const { return conn_->pendingOutput() >= ctx_.output_limit / 2; }
 
 // Takes commands again once what held them (a full pipeline, a command that runs alone, a large
-// unsent output) is over. Returns true if the session was destroyed meanwhile.
-bool Session::maybeResume() {
-  if (!reading_paused_ || dead_ || !conn_ || exclusive_busy_) return false;
-  if (waiting_drain_ ? queue_.pending() > 0 : queue_.pending() > ctx_.max_pipeline / 2) return false;
-  if (conn_->pendingOutput() >= ctx_.output_limit / 4) return false;
-  reading_paused_ = false;
-  conn_->startReading();
-  if (!in_read_) {
-    in_read_ = true;
-    processInput(conn_->input());
-    in_read_ = false;
-    if (dead_) {
-      destroy();
-      return true;
-    }
+// unsent output) is over, and closes a finishing client whose replies are out.
+void Session::maybeResume() {
+  if (life_ == Life::kClosed || !conn_) return;
+  if (reading_paused_ && !state_.runningAlone() &&
+      (held_bytes_ > 0 ? queue_.pending() == 0 : queue_.pending() <= ctx_.max_pipeline / 2) &&
+      conn_->pendingOutput() < ctx_.output_limit / 4) {
+    reading_paused_ = false;
+    conn_->startReading();
+    if (busy_ == 0 && !runInput(conn_->input())) return;
   }
-  return false;
-}
-
-void Session::onDrained() {
-  if (maybeResume()) return;
-  if (dead_ || !conn_) return;
   maybeFinish();
 }
 
+void Session::onDrained() { maybeResume(); }
+
 Session::Verdict Session::sweep(uint64_t now_ms) {
-  if (dead_ || !conn_) return Verdict::kKeep;
+  if (life_ == Life::kClosed || !conn_) return Verdict::kKeep;
   // Like Redis, clients waiting on a command (blocked ones too) or subscribed are never idle.
-  if (active_ || queue_.pending() > 0 || last_active_ms_ == 0 || (subs_ && subs_->active())) {
+  if (active_ || queue_.pending() > 0 || last_active_ms_ == 0 || state_.subscribed()) {
     active_ = false;
     last_active_ms_ = now_ms;
   } else if (ctx_.idle_ms != 0 && now_ms - last_active_ms_ >= ctx_.idle_ms) {
@@ -234,15 +253,6 @@ Session::Verdict Session::sweep(uint64_t now_ms) {
   return Verdict::kKeep;
 }
 
-void Session::drop() {
-  if (dead_) return;
-  link_->target = nullptr;
-  if (conn_) conn_->close();
-  conn_ = nullptr;
-  dead_ = true;
-  if (!in_read_) destroy();
-}
-
 size_t Session::bufferedBytes() const {
   size_t bytes = queue_.heldBytes();
   if (conn_) bytes += conn_->input().size() + conn_->pendingOutput();
@@ -255,75 +265,23 @@ const std::string& Session::peer() const {
 }
 
 void Session::closeAfterReplies() {
-  closing_after_replies_ = true;
+  if (life_ != Life::kOpen) return;
+  life_ = Life::kFinishing;
   if (conn_) conn_->stopReading();
   maybeFinish();
 }
 
 void Session::maybeFinish() {
-  if (!closing_after_replies_ || queue_.pending() > 0 || dead_ || !conn_) return;
-  conn_->close(true);  // writes what is left, then closes
-  conn_ = nullptr;
-  dead_ = true;
-  if (!in_read_) destroy();
-}
-
-void Session::onClosed(int) {
-  conn_ = nullptr;
-  dead_ = true;
-  if (!in_read_) destroy();
-}
-
-void Session::destroy() {
-  link_->target = nullptr;
-  ctx_.on_close(this);  // deletes this
-}
-
-void Session::startTiming(uint64_t seq, const command::CommandSpec& spec) {
-  if (!ctx_.command_stats) return;
-  if (timing_head_ == timings_.size()) {
-    timings_.clear();
-    timing_head_ = 0;
-    timing_base_ = seq;
-  }
-  // Places for replies the session gave itself (errors) stay untimed.
-  while (timing_base_ + (timings_.size() - timing_head_) < seq) timings_.emplace_back();
-  Timing& t = timings_.emplace_back();
-  t.start_us = request::monotonicMicros();
-  t.spec = &spec;
-  t.argc = static_cast<uint32_t>(argv_.size());
-  size_t used = 0;
-  for (std::string_view arg : argv_) {
-    if (t.kept == Timing::kKeptArgs || used == Timing::kKeptBytes) break;
-    size_t n = std::min({arg.size(), Timing::kKeptArgBytes, Timing::kKeptBytes - used});
-    std::memcpy(t.bytes + used, arg.data(), n);
-    t.lengths[t.kept] = static_cast<uint8_t>(n);
-    t.full_lengths[t.kept] = static_cast<uint32_t>(arg.size());
-    ++t.kept;
-    used += n;
-  }
-}
-
-Session::Timing* Session::timingFor(uint64_t seq) {
-  if (seq < timing_base_ || seq - timing_base_ >= timings_.size() - timing_head_) return nullptr;
-  Timing* t = &timings_[timing_head_ + (seq - timing_base_)];
-  return t->spec ? t : nullptr;
+  if (life_ == Life::kFinishing && queue_.pending() == 0) teardown(Close::kFlush);  // writes what is left
 }
 
 void Session::addBackendTime(uint64_t seq, uint64_t micros) {
-  if (Timing* t = timingFor(seq)) t->backend_us += micros;
-}
-
-void Session::cancelTiming(uint64_t seq) {
-  Timing* t = timingFor(seq);
-  if (!t) return;
-  t->spec = nullptr;
-  while (!timings_.empty() && timings_.size() > timing_head_ && !timings_.back().spec) timings_.pop_back();
+  if (CommandTiming* t = queue_.timing(seq); t && t->spec) t->backend_us += micros;
 }
 
 void Session::finishTiming(uint64_t seq, std::string_view reply) {
-  Timing* t = timingFor(seq);
-  if (!t) return;
+  CommandTiming* t = queue_.timing(seq);
+  if (!t || !t->spec) return;
   uint64_t micros = request::monotonicMicros() - t->start_us;
   // Like Redis, time spent blocked (BLPOP, WAIT) is no latency: counted, kept out of the
   // histogram and SLOWLOG.
@@ -331,31 +289,10 @@ void Session::finishTiming(uint64_t seq, std::string_view reply) {
   ctx_.command_stats->record(*t->spec, micros, !reply.empty() && reply[0] == '-', !blocks);
   if (!blocks && ctx_.slowlog && ctx_.slowlog->isSlow(micros)) recordSlow(*t, micros);
   t->spec = nullptr;
-  while (timing_head_ < timings_.size() && !timings_[timing_head_].spec) {
-    ++timing_head_;
-    ++timing_base_;
-  }
-  if (timing_head_ == timings_.size()) {
-    timings_.clear();
-    timing_head_ = 0;
-    // A long pipeline grew the vector: give the memory back once it drained.
-    if (timings_.capacity() > 64) timings_.shrink_to_fit();
-  } else if (timing_head_ > 64 && timing_head_ * 2 > timings_.size()) {
-    timings_.erase(timings_.begin(), timings_.begin() + static_cast<long>(timing_head_));
-    timing_head_ = 0;
-  }
 }
 
-void Session::recordSlow(const Timing& t, uint64_t micros) {
-  std::vector<std::string> shown;
-  size_t offset = 0;
-  for (uint8_t i = 0; i < t.kept; ++i) {
-    std::string arg(t.bytes + offset, t.lengths[i]);
-    offset += t.lengths[i];
-    if (t.full_lengths[i] > t.lengths[i]) arg += fmt::format("... ({} more bytes)", t.full_lengths[i] - t.lengths[i]);
-    shown.push_back(std::move(arg));
-  }
-  if (t.argc > t.kept) shown.push_back(fmt::format("... ({} more arguments)", t.argc - t.kept));
+void Session::recordSlow(const CommandTiming& t, uint64_t micros) {
+  std::vector<std::string> shown = t.shown();
   std::vector<std::string_view> views(shown.begin(), shown.end());
   ctx_.slowlog->add(micros, t.backend_us, views, conn_ ? conn_->peer() : "", "");
 }

@@ -1,15 +1,14 @@
-// One client connection: parses its requests, answers or dispatches each, and writes the replies
-// back in request order (ReplyQueue). Pipelining is bounded: past `max_pipeline` commands in
-// flight the session stops reading until replies drain. A client whose unsent output passes
-// `output_limit` is disconnected rather than let the proxy's memory grow; reading also pauses
-// while the unsent output is above half of it. The worker calls sweep() periodically for the idle
-// timeout and the soft output limit.
+// One client connection: parses its requests, hands each to the client's state or forwards it,
+// and writes the replies back in request order (ReplyQueue). Pipelining is bounded: past
+// `max_pipeline` commands in flight the session stops reading until replies drain. A client whose
+// unsent output passes `output_limit` is disconnected rather than let the proxy's memory grow;
+// reading also pauses while the unsent output is above half of it. The worker calls sweep()
+// periodically for the idle timeout and the soft output limit.
 //
-// The session also holds what a plain Redis connection remembers (session_state.cc): its
-// protocol (RESP2/3, picking the executor whose node connections speak it), its user, its name,
-// a transaction, WATCH, pub/sub. Commands that need a node connection of their own (WATCH, EXEC,
-// blocking commands) run on a dedicated one and run alone: they start when every earlier reply is
-// in, and later commands wait for them, exactly the order a single Redis would give.
+// What a plain Redis connection remembers (its user, protocol, transaction, subscriptions...)
+// lives in state::ClientState. Commands that run alone (WATCH, EXEC, blocking commands, WAIT,
+// pub/sub changes) start when every earlier reply is in, and later commands wait for them: a
+// command that must wait is kept parsed until then.
 #pragma once
 
 #include <cstdint>
@@ -18,40 +17,33 @@
 #include <string>
 #include <string_view>
 #include <vector>
-#include <array>
 
 #include "common/uv/tcp_connection.h"
 #include "config/config.h"
-#include "proxy/backend/backend_connection.h"
 #include "proxy/command/classifier.h"
-#include "proxy/request/executor.h"
 #include "proxy/request/request.h"
-#include "proxy/route/plan.h"
+#include "proxy/request/slowlog.h"
 #include "proxy/resp/request_parser.h"
 #include "proxy/session/client_budget.h"
-#include "proxy/request/slowlog.h"
-#include "proxy/session/client_registry.h"
 #include "proxy/session/command_stats.h"
 #include "proxy/session/reply_queue.h"
 #include "proxy/session/session_stats.h"
-#include "proxy/session/subscriptions.h"
-#include "proxy/session/transaction.h"
+#include "proxy/state/client_env.h"
+#include "proxy/state/client_registry.h"
+#include "proxy/state/client_state.h"
 
 namespace slotgate::session {
 
+// The registry lives with the client state; the worker and server name it from here.
+using state::ClientInfo;
+using state::ClientRegistry;
+using state::KillFilter;
+
 class Session;
 
-// What a worker shares with all its sessions.
-struct SessionContext {
+// What a worker shares with all its sessions (ClientEnv: what their client state needs).
+struct SessionContext : state::ClientEnv {
   common::uv::EventLoop* loop = nullptr;
-  // By protocol: [0] RESP2, [1] RESP3 (node connections that speak the client's protocol).
-  std::array<request::Executor*, 2> executors{};
-  std::array<request::Dispatcher*, 2> dispatchers{};
-  std::array<backend::BackendOptions, 2> backend_options{};  // for dedicated connections
-  ClientRegistry* clients = nullptr;
-  std::vector<std::shared_ptr<const config::User>> users;  // empty: no authentication
-  std::string laddr;                                       // slotgate's address, for CLIENT LIST
-  std::shared_ptr<const std::string> backend_version;      // the nodes' redis_version, once known
   SessionStats* stats = nullptr;
   command::LearnedCommandsPtr learned;  // commands learned from the nodes; may be null
   resp::ParseLimits limits;
@@ -67,7 +59,7 @@ struct SessionContext {
   common::uv::IoCounters* io = nullptr;    // clients' bytes in and out; may be null
 };
 
-class Session : public request::ReplyTarget, private common::uv::TcpConnection::Handler {
+class Session : public request::ReplyTarget, public state::ClientPort, private common::uv::TcpConnection::Handler {
  public:
   Session(SessionContext& context, common::uv::TcpConnection* conn);
   ~Session() override;
@@ -75,13 +67,14 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   Session& operator=(const Session&) = delete;
 
   void start();
-  // Drops the client now (shutdown).
+  // Drops the client now (shutdown); the worker deletes the session.
   void close();
 
+  // request::ReplyTarget
   void deliver(uint64_t seq, std::string_view reply) override;
   void addBackendTime(uint64_t seq, uint64_t micros) override;
 
-  size_t pending() const { return queue_.pending(); }
+  size_t pending() const override { return queue_.pending(); }
   // Nothing in flight and no partial command read: closing now loses nothing (shutdown drain).
   bool idle() const { return queue_.pending() == 0 && (!conn_ || conn_->input().empty()); }
 
@@ -89,11 +82,10 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   // Periodic check (the worker's sweep, every ~100 ms): idle timeout and soft output limit.
   // On anything but kKeep the caller logs it and calls drop().
   Verdict sweep(uint64_t now_ms);
-  // The dedicated connection's command is past its deadline (a hung node): fail it and reset the
-  // connection. May reply to the client, and so may drop the session: call outside any walk of
-  // the sessions.
-  bool waitsOnDedicated() const { return !dead_ && pinned_ && pinned_->inFlight() > 0; }
-  void checkDedicatedDeadline(uint64_t now_ms) { pinned_->checkTimeout(now_ms); }
+  // The leased command's node is past its deadline (a hung node): fail it and reset the link.
+  // May reply to the client, and so may drop the session: call outside any walk of the sessions.
+  bool waitsOnDedicated() const { return life_ == Life::kOpen && state_.waitsOnNode(); }
+  void checkDedicatedDeadline(uint64_t now_ms) { state_.checkDeadline(now_ms); }
   // Closes the client at once, dropping unsent output, and lets the worker delete the session.
   void drop();
   // Bytes held for this client: unparsed input, unsent output, replies waiting for earlier ones.
@@ -101,120 +93,61 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   const std::string& peer() const;
 
  private:
-  enum class Step : uint8_t { kDone, kWaitForDrain };
+  // kOpen: taking commands. kFinishing: QUIT or a protocol error, no more commands; the
+  // connection closes once the replies are out. kClosed: the connection is gone; the session is
+  // deleted as soon as none of its calls is on the stack.
+  enum class Life : uint8_t { kOpen, kFinishing, kClosed };
+  enum class Close : uint8_t { kPeerGone, kFlush, kNow };
+  // The one way a session ends.
+  void teardown(Close how);
+  void destroy();
+  // Handles input under a Busy guard; false if the session was destroyed meanwhile.
+  bool runInput(common::Buffer& in);
+  // Counts our calls on the stack (reads, resumes): the session is not deleted under them.
+  struct Busy {
+    explicit Busy(Session& s) : session(s) { ++session.busy_; }
+    ~Busy() { --session.busy_; }
+    Session& session;
+  };
+
+  // state::ClientPort
+  uint64_t reserve() override;
+  void complete(uint64_t seq, std::string_view reply) override { deliver(seq, reply); }
+  void resume() override { maybeResume(); }
+  void closeAfterReplies() override;
 
   void onRead(common::Buffer& in) override;
   void onClosed(int status) override;
   void onDrained() override;
   bool outputFull() const;
-  bool maybeResume();
+  void maybeResume();
+  void pauseReading();
 
   void processInput(common::Buffer& in);
-  Step handleCommand(std::string_view request_bytes);
-  void replyNow(std::string_view reply);
-  void closeAfterReplies();
+  // False: the command runs alone and waits, parsed, for the replies before it.
+  bool handleCommand(std::string_view request_bytes);
   void maybeFinish();
-  void destroy();
   void kill();
 
-  // session_state.cc: the commands that read or change the connection's state.
-  request::Executor& executor() { return *ctx_.executors[proto_ == 3 ? 1 : 0]; }
-  request::Dispatcher& dispatcher() { return *ctx_.dispatchers[proto_ == 3 ? 1 : 0]; }
-  bool checkAccess(const command::CommandSpec& spec, std::string_view name);
-  Step handleStateful(const command::CommandSpec& spec, std::string_view name, std::string_view raw);
-  void queueInTransaction(const command::CommandSpec& spec, std::string_view raw);
-  void auth();
-  void hello();
-  void client(std::string_view sub);
-  void reset();
-  void multi();
-  void exec();
-  void discard();
-  void watch(int slot, std::string_view raw);
-  void unwatch();
-  void blocking(int slot, std::string_view raw, bool readonly);
-  void wait();
-  void subscription(std::string_view name);
-  void noteWrite(const route::Plan& plan);
-  int keysSlot(bool* cross_slot);
-  std::string encodedCommand(std::string_view raw) const;
-  backend::BackendConnection& pinnedTo(const std::string& host, uint16_t port);
-  void sendExec(uint64_t seq, std::string host, uint16_t port, unsigned attempt);
-  // One command for the dedicated connection, shared by its retries.
-  struct PinnedCommand {
-    std::string bytes;
-    bool readonly = false;
-    uint64_t extra_ms = 0;  // beyond the backend op timeout: a blocking command's own timeout
-    int slot = -1;          // where to look for the owner again if its node is unreachable
-    uint64_t started_ms = 0;
-    std::function<void(std::string_view)> on_success;
-  };
-  void sendPinned(uint64_t seq, std::shared_ptr<const PinnedCommand> command, std::string host, uint16_t port,
-                  bool asking, unsigned attempt);
-  void finishExclusive(uint64_t seq, std::string_view reply);
-  void retire(std::unique_ptr<backend::BackendConnection> conn);
-  bool loggedIn(const config::User* user, std::string_view password);
-
-  // Timing of commands in flight, for the command stats and SLOWLOG. A few leading arguments are
-  // kept (bounded, in place) so a slow command can be shown without copying every command.
-  struct Timing {
-    static constexpr size_t kKeptBytes = 128;
-    static constexpr size_t kKeptArgs = 6;
-    static constexpr size_t kKeptArgBytes = 40;
-    uint64_t start_us = 0;
-    uint64_t backend_us = 0;
-    const command::CommandSpec* spec = nullptr;  // null: not timed (or done)
-    uint32_t argc = 0;
-    uint8_t kept = 0;
-    uint8_t lengths[kKeptArgs] = {};
-    uint32_t full_lengths[kKeptArgs] = {};
-    char bytes[kKeptBytes];
-  };
-  void startTiming(uint64_t seq, const command::CommandSpec& spec);
-  Timing* timingFor(uint64_t seq);
   void finishTiming(uint64_t seq, std::string_view reply);
-  void cancelTiming(uint64_t seq);
-  void recordSlow(const Timing& timing, uint64_t micros);
+  void recordSlow(const CommandTiming& timing, uint64_t micros);
 
   SessionContext& ctx_;
   common::uv::TcpConnection* conn_;
   std::shared_ptr<request::ReplyLink> link_;
+  std::shared_ptr<ClientInfo> info_;
   resp::RequestParser parser_;
   ReplyQueue queue_;
   command::Classification classification_;  // reused per command
   std::vector<std::string_view> argv_;      // reused per command
-  std::vector<Timing> timings_;             // by seq - timing_base_, from timing_head_
-  size_t timing_head_ = 0;
-  uint64_t timing_base_ = 0;
+  Life life_ = Life::kOpen;
+  unsigned busy_ = 0;
   bool reading_paused_ = false;
-  bool closing_after_replies_ = false;      // QUIT or a protocol error: no more commands
-  bool in_read_ = false;
-  bool dead_ = false;
-
-  // Connection state.
-  int proto_ = 2;
-  bool authenticated_ = false;
-  std::shared_ptr<const config::User> user_;  // null: the default user (no users configured)
-  std::shared_ptr<ClientInfo> info_;
-  const command::CommandSpec* spec_ = nullptr;  // the command being handled
-  Transaction tx_;
-  std::unique_ptr<Subscriptions> subs_;
-  std::unique_ptr<backend::BackendConnection> pinned_;  // WATCH, EXEC, blocking commands
-  bool pinned_lost_ = false;                            // the node dropped it (WATCH state is gone)
-  bool exclusive_busy_ = false;  // a command that runs alone is in flight
-  bool waiting_drain_ = false;   // the next command runs alone: wait for earlier replies
-  // Slots this client wrote since its last WAIT (too many: every primary).
-  std::vector<uint16_t> written_slots_;
-  bool wrote_everywhere_ = false;
-  bool pinned_wrote_ = false;          // the dedicated connection carried writes since WAIT
-  const void* watch_conn_ = nullptr;   // the dedicated connection the WATCH was set on
-  struct PendingExec {
-    std::shared_ptr<std::vector<std::string>> commands;
-    int slot = -1;
-    bool watching = false;
-    uint64_t started_ms = 0;
-  };
-  PendingExec pending_exec_;  // the EXEC batch in flight (resent after a redirect)
+  size_t held_bytes_ = 0;  // a command parsed but waiting for the replies before it (its length)
+  // The command being handled, timed from when it was taken to its first reply place.
+  const command::CommandSpec* timing_spec_ = nullptr;
+  uint64_t timing_start_us_ = 0;
+  state::ClientState state_;
 
   // Limits (the worker's sweep).
   bool active_ = true;               // read something since the last sweep

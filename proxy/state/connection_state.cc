@@ -1,18 +1,16 @@
-// The Session's connection commands: who the client is (AUTH, HELLO, users' permissions), what it
-// is called and how it speaks (CLIENT, HELLO 3, RESET).
+#include "proxy/state/connection_state.h"
+
 #include <algorithm>
 
 #include "common/ascii.h"
 #include "common/digest.h"
 #include "common/log.h"
-#include "common/uv/event_loop.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/number.h"
 #include "proxy/resp/writer.h"
 #include "proxy/route/plan.h"
-#include "proxy/session/session.h"
 
-namespace slotgate::session {
+namespace slotgate::state {
 namespace {
 
 // Commands only an admin user may run, besides those Redis flags "admin".
@@ -26,10 +24,17 @@ bool isAdminCommand(const command::CommandSpec& spec, std::string_view name) {
 
 }  // namespace
 
-bool Session::checkAccess(const command::CommandSpec& spec, std::string_view name) {
+ConnectionState::ConnectionState(const ClientEnv& env, common::Clock& clock, ClientPort& port,
+                                 std::shared_ptr<request::ReplyLink> link, std::shared_ptr<ClientInfo> info)
+    : env_(env), clock_(clock), port_(port), link_(std::move(link)), info_(std::move(info)),
+      authenticated_(env.users.empty()) {}
+
+bool ConnectionState::checkAccess(const Call& call) {
+  const command::CommandSpec& spec = *call.spec;
+  std::string_view name = spec.name;
+  std::span<const std::string_view> argv_ = call.argv;
   if (!authenticated_) {
     if (common::isOneOf(name, {"auth", "hello", "quit", "ping"})) return true;
-    if (tx_.active) tx_.dirty = true;
     replyNow(resp::err::kNoAuth);
     return false;
   }
@@ -42,17 +47,15 @@ bool Session::checkAccess(const command::CommandSpec& spec, std::string_view nam
   }
   if (user_->permission == config::Permission::kReadOnly && (spec.flags & command::kFlagWrite)) denied = true;
   if (denied) {
-    if (tx_.active) tx_.dirty = true;
     replyNow(resp::errorReply(fmt::runtime(resp::err::kNoPermCommand), std::string(name)));
     return false;
   }
   if (!user_->key_prefixes.empty()) {
-    for (uint32_t position : classification_.key_positions) {
+    for (uint32_t position : call.key_positions) {
       std::string_view key = argv_[position];
       bool ok = std::any_of(user_->key_prefixes.begin(), user_->key_prefixes.end(),
                             [&](const std::string& prefix) { return key.starts_with(prefix); });
       if (!ok) {
-        if (tx_.active) tx_.dirty = true;
         replyNow(resp::err::kNoPermKeys);
         return false;
       }
@@ -63,36 +66,38 @@ bool Session::checkAccess(const command::CommandSpec& spec, std::string_view nam
 
 // ---- AUTH, HELLO, RESET, CLIENT ------------------------------------------------------------
 
-bool Session::loggedIn(const config::User* user, std::string_view password) {
+bool ConnectionState::loggedIn(const config::User* user, std::string_view password) {
   if (!user) return false;
   return common::constantTimeEqual(common::sha256(password), user->password_sha256);
 }
 
-void Session::auth() {
+void ConnectionState::auth(const Call& call) {
+  std::span<const std::string_view> argv_ = call.argv;
   if (argv_.size() > 3) return replyNow(resp::err::kSyntax);
   std::string_view name = argv_.size() == 3 ? argv_[1] : "default";
   std::string_view password = argv_.back();
-  if (ctx_.users.empty()) {
+  if (env_.users.empty()) {
     if (argv_.size() == 2) return replyNow(resp::err::kAuthNoPassword);
     return replyNow(name == "default" ? "+OK\r\n" : resp::err::kWrongPass);
   }
   std::shared_ptr<const config::User> found;
-  for (const auto& user : ctx_.users) {
+  for (const auto& user : env_.users) {
     if (user->name == name) found = user;
   }
   // Hash even for an unknown user, so timing does not tell which users exist.
   bool ok = found ? loggedIn(found.get(), password) : (common::sha256(password), false);
   if (!ok) {
-    common::logger("session")->warn("client {}: failed AUTH for user '{}'", conn_ ? conn_->peer() : "?", name);
+    common::logger("session")->warn("client {}: failed AUTH for user '{}'", info_->addr, name);
     return replyNow(resp::err::kWrongPass);
   }
   authenticated_ = true;
   user_ = found;
-  ctx_.clients->withLock([&] { info_->user = found->name; });
+  env_.clients->withLock([&] { info_->user = found->name; });
   replyNow("+OK\r\n");
 }
 
-void Session::hello() {
+void ConnectionState::hello(const Call& call) {
+  std::span<const std::string_view> argv_ = call.argv;
   int64_t proto = proto_;
   size_t i = 1;
   if (argv_.size() >= 2) {
@@ -110,11 +115,11 @@ void Session::hello() {
       has_auth = true;
       std::string_view user = argv_[i + 1], password = argv_[i + 2];
       i += 2;
-      if (ctx_.users.empty()) {
+      if (env_.users.empty()) {
         if (user != "default") return replyNow(resp::err::kWrongPass);
         continue;
       }
-      for (const auto& u : ctx_.users) {
+      for (const auto& u : env_.users) {
         if (u->name == user) login = u;
       }
       if (!login || !loggedIn(login.get(), password)) return replyNow(resp::err::kWrongPass);
@@ -132,22 +137,21 @@ void Session::hello() {
   if (login) {
     authenticated_ = true;
     user_ = login;
-    ctx_.clients->withLock([&] { info_->user = login->name; });
+    env_.clients->withLock([&] { info_->user = login->name; });
   } else if (has_auth) {
     authenticated_ = true;
   }
-  if (has_setname) ctx_.clients->withLock([&] { info_->name = std::string(setname); });
+  if (has_setname) env_.clients->withLock([&] { info_->name = std::string(setname); });
   if (proto != proto_) {
     proto_ = static_cast<int>(proto);
     info_->proto.store(proto_, std::memory_order_relaxed);
-    if (!tx_.watching) retire(std::move(pinned_));  // it speaks the old protocol
   }
   std::string out;
   resp::appendMapHeader(out, 7, proto_);
   resp::appendBulk(out, "server");
   resp::appendBulk(out, "redis");
   resp::appendBulk(out, "version");
-  resp::appendBulk(out, ctx_.backend_version ? *ctx_.backend_version : std::string(SLOTGATE_VERSION));
+  resp::appendBulk(out, env_.backend_version ? *env_.backend_version : std::string(SLOTGATE_VERSION));
   resp::appendBulk(out, "proto");
   resp::appendInteger(out, proto_);
   resp::appendBulk(out, "id");
@@ -161,46 +165,36 @@ void Session::hello() {
   replyNow(out);
 }
 
-void Session::reset() {
-  tx_.resetWatch();
-  tx_.reset();
-  info_->multi.store(-1, std::memory_order_relaxed);
-  retire(std::move(pinned_));
-  subs_.reset();
-  info_->subscriptions = 0;
-  info_->patterns = 0;
-  info_->shard_subscriptions = 0;
+void ConnectionState::reset() {
   proto_ = 2;
   info_->proto = 2;
-  authenticated_ = ctx_.users.empty();
+  authenticated_ = env_.users.empty();
   user_ = nullptr;
-  written_slots_.clear();
-  wrote_everywhere_ = false;
-  ctx_.clients->withLock([&] {
+  env_.clients->withLock([&] {
     info_->name.clear();
     info_->user = "default";
   });
-  replyNow("+RESET\r\n");
 }
 
-void Session::client(std::string_view sub_name) {
+void ConnectionState::client(const Call& call, std::string_view sub_name) {
+  std::span<const std::string_view> argv_ = call.argv;
   std::string sub = common::toLower(sub_name);
   auto arity = [this, &sub](bool ok) {
     if (!ok) replyNow(resp::errorReply(fmt::runtime(resp::err::kWrongArity), "client|" + sub));
     return ok;
   };
-  uint64_t now = ctx_.loop->nowMs();
+  uint64_t now = clock_.nowMs();
   if (sub == "setname") {
     if (!arity(argv_.size() == 3)) return;
     for (char c : argv_[2]) {
       if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
     }
-    ctx_.clients->withLock([&] { info_->name = std::string(argv_[2]); });
+    env_.clients->withLock([&] { info_->name = std::string(argv_[2]); });
     return replyNow("+OK\r\n");
   }
   if (sub == "getname") {
     std::string name, out;
-    ctx_.clients->withLock([&] { name = info_->name; });
+    env_.clients->withLock([&] { name = info_->name; });
     if (name.empty()) resp::appendNull(out, proto_);
     else resp::appendBulk(out, name);
     return replyNow(out);
@@ -212,7 +206,7 @@ void Session::client(std::string_view sub_name) {
   }
   if (sub == "info") {
     std::string out;
-    resp::appendVerbatim(out, ctx_.clients->line(*info_, now), proto_);
+    resp::appendVerbatim(out, env_.clients->line(*info_, now), proto_);
     return replyNow(out);
   }
   if (sub == "list") {
@@ -235,7 +229,7 @@ void Session::client(std::string_view sub_name) {
       }
     }
     std::string out;
-    resp::appendVerbatim(out, ctx_.clients->list(now, ids, type), proto_);
+    resp::appendVerbatim(out, env_.clients->list(now, ids, type), proto_);
     return replyNow(out);
   }
   if (sub == "kill") {
@@ -243,7 +237,7 @@ void Session::client(std::string_view sub_name) {
     if (argv_.size() == 3) {
       filter.addr = std::string(argv_[2]);
       bool self_target = filter.addr == info_->addr;
-      size_t killed = ctx_.clients->kill(filter);
+      size_t killed = env_.clients->kill(filter);
       return replyNow(killed > 0 || self_target ? "+OK\r\n" : resp::err::kNoSuchClient);
     }
     bool skip_me = true;
@@ -278,7 +272,7 @@ void Session::client(std::string_view sub_name) {
     }
     if (skip_me) filter.skip_id = info_->id;
     std::string out;
-    resp::appendInteger(out, static_cast<int64_t>(ctx_.clients->kill(filter)));
+    resp::appendInteger(out, static_cast<int64_t>(env_.clients->kill(filter)));
     return replyNow(out);
   }
   if (sub == "no-evict" || sub == "no-touch") {
@@ -292,8 +286,8 @@ void Session::client(std::string_view sub_name) {
     for (char c : argv_[3]) {
       if (c < '!' || c > '~') return replyNow(resp::errorReply(fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
     }
-    if (attr == "lib-name") ctx_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
-    else if (attr == "lib-ver") ctx_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });
+    if (attr == "lib-name") env_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
+    else if (attr == "lib-ver") env_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });
     else return replyNow(resp::errorReply(fmt::runtime("ERR Unrecognized option '{}'"), std::string(argv_[2])));
     return replyNow("+OK\r\n");
   }
@@ -305,10 +299,10 @@ void Session::client(std::string_view sub_name) {
     route::Plan plan;
     plan.kind = route::Plan::Kind::kAnyPrimary;
     plan.readonly = true;
-    executor().execute(plan, *classification_.spec, argv_, {}, link_, queue_.push());
+    env_.executors[proto_ == 3 ? 1 : 0]->execute(plan, *call.spec, argv_, {}, link_, port_.reserve());
     return;
   }
   replyNow(resp::errorReply(fmt::runtime(resp::err::kClientUnsupported), sub));
 }
 
-}  // namespace slotgate::session
+}  // namespace slotgate::state

@@ -1,19 +1,16 @@
-#include "proxy/session/subscriptions.h"
+#include "proxy/state/subscriptions.h"
 
 #include <algorithm>
 
 #include "common/log.h"
-#include "common/uv/event_loop.h"
+#include "common/retry_policy.h"
 #include "proxy/cluster/redirect.h"
 #include "proxy/command/key_slot.h"
 #include "proxy/resp/array_reader.h"
 #include "proxy/resp/writer.h"
 
-namespace slotgate::session {
+namespace slotgate::state {
 namespace {
-
-constexpr uint64_t kResubscribeDelayMs = 100;
-constexpr uint64_t kMaxResubscribeDelayMs = 1000;
 
 // "$7\r\nmessage\r\n" -> "message"
 std::string_view bulkText(std::string_view element) {
@@ -43,16 +40,14 @@ bool elementsOf(std::string_view reply, std::vector<std::string_view>* elements)
   return true;
 }
 
-uint64_t delayFor(unsigned attempt) {
-  return std::min<uint64_t>(kResubscribeDelayMs << std::min(attempt, 4u), kMaxResubscribeDelayMs);
-}
+// The n-th (from 0) try to subscribe again on a node.
+uint64_t delayFor(unsigned attempt) { return common::RetryPolicy::backoffMs(attempt + 1); }
 
 }  // namespace
 
-Subscriptions::Subscriptions(common::uv::EventLoop& loop, request::Dispatcher& dispatcher,
-                             const backend::BackendOptions& options, int proto, ClientInfo& info,
+Subscriptions::Subscriptions(common::Clock& clock, request::Dispatcher& dispatcher, int proto, ClientInfo& info,
                              std::shared_ptr<request::ReplyLink> guard, Emit emit)
-    : loop_(loop), dispatcher_(dispatcher), options_(options), proto_(proto), info_(info),
+    : clock_(clock), dispatcher_(dispatcher), proto_(proto), info_(info),
       guard_(std::move(guard)), emit_(std::move(emit)) {}
 
 Subscriptions::~Subscriptions() {
@@ -62,16 +57,16 @@ Subscriptions::~Subscriptions() {
 }
 
 // A connection may be in the middle of calling us: free it on a later loop turn.
-void Subscriptions::retire(std::unique_ptr<backend::BackendConnection> conn) {
+void Subscriptions::retire(std::unique_ptr<backend::NodeLink> conn) {
   if (!conn) return;
-  std::shared_ptr<backend::BackendConnection> doomed(std::move(conn));
-  loop_.post([doomed] {});
+  std::shared_ptr<backend::NodeLink> doomed(std::move(conn));
+  clock_.post([doomed] {});
 }
 
 template <typename Fn>
 void Subscriptions::later(uint64_t ms, Fn fn) {
   std::weak_ptr<bool> alive = alive_;
-  loop_.after(ms, [alive, fn = std::move(fn)]() mutable {
+  clock_.after(ms, [alive, fn = std::move(fn)]() mutable {
     if (auto flag = alive.lock(); flag && *flag) fn();
   });
 }
@@ -87,15 +82,33 @@ void Subscriptions::settle() {
   if (on_settled_) on_settled_();
 }
 
-void Subscriptions::command(std::string_view name, std::span<const std::string_view> argv) {
+namespace {
+
+// The command's name as the node and the client's confirmations spell it.
+std::string_view wireName(StateOp op) {
+  switch (op) {
+    case StateOp::kSubscribe: return "subscribe";
+    case StateOp::kPsubscribe: return "psubscribe";
+    case StateOp::kUnsubscribe: return "unsubscribe";
+    case StateOp::kPunsubscribe: return "punsubscribe";
+    case StateOp::kSsubscribe: return "ssubscribe";
+    case StateOp::kSunsubscribe: return "sunsubscribe";
+    default: return "ping";
+  }
+}
+
+}  // namespace
+
+void Subscriptions::command(StateOp op, std::span<const std::string_view> argv) {
   std::vector<std::string> args(argv.begin() + 1, argv.end());
-  if (name == "subscribe" || name == "psubscribe") {
-    auto& wanted = name == "subscribe" ? channels_ : patterns_;
+  std::string_view name = wireName(op);
+  if (op == StateOp::kSubscribe || op == StateOp::kPsubscribe) {
+    auto& wanted = op == StateOp::kSubscribe ? channels_ : patterns_;
     for (const std::string& a : args) wanted.insert(a);
     expecting_ = args.size();
     sendGlobal(name, args, false);
-  } else if (name == "unsubscribe" || name == "punsubscribe") {
-    bool patterns = name == "punsubscribe";
+  } else if (op == StateOp::kUnsubscribe || op == StateOp::kPunsubscribe) {
+    bool patterns = op == StateOp::kPunsubscribe;
     auto& wanted = patterns ? patterns_ : channels_;
     if (!global_) {
       // Nothing is subscribed on a node: answer as Redis would.
@@ -111,11 +124,11 @@ void Subscriptions::command(std::string_view name, std::span<const std::string_v
       for (const std::string& a : args) wanted.erase(a);
       sendGlobal(name, args, false);
     }
-  } else if (name == "ssubscribe") {
+  } else if (op == StateOp::kSsubscribe) {
     for (const std::string& a : args) shard_.insert(a);
     expecting_ = args.size();
     subscribeShard(args, false);
-  } else if (name == "sunsubscribe") {
+  } else if (op == StateOp::kSunsubscribe) {
     std::vector<std::string> targets = args;
     if (targets.empty()) targets.assign(shard_.begin(), shard_.end());
     if (targets.empty()) emitConfirmation(name, "", true, confirmed_shard_.size());
@@ -139,7 +152,7 @@ void Subscriptions::command(std::string_view name, std::span<const std::string_v
       resp::appendCommand(bytes, cmd);
       shard_links_[address].conn->sendRaw(bytes);
     }
-  } else if (name == "ping") {
+  } else if (op == StateOp::kPing) {
     if (global_) {
       std::vector<std::string_view> cmd(argv.begin(), argv.end());
       std::string bytes;
@@ -170,9 +183,9 @@ void Subscriptions::updateInfo() {
 
 void Subscriptions::ensureGlobal() {
   if (global_) return;
-  backend::BackendConnection* node = dispatcher_.pubsubNode();
+  backend::NodeLink* node = dispatcher_.pubsubNode();
   if (!node) return;
-  global_ = std::make_unique<backend::BackendConnection>(loop_, node->host(), node->port(), options_);
+  global_ = dispatcher_.links().openExclusive(node->host(), node->port());
   std::weak_ptr<bool> alive = alive_;
   global_->setPushHandler([this, alive](std::string_view reply) {
     if (auto flag = alive.lock(); flag && *flag) onGlobalPush(reply);
@@ -278,7 +291,7 @@ Subscriptions::ShardLink& Subscriptions::shardLink(const std::string& host, uint
   std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   ShardLink& link = shard_links_[address];
   if (!link.conn) {
-    link.conn = std::make_unique<backend::BackendConnection>(loop_, host, port, options_);
+    link.conn = dispatcher_.links().openExclusive(host, port);
     std::weak_ptr<bool> alive = alive_;
     link.conn->setPushHandler([this, alive, address](std::string_view reply) {
       if (auto flag = alive.lock(); flag && *flag) onShardPush(address, reply);
@@ -302,12 +315,12 @@ void Subscriptions::subscribeShard(std::span<const std::string> channels, bool s
       host = address.substr(0, colon);
       if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
       port = static_cast<uint16_t>(std::stoi(address.substr(colon + 1)));
-    } else if (backend::BackendConnection* owner = dispatcher_.ownerOf(slot)) {
+    } else if (backend::NodeLink* owner = dispatcher_.ownerOf(slot)) {
       host = owner->host();
       port = owner->port();
     } else {
       dispatcher_.requestRefresh("shard channel slot " + std::to_string(slot) + " has no owner");
-      later(kResubscribeDelayMs, [this, group] { resubscribeShards(group, 1); });
+      later(delayFor(0), [this, group, now = clock_.nowMs()] { resubscribeShards(group, 1, now); });
       continue;
     }
     ShardLink& link = shardLink(host, port);
@@ -353,7 +366,9 @@ void Subscriptions::onShardPush(const std::string& address, std::string_view rep
       subscribeShard(still_wanted, swallowed, target);
       return;
     }
-    if (!still_wanted.empty()) later(kResubscribeDelayMs, [this, still_wanted] { resubscribeShards(still_wanted, 1); });
+    if (!still_wanted.empty()) {
+      later(delayFor(0), [this, still_wanted, now = clock_.nowMs()] { resubscribeShards(still_wanted, 1, now); });
+    }
     return;
   }
   std::vector<std::string_view> elements;
@@ -380,7 +395,7 @@ void Subscriptions::onShardPush(const std::string& address, std::string_view rep
         confirmed_shard_.erase(channel);
         shard_where_.erase(channel);
         dispatcher_.requestRefresh("shard channel's slot moved");
-        later(kResubscribeDelayMs, [this, channel] { resubscribeShards({channel}, 1); });
+        later(delayFor(0), [this, channel, now = clock_.nowMs()] { resubscribeShards({channel}, 1, now); });
         return;
       }
       return confirm(kind, channel, null_channel);
@@ -407,11 +422,12 @@ void Subscriptions::onShardClosed(const std::string& address) {
                                   info_.id, address, lost.size());
   if (!lost.empty()) {
     dispatcher_.requestRefresh("shard pub/sub node lost");
-    later(kResubscribeDelayMs, [this, lost, address] { resubscribeShards(lost, 1, address); });
+    later(delayFor(0), [this, lost, address, now = clock_.nowMs()] { resubscribeShards(lost, 1, now, address); });
   }
 }
 
-void Subscriptions::resubscribeShards(std::vector<std::string> channels, unsigned attempt, std::string lost_address) {
+void Subscriptions::resubscribeShards(std::vector<std::string> channels, unsigned attempt, uint64_t since_ms,
+                                      std::string lost_address) {
   std::vector<std::string> todo;
   for (const std::string& c : channels) {
     if (shard_.count(c) && !shard_where_.count(c)) todo.push_back(c);
@@ -421,15 +437,17 @@ void Subscriptions::resubscribeShards(std::vector<std::string> channels, unsigne
   // for it rather than knock on a dead node (bounded; after that, try whatever the map says).
   bool wait = false;
   for (const std::string& c : todo) {
-    backend::BackendConnection* owner = dispatcher_.ownerOf(command::keyHashSlot(c));
+    backend::NodeLink* owner = dispatcher_.ownerOf(command::keyHashSlot(c));
     wait = wait || !owner || owner->address() == lost_address;
   }
-  if (wait && attempt < 200) {
+  if (wait && dispatcher_.retryPolicy().mayWait(since_ms, clock_.nowMs())) {
     if (attempt % 10 == 0) dispatcher_.requestRefresh("shard channel waits for a new owner");
-    later(kResubscribeDelayMs, [this, todo, attempt, lost_address] { resubscribeShards(todo, attempt + 1, lost_address); });
+    later(dispatcher_.retryPolicy().ownerPollMs(1), [this, todo, attempt, since_ms, lost_address] {
+      resubscribeShards(todo, attempt + 1, since_ms, lost_address);
+    });
     return;
   }
   subscribeShard(todo, true);  // it marks the confirmations to swallow
 }
 
-}  // namespace slotgate::session
+}  // namespace slotgate::state

@@ -17,27 +17,28 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/backend/backend_connection.h"
+#include "common/clock.h"
+#include "proxy/backend/node_link.h"
 #include "proxy/request/dispatcher.h"
 #include "proxy/request/request.h"
-#include "proxy/session/client_registry.h"
+#include "proxy/state/client_registry.h"
+#include "proxy/state/state_op.h"
 
-namespace slotgate::session {
+namespace slotgate::state {
 
 class Subscriptions {
  public:
   using Emit = std::function<void(std::string_view)>;
 
-  Subscriptions(common::uv::EventLoop& loop, request::Dispatcher& dispatcher,
-                const backend::BackendOptions& options, int proto, ClientInfo& info,
+  // Node links come from the dispatcher's link source (they speak the client's protocol).
+  Subscriptions(common::Clock& clock, request::Dispatcher& dispatcher, int proto, ClientInfo& info,
                 std::shared_ptr<request::ReplyLink> guard, Emit emit);
   ~Subscriptions();
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
 
-  // `name` is the lower-case command: subscribe, psubscribe, unsubscribe, punsubscribe,
-  // ssubscribe, sunsubscribe, or ping (only while subscribed). argv[0] is the command itself.
-  void command(std::string_view name, std::span<const std::string_view> argv);
+  // One of the (un)subscribe commands, or PING (only while subscribed). argv[0] is the command.
+  void command(StateOp op, std::span<const std::string_view> argv);
   // Subscribed to anything (a RESP2 client is then limited to the pub/sub commands).
   bool active() const { return !channels_.empty() || !patterns_.empty() || !shard_.empty(); }
   // A channel or pattern subscription lives on the shared pub/sub connection (PING goes there).
@@ -49,7 +50,7 @@ class Subscriptions {
 
  private:
   struct ShardLink {
-    std::unique_ptr<backend::BackendConnection> conn;
+    std::unique_ptr<backend::NodeLink> conn;
     std::deque<std::vector<std::string>> batches;  // SSUBSCRIBEs sent, oldest first
   };
 
@@ -62,19 +63,20 @@ class Subscriptions {
   ShardLink& shardLink(const std::string& host, uint16_t port);
   void onShardPush(const std::string& address, std::string_view reply);
   void onShardClosed(const std::string& address);
-  void resubscribeShards(std::vector<std::string> channels, unsigned attempt, std::string lost_address = {});
+  // Waits (within the retry policy's failover wait, from `since_ms`) for the map to name a live owner.
+  void resubscribeShards(std::vector<std::string> channels, unsigned attempt, uint64_t since_ms,
+                         std::string lost_address = {});
   void confirm(std::string_view kind, std::string_view channel, bool null_channel);
   void emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count);
   void updateInfo();
   void emitOwed(std::string_view reply);
   void settle();
-  void retire(std::unique_ptr<backend::BackendConnection> conn);
+  void retire(std::unique_ptr<backend::NodeLink> conn);
   template <typename Fn>
   void later(uint64_t ms, Fn fn);
 
-  common::uv::EventLoop& loop_;
+  common::Clock& clock_;
   request::Dispatcher& dispatcher_;
-  backend::BackendOptions options_;
   int proto_;
   ClientInfo& info_;
   std::shared_ptr<request::ReplyLink> guard_;  // target null once the session is gone
@@ -93,10 +95,10 @@ class Subscriptions {
 
   size_t expecting_ = 0;
   std::function<void()> on_settled_;
-  std::unique_ptr<backend::BackendConnection> global_;
+  std::unique_ptr<backend::NodeLink> global_;
   unsigned global_attempts_ = 0;
   std::map<std::string, ShardLink> shard_links_;    // by node address
   std::map<std::string, std::string> shard_where_;  // channel -> node address
 };
 
-}  // namespace slotgate::session
+}  // namespace slotgate::state

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace slotgate::session {
+namespace slotgate::state {
 
 struct ClientInfo {
   uint64_t id = 0;
@@ -71,4 +71,4 @@ class ClientRegistry {
   std::map<uint64_t, std::weak_ptr<ClientInfo>> clients_;
 };
 
-}  // namespace slotgate::session
+}  // namespace slotgate::state

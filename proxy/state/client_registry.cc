@@ -1,8 +1,8 @@
-#include "proxy/session/client_registry.h"
+#include "proxy/state/client_registry.h"
 
 #include <fmt/format.h>
 
-namespace slotgate::session {
+namespace slotgate::state {
 
 void ClientRegistry::add(const std::shared_ptr<ClientInfo>& info) {
   std::lock_guard lock(mutex_);
@@ -100,4 +100,4 @@ size_t ClientRegistry::kill(const KillFilter& filter) {
   return victims.size();
 }
 
-}  // namespace slotgate::session
+}  // namespace slotgate::state

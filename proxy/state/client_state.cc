@@ -1,0 +1,172 @@
+#include "proxy/state/client_state.h"
+
+#include <algorithm>
+
+#include "common/ascii.h"
+#include "proxy/command/block_timeout.h"
+#include "proxy/resp/errors.h"
+#include "proxy/resp/writer.h"
+
+namespace slotgate::state {
+
+ClientState::ClientState(const ClientEnv& env, common::Clock& clock, ClientPort& port,
+                         std::shared_ptr<request::ReplyLink> link, std::shared_ptr<ClientInfo> info)
+    : env_(env), clock_(clock), port_(port), link_(link), info_(info), conn_(env, clock, port, link, info),
+      exclusive_(clock, link), tx_(port, exclusive_, *info), wait_(clock, port, exclusive_, link) {}
+
+ClientState::~ClientState() { subs_.reset(); }
+
+bool ClientState::wants(const command::CommandSpec& spec) const {
+  return spec.policy == command::Policy::kStateful || tx_.active() || subscribed() ||
+         (spec.flags & command::kFlagBlocking);
+}
+
+bool ClientState::checkAccess(const Call& call) {
+  if (conn_.checkAccess(call)) return true;
+  tx_.refuse();
+  return false;
+}
+
+void ClientState::refuse(std::string_view error) {
+  tx_.refuse();
+  port_.reply(error);
+}
+
+ClientState::Step ClientState::handle(const Call& call) {
+  const command::CommandSpec& spec = *call.spec;
+  info_->last_command.store(spec.name, std::memory_order_relaxed);
+  StateOp op = stateOpOf(spec);
+  bool subscribed_now = subscribed();
+  bool pubsub = isPubSubOp(op);
+  bool resp2 = conn_.proto() == 2;
+  if (subscribed_now && resp2 && !pubsub && op != StateOp::kPing && op != StateOp::kQuit && op != StateOp::kReset) {
+    port_.reply(resp::errorReply(fmt::runtime(resp::err::kSubscribedContext), std::string(spec.name)));
+    return Step::kDone;
+  }
+  if (tx_.active() && op != StateOp::kMulti && op != StateOp::kExec && op != StateOp::kDiscard &&
+      op != StateOp::kWatch && op != StateOp::kQuit && op != StateOp::kReset) {
+    tx_.queue(call);
+    return Step::kDone;
+  }
+  // What runs alone waits for the replies before it.
+  bool subscribed_ping = op == StateOp::kPing && subscribed_now && resp2;
+  bool alone = op == StateOp::kExec || op == StateOp::kWatch || op == StateOp::kWait || op == StateOp::kReset ||
+               pubsub || (op == StateOp::kUnwatch && tx_.watching()) || subscribed_ping ||
+               (spec.flags & command::kFlagBlocking);
+  if (alone && port_.pending() > 0) return Step::kWaitForDrain;
+
+  if (pubsub || subscribed_ping) {
+    if (op == StateOp::kSsubscribe || op == StateOp::kSunsubscribe) {
+      // As Redis Cluster: shard channels of one command share a slot (their order of
+      // confirmation could not be a standalone server's otherwise).
+      bool cross = false;
+      call.keysSlot(&cross);
+      if (cross) {
+        port_.reply(resp::err::kCrossSlot);
+        return Step::kDone;
+      }
+    }
+    subscription(op, call);
+    return Step::kDone;
+  }
+  switch (op) {
+    case StateOp::kMulti: tx_.multi(); break;
+    case StateOp::kExec: tx_.exec(dispatcher(), call.spec, conn_.proto()); break;
+    case StateOp::kDiscard: tx_.discard(); break;
+    case StateOp::kUnwatch: tx_.unwatch(); break;
+    case StateOp::kWatch: tx_.watch(call, dispatcher()); break;
+    case StateOp::kAuth: conn_.auth(call); break;
+    case StateOp::kHello: hello(call); break;
+    case StateOp::kReset: reset(); break;
+    case StateOp::kWait:
+      wait_.wait(call, dispatcher(), executor());
+      if (exclusive_.busy()) info_->blocked.store(true, std::memory_order_relaxed);
+      break;
+    case StateOp::kClient: conn_.client(call, std::string_view(spec.name).substr(7)); break;
+    default:
+      if (spec.flags & command::kFlagBlocking) {
+        bool cross = false;
+        int slot = call.keysSlot(&cross);
+        if (cross) {
+          port_.reply(resp::err::kCrossSlot);
+          break;
+        }
+        bool block_arg = std::any_of(call.argv.begin() + 1, call.argv.end(),
+                                     [](std::string_view a) { return common::toLower(a) == "block"; });
+        // XREAD without BLOCK never blocks: an ordinary request.
+        if (op == StateOp::kXread && !block_arg) {
+          route::Plan plan;
+          plan.kind = slot < 0 ? route::Plan::Kind::kAnyPrimary : route::Plan::Kind::kSlot;
+          plan.slot = static_cast<uint16_t>(std::max(slot, 0));
+          plan.readonly = !(spec.flags & command::kFlagWrite);
+          executor().execute(plan, spec, call.argv, call.raw, link_, port_.reserve());
+        } else {
+          blocking(call, slot);
+        }
+        break;
+      }
+      // QUIT, PING and the rest when subscribed (RESP3) or otherwise not the state's own.
+      forward(call);
+  }
+  return Step::kDone;
+}
+
+void ClientState::forward(const Call& call) {
+  route::Plan plan = route::plan(*call.spec, call.argv, call.key_positions);
+  if (call.spec->flags & command::kFlagWrite) wait_.noteWrite(plan);
+  auto outcome = executor().execute(plan, *call.spec, call.argv, call.raw, link_, port_.reserve());
+  if (outcome.close_after) port_.closeAfterReplies();
+}
+
+void ClientState::hello(const Call& call) {
+  int before = conn_.proto();
+  conn_.hello(call);
+  // The lease's link speaks the old protocol (a WATCH in force keeps it).
+  if (conn_.proto() != before && !tx_.watching()) exclusive_.releaseLease();
+}
+
+void ClientState::reset() {
+  tx_.reset();
+  exclusive_.releaseLease();
+  subs_.reset();
+  info_->subscriptions = 0;
+  info_->patterns = 0;
+  info_->shard_subscriptions = 0;
+  conn_.reset();
+  wait_.reset();
+  port_.reply("+RESET\r\n");
+}
+
+// A blocking command runs alone, on the lease, with its own deadline: the node may take the
+// command's timeout (or forever) beyond the backend timeout.
+void ClientState::blocking(const Call& call, int slot) {
+  uint64_t seq = port_.reserve();
+  exclusive_.begin(ExclusiveCommands::Kind::kBlocking, seq);
+  info_->blocked.store(true, std::memory_order_relaxed);
+  auto request = exclusive_.leased(dispatcher(), call.spec, seq, call.encoded(), slot,
+                                   !(call.spec->flags & command::kFlagWrite), false);
+  uint64_t block_ms = command::blockTimeoutMs(call.argv);
+  request->setExtraMs(block_ms == command::kBlocksForever ? backend::NodeLink::kNoDeadline : block_ms);
+  dispatcher().dispatch(request);
+}
+
+void ClientState::finishAlone(std::string_view reply) {
+  if (exclusive_.kind() == ExclusiveCommands::Kind::kWatch) tx_.watchAnswered(reply);
+  exclusive_.end();
+  info_->blocked.store(false, std::memory_order_relaxed);
+}
+
+void ClientState::subscription(StateOp op, const Call& call) {
+  if (!subs_) {
+    subs_ = std::make_unique<Subscriptions>(clock_, dispatcher(), conn_.proto(), *info_, link_,
+                                            [this](std::string_view bytes) { port_.reply(bytes); });
+    subs_->setOnSettled([this] {
+      exclusive_.end();
+      port_.resume();
+    });
+  }
+  subs_->command(op, call.argv);
+  if (subs_->expecting() > 0) exclusive_.begin(ExclusiveCommands::Kind::kPubSub, 0);
+}
+
+}  // namespace slotgate::state

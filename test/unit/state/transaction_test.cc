@@ -1,0 +1,107 @@
+// WATCH and EXEC through the client state: the WATCH lives on the lease's link, EXEC's batch goes
+// there, and a WATCH whose link was lost makes EXEC answer nil without sending anything.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "proxy/command/classifier.h"
+#include "proxy/request/executor.h"
+#include "proxy/state/client_state.h"
+#include "test/support/request_harness.h"
+
+using namespace slotgate;
+using namespace slotgate::test;
+
+namespace {
+
+// The session's side, reduced to numbered reply places.
+class Port : public state::ClientPort, public request::ReplyTarget {
+ public:
+  uint64_t reserve() override { return next_++; }
+  uint64_t nextSeq() const { return next_; }
+  void complete(uint64_t seq, std::string_view reply) override {
+    if (state->ownsReply(seq)) state->finishAlone(reply);
+    replies[seq] = std::string(reply);
+  }
+  void deliver(uint64_t seq, std::string_view reply) override { complete(seq, reply); }
+  size_t pending() const override { return next_ - replies.size(); }
+  void resume() override {}
+  void closeAfterReplies() override {}
+
+  state::ClientState* state = nullptr;
+  std::map<uint64_t, std::string> replies;
+
+ private:
+  uint64_t next_ = 0;
+};
+
+struct StateHarness : RequestHarness {
+  StateHarness() {
+    env.executors = {&executor, &executor};
+    env.dispatchers = {dispatcher.get(), dispatcher.get()};
+    env.clients = &registry;
+    link->target = &port;
+    client = std::make_unique<state::ClientState>(env, clock, port, link, std::make_shared<state::ClientInfo>());
+    port.state = client.get();
+  }
+
+  // Runs one command as the session would; returns its reply place.
+  uint64_t run(std::vector<std::string_view> argv) {
+    command::classify(argv, &classification);
+    REQUIRE(classification.error.empty());
+    state::Call call{classification.spec, argv, {}, classification.key_positions};
+    uint64_t seq = port.nextSeq();
+    REQUIRE(client->handle(call) == state::ClientState::Step::kDone);
+    return seq;
+  }
+
+  request::Executor executor{*dispatcher, request::LocalContext{}, nullptr};
+  state::ClientRegistry registry;
+  state::ClientEnv env;
+  Port port;
+  std::unique_ptr<state::ClientState> client;
+  command::Classification classification;
+};
+
+constexpr std::string_view kWatch = "*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n";
+
+}  // namespace
+
+TEST_CASE("EXEC runs where the WATCH was set") {
+  StateHarness h;
+  uint64_t watch = h.run({"WATCH", "k"});
+  FakeNodeLink* link = h.links.lastExclusive();
+  REQUIRE(link);
+  REQUIRE(link->sent().size() == 1);
+  CHECK(link->sent()[0].bytes == kWatch);
+  CHECK(h.client->runningAlone());
+  link->reply("+OK\r\n");
+  CHECK(h.port.replies[watch] == "+OK\r\n");
+  CHECK_FALSE(h.client->runningAlone());
+  h.run({"MULTI"});
+  h.run({"SET", "k", "v"});
+  uint64_t exec = h.run({"EXEC"});
+  REQUIRE(h.links.exclusiveOpened() == 1);  // the same link
+  REQUIRE(link->sent().size() == 2);
+  CHECK(link->sent()[1].replies == 3);
+  link->reply("+OK\r\n");
+  link->reply("+QUEUED\r\n");
+  link->reply("*1\r\n+OK\r\n");
+  CHECK(h.port.replies[exec] == "*1\r\n+OK\r\n");
+}
+
+TEST_CASE("A WATCH whose link broke makes EXEC answer nil, sending nothing") {
+  StateHarness h;
+  h.run({"WATCH", "k"});
+  FakeNodeLink* link = h.links.lastExclusive();
+  link->reply("+OK\r\n");
+  link->drop();  // the node forgot the WATCH with the connection
+  h.run({"MULTI"});
+  h.run({"SET", "k", "v"});
+  uint64_t exec = h.run({"EXEC"});
+  CHECK(h.port.replies[exec] == "*-1\r\n");
+  CHECK(link->sent().size() == 1);
+  CHECK(h.links.exclusiveOpened() == 1);
+}
