@@ -13,6 +13,10 @@ struct RetryPolicy {
   uint64_t failover_wait_ms = 10000;   // longest a request waits for its slot's owner to come back
   uint64_t owner_poll_ms = 250;        // longest pause between looks for a slot's new owner
 
+  // A node whose connection just broke may still accept a connection or two while its process is
+  // torn down: sends to it are refused this long first (they wait and go elsewhere).
+  static constexpr uint64_t kPauseAfterLossMs = 100;
+
   // The n-th wait (n >= 1): 100, 200, 400, 800, 1600, 2000, 2000 ... ms.
   static uint64_t backoffMs(unsigned attempt);
   // The n-th look for an owner while waiting out a failover: the backoff, capped at owner_poll_ms.

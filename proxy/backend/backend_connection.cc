@@ -13,8 +13,6 @@ namespace {
 
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 constexpr std::string_view kReadonly = "*1\r\n$8\r\nREADONLY\r\n";
-// After a lost connection, sends are refused this long (see onClosed).
-constexpr uint64_t kRefuseAfterLossMs = 100;
 
 // Handshake replies are dropped; only a failure is worth a log line.
 class HandshakeWaiter : public Waiter {
@@ -219,7 +217,7 @@ void BackendConnection::onClosed(int status) {
   last_error_ = status == 0 ? "connection closed by the node" : uv_strerror(status);
   // A node that dies may still accept a connection or two while its process is torn down:
   // commands written there would be lost too. Refuse sends briefly (they wait and go elsewhere).
-  if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + kRefuseAfterLossMs;
+  if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + common::RetryPolicy::kPauseAfterLossMs;
   common::logger("backend")->warn("connection to {} lost: {}", address_, last_error_);
   failAll(Failure::kLost, last_error_);
   if (close_handler_) close_handler_(last_error_);

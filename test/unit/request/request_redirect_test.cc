@@ -68,7 +68,7 @@ TEST_CASE("TRYAGAIN: sent again to the same node after the policy's backoff") {
   CHECK(h.stats.tryagain_retries.get() == 1);
 }
 
-TEST_CASE("Redirects are bounded by max_redirects; the client gets the last answer") {
+TEST_CASE("Redirects are bounded by max_redirects and the client gets the last answer") {
   RequestHarness h;
   h.send(1, kGet, 100, true);
   for (int i = 0; i < 5; ++i) {
