@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "proxy/command/command_table.h"
 #include "proxy/request/exclusive_lease.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
@@ -27,8 +26,7 @@ ReadFrom parseReadFrom(std::string_view text) {
 Dispatcher::Dispatcher(common::Clock& clock, backend::LinkSource& links, DispatchOptions options,
                        RefreshFn request_refresh, RequestStats& stats)
     : clock_(clock), links_(links), options_(options), retry_(options.retry()),
-      request_refresh_(std::move(request_refresh)), stats_(stats),
-      evalsha_specs_{command::findCommand("evalsha"), command::findCommand("evalsha_ro")} {}
+      request_refresh_(std::move(request_refresh)), stats_(stats) {}
 
 void Dispatcher::setTopology(cluster::TopologyPtr topology) {
   topology_ = std::move(topology);

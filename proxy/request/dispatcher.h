@@ -21,6 +21,7 @@
 #include "common/histogram.h"
 #include "common/retry_policy.h"
 #include "proxy/backend/link_source.h"
+#include "proxy/command/command_spec.h"
 #include "proxy/cluster/cluster_stats.h"
 #include "proxy/cluster/redirect.h"
 #include "proxy/cluster/topology.h"
@@ -84,8 +85,8 @@ class Dispatcher {
   }
   backend::LinkSource& links() { return links_; }
   // EVALSHA or EVALSHA_RO: a NOSCRIPT answer can be healed by loading the script.
-  bool isEvalsha(const command::CommandSpec* spec) const {
-    return spec && (spec == evalsha_specs_[0] || spec == evalsha_specs_[1]);
+  static bool isEvalsha(const command::CommandSpec* spec) {
+    return spec && spec->handler == command::Handler::kEvalsha;
   }
   const RequestStats& stats() const { return stats_; }
 
@@ -144,7 +145,6 @@ class Dispatcher {
   common::Histogram* backend_latency_ = nullptr;
   uint64_t last_refresh_ask_ms_ = 0;
   bool refresh_asked_ = false;
-  std::array<const command::CommandSpec*, 2> evalsha_specs_{};
 };
 
 }  // namespace slotgate::request

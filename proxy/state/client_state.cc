@@ -32,31 +32,55 @@ void ClientState::refuse(std::string_view error) {
   port_.reply(error);
 }
 
+namespace {
+
+bool isPubSub(command::Handler handler) {
+  using command::Handler;
+  switch (handler) {
+    case Handler::kSubscribe:
+    case Handler::kPsubscribe:
+    case Handler::kSsubscribe:
+    case Handler::kUnsubscribe:
+    case Handler::kPunsubscribe:
+    case Handler::kSunsubscribe:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool isClientSubcommand(command::Handler handler) {
+  return handler >= command::Handler::kClientSetname && handler <= command::Handler::kClientUnsupported;
+}
+
+}  // namespace
+
 ClientState::Step ClientState::handle(const Call& call) {
+  using command::Handler;
   const command::CommandSpec& spec = *call.spec;
   info_->last_command.store(spec.name, std::memory_order_relaxed);
-  StateOp op = stateOpOf(spec);
+  Handler op = spec.handler;
   bool subscribed_now = subscribed();
-  bool pubsub = isPubSubOp(op);
+  bool pubsub = isPubSub(op);
   bool resp2 = conn_.proto() == 2;
-  if (subscribed_now && resp2 && !pubsub && op != StateOp::kPing && op != StateOp::kQuit && op != StateOp::kReset) {
+  if (subscribed_now && resp2 && !pubsub && op != Handler::kPing && op != Handler::kQuit && op != Handler::kReset) {
     port_.reply(resp::errorReply(fmt::runtime(resp::err::kSubscribedContext), std::string(spec.name)));
     return Step::kDone;
   }
-  if (tx_.active() && op != StateOp::kMulti && op != StateOp::kExec && op != StateOp::kDiscard &&
-      op != StateOp::kWatch && op != StateOp::kQuit && op != StateOp::kReset) {
+  if (tx_.active() && op != Handler::kMulti && op != Handler::kExec && op != Handler::kDiscard &&
+      op != Handler::kWatch && op != Handler::kQuit && op != Handler::kReset) {
     tx_.queue(call);
     return Step::kDone;
   }
   // What runs alone waits for the replies before it.
-  bool subscribed_ping = op == StateOp::kPing && subscribed_now && resp2;
-  bool alone = op == StateOp::kExec || op == StateOp::kWatch || op == StateOp::kWait || op == StateOp::kReset ||
-               pubsub || (op == StateOp::kUnwatch && tx_.watching()) || subscribed_ping ||
+  bool subscribed_ping = op == Handler::kPing && subscribed_now && resp2;
+  bool alone = op == Handler::kExec || op == Handler::kWatch || op == Handler::kWait || op == Handler::kReset ||
+               pubsub || (op == Handler::kUnwatch && tx_.watching()) || subscribed_ping ||
                (spec.flags & command::kFlagBlocking);
   if (alone && port_.pending() > 0) return Step::kWaitForDrain;
 
   if (pubsub || subscribed_ping) {
-    if (op == StateOp::kSsubscribe || op == StateOp::kSunsubscribe) {
+    if (op == Handler::kSsubscribe || op == Handler::kSunsubscribe) {
       // As Redis Cluster: shard channels of one command share a slot (their order of
       // confirmation could not be a standalone server's otherwise).
       bool cross = false;
@@ -69,20 +93,23 @@ ClientState::Step ClientState::handle(const Call& call) {
     subscription(op, call);
     return Step::kDone;
   }
+  if (isClientSubcommand(op)) {
+    conn_.client(call, std::string_view(spec.name).substr(std::string_view(spec.name).find('|') + 1));
+    return Step::kDone;
+  }
   switch (op) {
-    case StateOp::kMulti: tx_.multi(); break;
-    case StateOp::kExec: tx_.exec(dispatcher(), call.spec, conn_.proto()); break;
-    case StateOp::kDiscard: tx_.discard(); break;
-    case StateOp::kUnwatch: tx_.unwatch(); break;
-    case StateOp::kWatch: tx_.watch(call, dispatcher()); break;
-    case StateOp::kAuth: conn_.auth(call); break;
-    case StateOp::kHello: hello(call); break;
-    case StateOp::kReset: reset(); break;
-    case StateOp::kWait:
+    case Handler::kMulti: tx_.multi(); break;
+    case Handler::kExec: tx_.exec(dispatcher(), call.spec, conn_.proto()); break;
+    case Handler::kDiscard: tx_.discard(); break;
+    case Handler::kUnwatch: tx_.unwatch(); break;
+    case Handler::kWatch: tx_.watch(call, dispatcher()); break;
+    case Handler::kAuth: conn_.auth(call); break;
+    case Handler::kHello: hello(call); break;
+    case Handler::kReset: reset(); break;
+    case Handler::kWait:
       wait_.wait(call, dispatcher(), executor());
       if (exclusive_.busy()) info_->blocked.store(true, std::memory_order_relaxed);
       break;
-    case StateOp::kClient: conn_.client(call, std::string_view(spec.name).substr(7)); break;
     default:
       if (spec.flags & command::kFlagBlocking) {
         bool cross = false;
@@ -94,7 +121,7 @@ ClientState::Step ClientState::handle(const Call& call) {
         bool block_arg = std::any_of(call.argv.begin() + 1, call.argv.end(),
                                      [](std::string_view a) { return common::toLower(a) == "block"; });
         // XREAD without BLOCK never blocks: an ordinary request.
-        if (op == StateOp::kXread && !block_arg) {
+        if (op == Handler::kBlockingStreamRead && !block_arg) {
           route::Plan plan;
           plan.kind = slot < 0 ? route::Plan::Kind::kAnyPrimary : route::Plan::Kind::kSlot;
           plan.slot = static_cast<uint16_t>(std::max(slot, 0));
@@ -156,7 +183,7 @@ void ClientState::finishAlone(std::string_view reply) {
   info_->blocked.store(false, std::memory_order_relaxed);
 }
 
-void ClientState::subscription(StateOp op, const Call& call) {
+void ClientState::subscription(command::Handler op, const Call& call) {
   if (!subs_) {
     subs_ = std::make_unique<Subscriptions>(clock_, dispatcher(), conn_.proto(), *info_, link_,
                                             [this](std::string_view bytes) { port_.reply(bytes); });

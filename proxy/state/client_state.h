@@ -15,7 +15,6 @@
 #include "proxy/state/client_port.h"
 #include "proxy/state/connection_state.h"
 #include "proxy/state/exclusive_commands.h"
-#include "proxy/state/state_op.h"
 #include "proxy/state/subscriptions.h"
 #include "proxy/state/transaction.h"
 #include "proxy/state/wait_tracker.h"
@@ -63,7 +62,7 @@ class ClientState {
   void hello(const Call& call);
   void reset();
   void blocking(const Call& call, int slot);
-  void subscription(StateOp op, const Call& call);
+  void subscription(command::Handler op, const Call& call);
   void forward(const Call& call);
 
   const ClientEnv& env_;

@@ -85,30 +85,32 @@ void Subscriptions::settle() {
 namespace {
 
 // The command's name as the node and the client's confirmations spell it.
-std::string_view wireName(StateOp op) {
+std::string_view wireName(command::Handler op) {
+  using command::Handler;
   switch (op) {
-    case StateOp::kSubscribe: return "subscribe";
-    case StateOp::kPsubscribe: return "psubscribe";
-    case StateOp::kUnsubscribe: return "unsubscribe";
-    case StateOp::kPunsubscribe: return "punsubscribe";
-    case StateOp::kSsubscribe: return "ssubscribe";
-    case StateOp::kSunsubscribe: return "sunsubscribe";
+    case Handler::kSubscribe: return "subscribe";
+    case Handler::kPsubscribe: return "psubscribe";
+    case Handler::kUnsubscribe: return "unsubscribe";
+    case Handler::kPunsubscribe: return "punsubscribe";
+    case Handler::kSsubscribe: return "ssubscribe";
+    case Handler::kSunsubscribe: return "sunsubscribe";
     default: return "ping";
   }
 }
 
 }  // namespace
 
-void Subscriptions::command(StateOp op, std::span<const std::string_view> argv) {
+void Subscriptions::command(command::Handler op, std::span<const std::string_view> argv) {
+  using command::Handler;
   std::vector<std::string> args(argv.begin() + 1, argv.end());
   std::string_view name = wireName(op);
-  if (op == StateOp::kSubscribe || op == StateOp::kPsubscribe) {
-    auto& wanted = op == StateOp::kSubscribe ? channels_ : patterns_;
+  if (op == Handler::kSubscribe || op == Handler::kPsubscribe) {
+    auto& wanted = op == Handler::kSubscribe ? channels_ : patterns_;
     for (const std::string& a : args) wanted.insert(a);
     expecting_ = args.size();
     sendGlobal(name, args, false);
-  } else if (op == StateOp::kUnsubscribe || op == StateOp::kPunsubscribe) {
-    bool patterns = op == StateOp::kPunsubscribe;
+  } else if (op == Handler::kUnsubscribe || op == Handler::kPunsubscribe) {
+    bool patterns = op == Handler::kPunsubscribe;
     auto& wanted = patterns ? patterns_ : channels_;
     if (!global_) {
       // Nothing is subscribed on a node: answer as Redis would.
@@ -124,11 +126,11 @@ void Subscriptions::command(StateOp op, std::span<const std::string_view> argv) 
       for (const std::string& a : args) wanted.erase(a);
       sendGlobal(name, args, false);
     }
-  } else if (op == StateOp::kSsubscribe) {
+  } else if (op == Handler::kSsubscribe) {
     for (const std::string& a : args) shard_.insert(a);
     expecting_ = args.size();
     subscribeShard(args, false);
-  } else if (op == StateOp::kSunsubscribe) {
+  } else if (op == Handler::kSunsubscribe) {
     std::vector<std::string> targets = args;
     if (targets.empty()) targets.assign(shard_.begin(), shard_.end());
     if (targets.empty()) emitConfirmation(name, "", true, confirmed_shard_.size());
@@ -152,7 +154,7 @@ void Subscriptions::command(StateOp op, std::span<const std::string_view> argv) 
       resp::appendCommand(bytes, cmd);
       shard_links_[address].conn->sendRaw(bytes);
     }
-  } else if (op == StateOp::kPing) {
+  } else if (op == Handler::kPing) {
     if (global_) {
       std::vector<std::string_view> cmd(argv.begin(), argv.end());
       std::string bytes;

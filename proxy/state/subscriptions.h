@@ -22,7 +22,7 @@
 #include "proxy/request/dispatcher.h"
 #include "proxy/request/request.h"
 #include "proxy/state/client_registry.h"
-#include "proxy/state/state_op.h"
+#include "proxy/command/command_spec.h"
 
 namespace slotgate::state {
 
@@ -38,7 +38,7 @@ class Subscriptions {
   Subscriptions& operator=(const Subscriptions&) = delete;
 
   // One of the (un)subscribe commands, or PING (only while subscribed). argv[0] is the command.
-  void command(StateOp op, std::span<const std::string_view> argv);
+  void command(command::Handler op, std::span<const std::string_view> argv);
   // Subscribed to anything (a RESP2 client is then limited to the pub/sub commands).
   bool active() const { return !channels_.empty() || !patterns_.empty() || !shard_.empty(); }
   // A channel or pattern subscription lives on the shared pub/sub connection (PING goes there).

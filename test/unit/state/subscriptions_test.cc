@@ -25,7 +25,7 @@ struct SubsHarness : RequestHarness {
   state::Subscriptions subs{clock, *dispatcher, 2, info, link,
                             [this](std::string_view bytes) { emitted.emplace_back(bytes); }};
 
-  void command(state::StateOp op, std::vector<std::string_view> argv) { subs.command(op, argv); }
+  void command(command::Handler op, std::vector<std::string_view> argv) { subs.command(op, argv); }
 };
 
 // A shard channel served by the node of slots 0-8191.
@@ -40,7 +40,7 @@ std::string lowChannel() {
 
 TEST_CASE("After its node dies, a subscription is made again elsewhere, silently") {
   SubsHarness h;
-  h.command(state::StateOp::kSubscribe, {"SUBSCRIBE", "news"});
+  h.command(command::Handler::kSubscribe, {"SUBSCRIBE", "news"});
   FakeNodeLink* first = h.links.lastExclusive();
   REQUIRE(first);
   REQUIRE(first->raw().size() == 1);
@@ -70,7 +70,7 @@ TEST_CASE("After its node dies, a subscription is made again elsewhere, silently
 TEST_CASE("A shard channel waits for its slot's new owner after a failover, then follows it") {
   SubsHarness h;
   std::string channel = lowChannel();
-  h.command(state::StateOp::kSsubscribe, {"SSUBSCRIBE", channel});
+  h.command(command::Handler::kSsubscribe, {"SSUBSCRIBE", channel});
   FakeNodeLink* first = h.links.lastExclusive();
   REQUIRE(first);
   CHECK(first->port() == kPortA);
