@@ -4,47 +4,10 @@
 
 #include "common/log.h"
 #include "common/retry_policy.h"
-#include "proxy/cluster/redirect.h"
-#include "proxy/command/key_slot.h"
-#include "proxy/resp/array_reader.h"
 #include "proxy/resp/writer.h"
+#include "proxy/state/pubsub_reply.h"
 
 namespace slotgate::state {
-namespace {
-
-// "$7\r\nmessage\r\n" -> "message"
-std::string_view bulkText(std::string_view element) {
-  if (element.empty() || element[0] != '$') return {};
-  size_t start = element.find("\r\n") + 2;
-  return element.substr(start, element.size() - start - 2);
-}
-
-// Messages pass through untouched: recognise them by their first bytes.
-bool isMessage(std::string_view reply) {
-  if (reply.size() < 16) return false;
-  std::string_view rest = reply.substr(1);
-  return rest.starts_with("3\r\n$7\r\nmessage\r\n") || rest.starts_with("4\r\n$8\r\npmessage\r\n") ||
-         rest.starts_with("3\r\n$8\r\nsmessage\r\n");
-}
-
-// Elements of an array or push reply.
-bool elementsOf(std::string_view reply, std::vector<std::string_view>* elements) {
-  if (reply.empty() || (reply[0] != '*' && reply[0] != '>')) return false;
-  if (reply[0] == '*') return resp::arrayElements(reply, elements);
-  std::string copy(reply);
-  copy[0] = '*';
-  std::vector<std::string_view> in_copy;
-  if (!resp::arrayElements(copy, &in_copy)) return false;
-  elements->clear();
-  for (std::string_view e : in_copy) elements->push_back(reply.substr(e.data() - copy.data(), e.size()));
-  return true;
-}
-
-// The n-th (from 0) try to subscribe again on a node.
-uint64_t delayFor(unsigned attempt) { return common::RetryPolicy::backoffMs(attempt + 1); }
-
-}  // namespace
-
 Subscriptions::Subscriptions(common::Clock& clock, request::Dispatcher& dispatcher, int proto, ClientInfo& info,
                              std::shared_ptr<request::ReplyLink> guard, Emit emit)
     : clock_(clock), dispatcher_(dispatcher), proto_(proto), info_(info),
@@ -61,14 +24,6 @@ void Subscriptions::retire(std::unique_ptr<backend::NodeLink> conn) {
   if (!conn) return;
   std::shared_ptr<backend::NodeLink> doomed(std::move(conn));
   clock_.post([doomed] {});
-}
-
-template <typename Fn>
-void Subscriptions::later(uint64_t ms, Fn fn) {
-  std::weak_ptr<bool> alive = alive_;
-  clock_.after(ms, [alive, fn = std::move(fn)]() mutable {
-    if (auto flag = alive.lock(); flag && *flag) fn();
-  });
 }
 
 // A reply the client is owed for its last command.
@@ -201,7 +156,7 @@ void Subscriptions::sendGlobal(std::string_view name, std::span<const std::strin
   ensureGlobal();
   if (!global_) {
     // No node known yet: keep the wish and try again shortly.
-    later(delayFor(global_attempts_++), [this] { resubscribeGlobal(); });
+    later(resubscribeDelayMs(global_attempts_++), [this] { resubscribeGlobal(); });
     return;
   }
   std::vector<std::string_view> cmd{name};
@@ -277,7 +232,7 @@ void Subscriptions::onGlobalClosed() {
   confirmed_channels_.clear();
   confirmed_patterns_.clear();
   swallow_.clear();
-  later(delayFor(global_attempts_++), [this] { resubscribeGlobal(); });
+  later(resubscribeDelayMs(global_attempts_++), [this] { resubscribeGlobal(); });
 }
 
 void Subscriptions::resubscribeGlobal() {
@@ -287,169 +242,6 @@ void Subscriptions::resubscribeGlobal() {
   std::vector<std::string> patterns(patterns_.begin(), patterns_.end());
   if (!channels.empty()) sendGlobal("subscribe", channels, true);
   if (!patterns.empty()) sendGlobal("psubscribe", patterns, true);
-}
-
-Subscriptions::ShardLink& Subscriptions::shardLink(const std::string& host, uint16_t port) {
-  std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  ShardLink& link = shard_links_[address];
-  if (!link.conn) {
-    link.conn = dispatcher_.links().openExclusive(host, port);
-    std::weak_ptr<bool> alive = alive_;
-    link.conn->setPushHandler([this, alive, address](std::string_view reply) {
-      if (auto flag = alive.lock(); flag && *flag) onShardPush(address, reply);
-    });
-    link.conn->setCloseHandler([this, alive, address](const std::string&) {
-      if (auto flag = alive.lock(); flag && *flag) onShardClosed(address);
-    });
-  }
-  return link;
-}
-
-// One SSUBSCRIBE per slot (a node refuses channels of two slots in one command).
-void Subscriptions::subscribeShard(std::span<const std::string> channels, bool swallow, const std::string& address) {
-  std::map<uint16_t, std::vector<std::string>> by_slot;
-  for (const std::string& c : channels) by_slot[command::keyHashSlot(c)].push_back(c);
-  for (auto& [slot, group] : by_slot) {
-    std::string host;
-    uint16_t port = 0;
-    if (!address.empty()) {
-      size_t colon = address.rfind(':');
-      host = address.substr(0, colon);
-      if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
-      port = static_cast<uint16_t>(std::stoi(address.substr(colon + 1)));
-    } else if (backend::NodeLink* owner = dispatcher_.ownerOf(slot)) {
-      host = owner->host();
-      port = owner->port();
-    } else {
-      dispatcher_.requestRefresh("shard channel slot " + std::to_string(slot) + " has no owner");
-      later(delayFor(0), [this, group, now = clock_.nowMs()] { resubscribeShards(group, 1, now); });
-      continue;
-    }
-    ShardLink& link = shardLink(host, port);
-    std::vector<std::string_view> cmd{"SSUBSCRIBE"};
-    for (const std::string& c : group) {
-      cmd.push_back(c);
-      shard_where_[c] = link.conn->address();
-      if (swallow) swallow_.insert("ssubscribe " + c);
-    }
-    link.batches.push_back(group);
-    std::string bytes;
-    resp::appendCommand(bytes, cmd);
-    link.conn->sendRaw(bytes);
-  }
-}
-
-void Subscriptions::onShardPush(const std::string& address, std::string_view reply) {
-  if (isMessage(reply)) return emit_(reply);
-  auto it = shard_links_.find(address);
-  if (it == shard_links_.end()) return;
-  ShardLink& link = it->second;
-  if (!reply.empty() && reply[0] == '-') {
-    // A whole SSUBSCRIBE refused: MOVED (our map was stale) or a transient error.
-    std::vector<std::string> batch;
-    if (!link.batches.empty()) {
-      batch = std::move(link.batches.front());
-      link.batches.pop_front();
-    }
-    auto redirect = cluster::parseRedirect(reply.substr(1, reply.size() - 3));
-    std::vector<std::string> still_wanted;
-    for (const std::string& c : batch) {
-      if (shard_.count(c)) still_wanted.push_back(c);
-    }
-    if (redirect && redirect->kind == cluster::Redirect::Kind::kMoved && !still_wanted.empty()) {
-      dispatcher_.requestRefresh("MOVED for a shard channel");
-      std::string target = (redirect->host.empty() ? link.conn->host() : redirect->host) + ":" +
-                           std::to_string(redirect->port);
-      bool swallowed = false;
-      for (const std::string& c : still_wanted) swallowed |= swallow_.count("ssubscribe " + c) > 0;
-      for (const std::string& c : still_wanted) {
-        if (auto s = swallow_.find("ssubscribe " + c); s != swallow_.end()) swallow_.erase(s);
-      }
-      subscribeShard(still_wanted, swallowed, target);
-      return;
-    }
-    if (!still_wanted.empty()) {
-      later(delayFor(0), [this, still_wanted, now = clock_.nowMs()] { resubscribeShards(still_wanted, 1, now); });
-    }
-    return;
-  }
-  std::vector<std::string_view> elements;
-  if (elementsOf(reply, &elements) && elements.size() == 3 && elements[2].starts_with(":")) {
-    std::string_view kind = bulkText(elements[0]);
-    bool null_channel = elements[1] == "$-1\r\n" || elements[1] == "_\r\n";
-    std::string channel(bulkText(elements[1]));
-    if (kind == "ssubscribe") {
-      if (!link.batches.empty()) {
-        auto& front = link.batches.front();
-        front.erase(std::remove(front.begin(), front.end(), channel), front.end());
-        if (front.empty()) link.batches.pop_front();
-      }
-      return confirm(kind, channel, null_channel);
-    }
-    if (kind == "sunsubscribe") {
-      if (auto c = client_sunsubscribes_.find(channel); c != client_sunsubscribes_.end()) {
-        client_sunsubscribes_.erase(c);
-        shard_where_.erase(channel);
-        return confirm(kind, channel, null_channel);
-      }
-      if (!null_channel && shard_.count(channel)) {
-        // The node gave the slot away and dropped us: follow the slot to its new owner.
-        confirmed_shard_.erase(channel);
-        shard_where_.erase(channel);
-        dispatcher_.requestRefresh("shard channel's slot moved");
-        later(delayFor(0), [this, channel, now = clock_.nowMs()] { resubscribeShards({channel}, 1, now); });
-        return;
-      }
-      return confirm(kind, channel, null_channel);
-    }
-  }
-  emitOwed(reply);
-}
-
-void Subscriptions::onShardClosed(const std::string& address) {
-  auto it = shard_links_.find(address);
-  if (it == shard_links_.end()) return;
-  std::vector<std::string> lost;
-  for (auto& [channel, where] : shard_where_) {
-    if (where == address && shard_.count(channel)) lost.push_back(channel);
-  }
-  for (const std::string& c : lost) {
-    shard_where_.erase(c);
-    confirmed_shard_.erase(c);
-  }
-  retire(std::move(it->second.conn));
-  shard_links_.erase(it);
-  if (expecting_ > 0) settle();
-  common::logger("session")->info("client {}: shard pub/sub connection to {} lost; {} channel(s) to restore",
-                                  info_.id, address, lost.size());
-  if (!lost.empty()) {
-    dispatcher_.requestRefresh("shard pub/sub node lost");
-    later(delayFor(0), [this, lost, address, now = clock_.nowMs()] { resubscribeShards(lost, 1, now, address); });
-  }
-}
-
-void Subscriptions::resubscribeShards(std::vector<std::string> channels, unsigned attempt, uint64_t since_ms,
-                                      std::string lost_address) {
-  std::vector<std::string> todo;
-  for (const std::string& c : channels) {
-    if (shard_.count(c) && !shard_where_.count(c)) todo.push_back(c);
-  }
-  if (todo.empty()) return;
-  // While the map still names the node just lost (or none), the failover is not visible yet: wait
-  // for it rather than knock on a dead node (bounded; after that, try whatever the map says).
-  bool wait = false;
-  for (const std::string& c : todo) {
-    backend::NodeLink* owner = dispatcher_.ownerOf(command::keyHashSlot(c));
-    wait = wait || !owner || owner->address() == lost_address;
-  }
-  if (wait && dispatcher_.retryPolicy().mayWait(since_ms, clock_.nowMs())) {
-    if (attempt % 10 == 0) dispatcher_.requestRefresh("shard channel waits for a new owner");
-    later(dispatcher_.retryPolicy().ownerPollMs(1), [this, todo, attempt, since_ms, lost_address] {
-      resubscribeShards(todo, attempt + 1, since_ms, lost_address);
-    });
-    return;
-  }
-  subscribeShard(todo, true);  // it marks the confirmations to swallow
 }
 
 }  // namespace slotgate::state

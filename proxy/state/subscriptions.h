@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/retry_policy.h"
 #include "proxy/backend/node_link.h"
 #include "proxy/request/dispatcher.h"
 #include "proxy/request/request.h"
@@ -72,8 +73,16 @@ class Subscriptions {
   void emitOwed(std::string_view reply);
   void settle();
   void retire(std::unique_ptr<backend::NodeLink> conn);
+  // Runs `fn` after `ms` unless this is gone by then.
   template <typename Fn>
-  void later(uint64_t ms, Fn fn);
+  void later(uint64_t ms, Fn fn) {
+    std::weak_ptr<bool> alive = alive_;
+    clock_.after(ms, [alive, fn = std::move(fn)]() mutable {
+      if (auto flag = alive.lock(); flag && *flag) fn();
+    });
+  }
+  // The n-th (from 0) try to subscribe again on a node.
+  static uint64_t resubscribeDelayMs(unsigned attempt) { return common::RetryPolicy::backoffMs(attempt + 1); }
 
   common::Clock& clock_;
   request::Dispatcher& dispatcher_;
