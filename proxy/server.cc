@@ -16,8 +16,8 @@
 #include "proxy/admin/admin_server.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/topology_json.h"
-#include "proxy/cluster/bus_observer.h"
-#include "proxy/cluster/topology_tracker.h"
+#include "proxy/discovery/bus_observer.h"
+#include "proxy/discovery/topology_tracker.h"
 #include "proxy/request/info_merge.h"
 #include "proxy/worker.h"
 
@@ -168,8 +168,8 @@ int runServer(const config::Config& initial, ConfigSource source) {
   ConfigControl::applyProcessWide(initial, &slowlog);
 
   common::uv::EventLoop control;
-  std::unique_ptr<cluster::TopologyTracker> tracker;
-  std::unique_ptr<cluster::BusObserver> observer;
+  std::unique_ptr<discovery::TopologyTracker> tracker;
+  std::unique_ptr<discovery::BusObserver> observer;
   // Workers ask the control loop for refreshes; the control loop publishes to the workers.
   auto request_refresh = [&control, &tracker](cluster::RefreshCause cause, const std::string& reason) {
     control.post([&tracker, cause, reason] {
@@ -199,7 +199,7 @@ int runServer(const config::Config& initial, ConfigSource source) {
   });
 
   bool first_topology = true;
-  tracker = std::make_unique<cluster::TopologyTracker>(control, initial, [&](cluster::TopologyPtr topology) {
+  tracker = std::make_unique<discovery::TopologyTracker>(control, initial, [&](cluster::TopologyPtr topology) {
     if (first_topology) {
       first_topology = false;
       log->info("serving: {} nodes, {} primaries, {}/{} slots covered", topology->nodes().size(),
@@ -351,7 +351,7 @@ int runServer(const config::Config& initial, ConfigSource source) {
       });
 
   for (auto& worker : workers) worker->start();
-  if (initial.gossip) observer = std::make_unique<cluster::BusObserver>(control, initial, *tracker);
+  if (initial.gossip) observer = std::make_unique<discovery::BusObserver>(control, initial, *tracker);
   control.post([&] {
     if (observer) observer->start();
     tracker->start();
