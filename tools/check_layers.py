@@ -78,7 +78,7 @@ def owner_of(path):
         return folder, closure(folder)
     for consumer, uses in CONSUMERS.items():
         if folder == consumer or folder.startswith(consumer + "/"):
-            allowed = set()
+            allowed = {consumer}
             for layer in uses:
                 allowed |= closure(layer)
             return consumer, allowed
