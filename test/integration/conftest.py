@@ -38,7 +38,7 @@ exited badly when stopped fails the module's last test at teardown.
 
 Run from the top of the repository (SLOTGATE_BIN defaults to build/slotgate):
     /usr/bin/python3 -m pytest test/integration/test_pipeline.py      # one file
-    /usr/bin/python3 -m pytest -k test_pipelined_mget                 # one test, by name
+    /usr/bin/python3 -m pytest -k test_pipeline_errors_stay_in_place  # one test, by name
 `make test` runs each file as its own ctest test (`integration: test_x`, see test/CMakeLists.txt).
 """
 
