@@ -9,9 +9,10 @@ A test file is a module of plain `test_*` functions that name the fixtures they 
 
     # Only the settings that differ from the defaults; each is a keyword argument of
     # RedisCluster(...) or Slotgate(...) in test/support/cluster.py. Defaults: 3 masters with one
-    # replica each, node timeout 2000 ms; slotgate with 2 threads, no extra arguments, admin off.
+    # replica each, node timeout 2000 ms; slotgate with 2 threads, log level debug, no extra
+    # arguments, admin port off.
     pytestmark = [pytest.mark.cluster(replicas_per_master=0, node_timeout=1000),
-                  pytest.mark.slotgate(threads=1, extra_args=["--log-level", "info"], admin=True)]
+                  pytest.mark.slotgate(threads=1, log_level="info", admin=True)]
 
 
     def test_set_then_get(cluster, gate):
@@ -39,7 +40,9 @@ exited badly when stopped fails the module's last test at teardown.
 Run from the top of the repository (SLOTGATE_BIN defaults to build/slotgate):
     /usr/bin/python3 -m pytest test/integration/test_pipeline.py      # one file
     /usr/bin/python3 -m pytest -k test_pipeline_errors_stay_in_place  # one test, by name
-`make test` runs each file as its own ctest test (`integration: test_x`, see test/CMakeLists.txt).
+`make test` runs each file as its own ctest test (`integration: test_x`, see test/CMakeLists.txt); a
+new test_*.py here is picked up at the next build, with no CMake edit. `python3 test_x.py` (with
+PYTHONPATH=test/support) hands the file to pytest too.
 """
 
 import os
