@@ -78,8 +78,7 @@ Server::Server(const config::Config& initial, ConfigSource source)
     : initial_(initial),
       threads_(initial.threads ? initial.threads : std::max(1u, std::thread::hardware_concurrency())),
       config_(std::make_shared<const config::Config>(initial), std::move(source), &slowlog_),
-      budget_(initial.limits.max_clients, initial.limits.maxmemory),
-      info_(initial, threads_),
+      budget_(initial.limits.max_clients, initial.limits.maxmemory), info_(initial, threads_),
       scripts_(initial.script_cache) {
   ConfigControl::applyProcessWide(initial, &slowlog_);
 }
@@ -93,9 +92,8 @@ bool Server::openListeners() {
     workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), config, shared));
     Worker& worker = *workers_.back();
     info_.addWorker(worker.sessionStats(), worker.requestStats());
-    collector_.addSource([&worker](std::function<void(admin::WorkerMetrics)> done) {
-      worker.collectMetrics(std::move(done));
-    });
+    collector_.addSource(
+        [&worker](std::function<void(admin::WorkerMetrics)> done) { worker.collectMetrics(std::move(done)); });
     std::string error;
     if (!worker.listen(&error)) {
       log_->critical("cannot listen on {}:{}: {}", initial_.listen.host, initial_.listen.port, error);
@@ -160,15 +158,17 @@ void Server::logStarted() const {
   }
   log_->info("slotgate {} listening on {}:{} with {} worker thread(s); seeds {}; admin {}", SLOTGATE_VERSION,
              initial_.listen.host, initial_.listen.port, threads_, seeds,
-             initial_.admin_enabled ? "http://" + initial_.admin_listen.host + ":" +
-                                          std::to_string(initial_.admin_listen.port)
-                                    : std::string("off"));
+             initial_.admin_enabled
+                 ? "http://" + initial_.admin_listen.host + ":" + std::to_string(initial_.admin_listen.port)
+                 : std::string("off"));
   if (!config::authConfigured(initial_)) {
     if (initial_.protected_mode) {
       log_->info("protected mode: no users are configured, so only loopback clients are served");
     } else {
-      log_->warn("protected mode is off and no users are configured: any host that reaches {}:{} "
-                 "can send commands", initial_.listen.host, initial_.listen.port);
+      log_->warn(
+          "protected mode is off and no users are configured: any host that reaches {}:{} "
+          "can send commands",
+          initial_.listen.host, initial_.listen.port);
     }
   }
 }

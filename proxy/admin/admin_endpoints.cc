@@ -26,9 +26,8 @@ uint64_t residentBytes() {
 AdminHandlers AdminEndpoints::handlers() {
   AdminHandlers handlers;
   handlers.metrics = [this](std::function<void(std::string)> respond) {
-    collector_.collect([this, respond = std::move(respond)](const WorkerMetrics& merged) {
-      respond(renderMetrics(merged));
-    });
+    collector_.collect(
+        [this, respond = std::move(respond)](const WorkerMetrics& merged) { respond(renderMetrics(merged)); });
   };
   handlers.ready = [this](std::function<void(bool, std::string)> respond) {
     collector_.collect([this, respond = std::move(respond)](const WorkerMetrics& merged) {

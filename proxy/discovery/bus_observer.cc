@@ -93,8 +93,8 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
       if (length < 0 ||
           !cluster::parseBusPacket(in.readable().substr(0, static_cast<size_t>(length)), &packet, &error)) {
         owner_.tracker_.stats().gossip_bad_packets.add();
-        common::logger("cluster")->warn("cluster bus of {} sent a packet that does not parse ({}); closing the link",
-                                        address(), error);
+        common::logger("cluster")->warn(
+            "cluster bus of {} sent a packet that does not parse ({}); closing the link", address(), error);
         disconnect();
         retry_at_ms_ = owner_.loop_.nowMs() + kMaxBackoffMs;
         return;

@@ -62,7 +62,7 @@ class BusObserver {
   std::unique_ptr<common::uv::Timer> timer_;
   cluster::TopologyPtr topology_;
   std::unordered_map<std::string, std::unique_ptr<Link>> links_;  // by node id (or address)
-  std::unordered_map<std::string, uint64_t> gossip_down_ms_;       // id -> last PFAIL/FAIL heard
+  std::unordered_map<std::string, uint64_t> gossip_down_ms_;      // id -> last PFAIL/FAIL heard
   bool stopped_ = false;
 };
 

@@ -43,8 +43,7 @@ TopologyTracker::TopologyTracker(common::uv::EventLoop& loop, const config::Conf
 TopologyTracker::~TopologyTracker() = default;
 
 void TopologyTracker::start() {
-  pool_ = std::make_unique<backend::BackendPool>(
-      loop_, backend::backendOptions(config_, 2));
+  pool_ = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(config_, 2));
   periodic_ = std::make_unique<common::uv::Timer>(loop_);
   deferred_ = std::make_unique<common::uv::Timer>(loop_);
   periodic_->start(config_.refresh_interval_ms, config_.refresh_interval_ms,
@@ -75,11 +74,21 @@ void TopologyTracker::requestRefresh(cluster::RefreshCause cause, const std::str
                                      const std::string& prefer_host, uint16_t prefer_port) {
   if (stopped_) return;
   switch (cause) {
-    case cluster::RefreshCause::kBootstrap: stats_.refreshes_bootstrap.add(); break;
-    case cluster::RefreshCause::kPeriodic: stats_.refreshes_periodic.add(); break;
-    case cluster::RefreshCause::kRedirect: stats_.refreshes_redirect.add(); break;
-    case cluster::RefreshCause::kNodeError: stats_.refreshes_node_error.add(); break;
-    case cluster::RefreshCause::kGossip: stats_.refreshes_gossip.add(); break;
+    case cluster::RefreshCause::kBootstrap:
+      stats_.refreshes_bootstrap.add();
+      break;
+    case cluster::RefreshCause::kPeriodic:
+      stats_.refreshes_periodic.add();
+      break;
+    case cluster::RefreshCause::kRedirect:
+      stats_.refreshes_redirect.add();
+      break;
+    case cluster::RefreshCause::kNodeError:
+      stats_.refreshes_node_error.add();
+      break;
+    case cluster::RefreshCause::kGossip:
+      stats_.refreshes_gossip.add();
+      break;
   }
   std::optional<Candidate> prefer;
   if (!prefer_host.empty()) prefer = Candidate{prefer_host, prefer_port};
@@ -140,7 +149,8 @@ void TopologyTracker::askNext() {
         warned_no_seed_ = true;
       }
       endRefresh();
-      if (!deferred_->active()) deferred_->start(kBootstrapRetryMs, 0, [this] { beginRefresh("bootstrap retry"); });
+      if (!deferred_->active())
+        deferred_->start(kBootstrapRetryMs, 0, [this] { beginRefresh("bootstrap retry"); });
       return;
     }
     common::logger("cluster")->warn("topology refresh failed: no known node answered");
@@ -209,7 +219,9 @@ void TopologyTracker::annotateAndAdopt(const Candidate& node, cluster::Topology 
   auto shared = std::make_shared<cluster::Topology>(std::move(topology));
   auto waiter = backend::CallbackWaiter::make(
       [finish, shared](std::string_view reply) { finish(std::move(*shared), reply); },
-      [finish, shared](backend::Failure, const std::string&, const std::string&) { finish(std::move(*shared), {}); });
+      [finish, shared](backend::Failure, const std::string&, const std::string&) {
+        finish(std::move(*shared), {});
+      });
   pool_->get(node.host, node.port).send(waiter, kClusterNodes);
 }
 
@@ -238,8 +250,10 @@ void TopologyTracker::setFailing(const std::string& id, bool failing) {
   std::string ranges = copy->slotRanges(index, &slots);
   if (now) {
     stats_.failovers_observed.add();
-    common::logger("cluster")->warn("primary {} ({}) failed; holding requests for its {} slot(s) until a replica "
-                                    "takes over", node.address(), id.substr(0, 8), slots);
+    common::logger("cluster")->warn(
+        "primary {} ({}) failed; holding requests for its {} slot(s) until a replica "
+        "takes over",
+        node.address(), id.substr(0, 8), slots);
   } else {
     common::logger("cluster")->info("node {} ({}) answers again", node.address(), id.substr(0, 8));
   }

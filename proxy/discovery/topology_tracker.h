@@ -78,21 +78,21 @@ class TopologyTracker {
   std::unique_ptr<backend::BackendPool> pool_;
   std::unique_ptr<common::uv::Timer> periodic_;
   std::unique_ptr<common::uv::Timer> deferred_;
-  std::unique_ptr<common::uv::Timer> sweep_;  // times out unanswered queries
+  std::unique_ptr<common::uv::Timer> sweep_;          // times out unanswered queries
   std::unique_ptr<common::uv::Timer> failover_poll_;  // refreshes often while a primary is failing
   cluster::TopologyPtr current_;
   std::vector<Candidate> candidates_;  // this refresh's nodes to ask, in order
   size_t next_candidate_ = 0;
-  size_t rotation_ = 0;                // spreads refreshes over the known nodes
+  size_t rotation_ = 0;  // spreads refreshes over the known nodes
   bool refreshing_ = false;
-  bool again_ = false;                 // a refresh was asked for while one ran
+  bool again_ = false;  // a refresh was asked for while one ran
   std::string again_reason_;
   std::optional<Candidate> prefer_, again_prefer_;
   std::unordered_map<std::string, bool> observed_;  // node id -> failing, as the observer last said
   std::vector<Candidate> gossip_nodes_;             // addresses learned from gossip
   cluster::ClusterStats stats_;
   uint64_t last_refresh_start_ms_ = 0;
-  uint64_t generation_ = 0;            // ignores answers from an abandoned refresh
+  uint64_t generation_ = 0;  // ignores answers from an abandoned refresh
   bool stopped_ = false;
   bool warned_no_seed_ = false;
 };
