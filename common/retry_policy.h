@@ -9,9 +9,9 @@
 namespace slotgate::common {
 
 struct RetryPolicy {
-  unsigned max_redirects = 5;          // redirects and counted retries one request may follow
-  uint64_t failover_wait_ms = 10000;   // longest a request waits for its slot's owner to come back
-  uint64_t owner_poll_ms = 250;        // longest pause between looks for a slot's new owner
+  unsigned max_redirects = 5;         // redirects and counted retries one request may follow
+  uint64_t failover_wait_ms = 10000;  // longest a request waits for its slot's owner to come back
+  uint64_t owner_poll_ms = 250;       // longest pause between looks for a slot's new owner
 
   // A node whose connection just broke may still accept a connection or two while its process is
   // torn down: sends to it are refused this long first (they wait and go elsewhere).

@@ -1,11 +1,10 @@
 #include "proxy/backend/backend_connection.h"
 
-#include <uv.h>
-
 #include <algorithm>
 
 #include "common/log.h"
 #include "common/retry_policy.h"
+#include "common/uv/error_text.h"
 #include "common/uv/event_loop.h"
 
 namespace slotgate::backend {
@@ -148,7 +147,7 @@ void BackendConnection::onConnected(int status) {
   if (status != 0) {
     conn_ = nullptr;  // already closing
     connecting_ = false;
-    last_error_ = uv_strerror(status);
+    last_error_ = common::uv::errorText(status);
     uint64_t backoff_ms = common::RetryPolicy::backoffMs(++failed_connects_);
     down_until_ms_ = loop_.nowMs() + backoff_ms;
     // Warn once per outage; the retries that follow are debug detail.
@@ -214,7 +213,7 @@ void BackendConnection::closeWhenIdle() {
 void BackendConnection::onClosed(int status) {
   conn_ = nullptr;
   connecting_ = false;
-  last_error_ = status == 0 ? "connection closed by the node" : uv_strerror(status);
+  last_error_ = status == 0 ? "connection closed by the node" : common::uv::errorText(status);
   // A node that dies may still accept a connection or two while its process is torn down:
   // commands written there would be lost too. Refuse sends briefly (they wait and go elsewhere).
   if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + common::RetryPolicy::kPauseAfterLossMs;

@@ -63,7 +63,8 @@ ClientState::Step ClientState::handle(const Call& call) {
   bool subscribed_now = subscribed();
   bool pubsub = isPubSub(op);
   bool resp2 = conn_.proto() == 2;
-  if (subscribed_now && resp2 && !pubsub && op != Handler::kPing && op != Handler::kQuit && op != Handler::kReset) {
+  if (subscribed_now && resp2 && !pubsub && op != Handler::kPing && op != Handler::kQuit &&
+      op != Handler::kReset) {
     port_.reply(resp::errorReply(fmt::runtime(resp::err::kSubscribedContext), std::string(spec.name)));
     return Step::kDone;
   }
@@ -98,14 +99,30 @@ ClientState::Step ClientState::handle(const Call& call) {
     return Step::kDone;
   }
   switch (op) {
-    case Handler::kMulti: tx_.multi(); break;
-    case Handler::kExec: tx_.exec(dispatcher(), call.spec, conn_.proto()); break;
-    case Handler::kDiscard: tx_.discard(); break;
-    case Handler::kUnwatch: tx_.unwatch(); break;
-    case Handler::kWatch: tx_.watch(call, dispatcher()); break;
-    case Handler::kAuth: conn_.auth(call); break;
-    case Handler::kHello: hello(call); break;
-    case Handler::kReset: reset(); break;
+    case Handler::kMulti:
+      tx_.multi();
+      break;
+    case Handler::kExec:
+      tx_.exec(dispatcher(), call.spec, conn_.proto());
+      break;
+    case Handler::kDiscard:
+      tx_.discard();
+      break;
+    case Handler::kUnwatch:
+      tx_.unwatch();
+      break;
+    case Handler::kWatch:
+      tx_.watch(call, dispatcher());
+      break;
+    case Handler::kAuth:
+      conn_.auth(call);
+      break;
+    case Handler::kHello:
+      hello(call);
+      break;
+    case Handler::kReset:
+      reset();
+      break;
     case Handler::kWait:
       wait_.wait(call, dispatcher(), executor());
       if (exclusive_.busy()) info_->blocked.store(true, std::memory_order_relaxed);

@@ -23,8 +23,8 @@ namespace slotgate::state {
 
 class ClientState {
  public:
-  ClientState(const ClientEnv& env, common::Clock& clock, ClientPort& port, std::shared_ptr<request::ReplyLink> link,
-              std::shared_ptr<ClientInfo> info);
+  ClientState(const ClientEnv& env, common::Clock& clock, ClientPort& port,
+              std::shared_ptr<request::ReplyLink> link, std::shared_ptr<ClientInfo> info);
   ~ClientState();
   ClientState(const ClientState&) = delete;
   ClientState& operator=(const ClientState&) = delete;

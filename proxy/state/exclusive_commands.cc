@@ -6,8 +6,8 @@ request::RequestPtr ExclusiveCommands::leased(request::Dispatcher& dispatcher, c
                                               uint64_t seq, std::string_view bytes, int slot, bool readonly,
                                               bool stay) {
   if (!lease_) lease_ = std::make_shared<request::ExclusiveLease>(dispatcher.links(), clock_);
-  auto request = request::Request::make(dispatcher, link_, seq, bytes, slot < 0 ? request::Request::kAnyPrimary : slot,
-                                        readonly, spec);
+  auto request = request::Request::make(dispatcher, link_, seq, bytes,
+                                        slot < 0 ? request::Request::kAnyPrimary : slot, readonly, spec);
   request->setLease(lease_, stay);
   return request;
 }

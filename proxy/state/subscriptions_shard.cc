@@ -13,7 +13,8 @@
 namespace slotgate::state {
 
 Subscriptions::ShardLink& Subscriptions::shardLink(const std::string& host, uint16_t port) {
-  std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                        std::to_string(port);
   ShardLink& link = shard_links_[address];
   if (!link.conn) {
     link.conn = dispatcher_.links().openExclusive(host, port);
@@ -29,7 +30,8 @@ Subscriptions::ShardLink& Subscriptions::shardLink(const std::string& host, uint
 }
 
 // One SSUBSCRIBE per slot (a node refuses channels of two slots in one command).
-void Subscriptions::subscribeShard(std::span<const std::string> channels, bool swallow, const std::string& address) {
+void Subscriptions::subscribeShard(std::span<const std::string> channels, bool swallow,
+                                   const std::string& address) {
   std::map<uint16_t, std::vector<std::string>> by_slot;
   for (const std::string& c : channels) by_slot[command::keyHashSlot(c)].push_back(c);
   for (auto& [slot, group] : by_slot) {
@@ -92,7 +94,8 @@ void Subscriptions::onShardPush(const std::string& address, std::string_view rep
       return;
     }
     if (!still_wanted.empty()) {
-      later(resubscribeDelayMs(0), [this, still_wanted, now = clock_.nowMs()] { resubscribeShards(still_wanted, 1, now); });
+      later(resubscribeDelayMs(0),
+            [this, still_wanted, now = clock_.nowMs()] { resubscribeShards(still_wanted, 1, now); });
     }
     return;
   }
@@ -120,7 +123,8 @@ void Subscriptions::onShardPush(const std::string& address, std::string_view rep
         confirmed_shard_.erase(channel);
         shard_where_.erase(channel);
         dispatcher_.requestRefresh("shard channel's slot moved");
-        later(resubscribeDelayMs(0), [this, channel, now = clock_.nowMs()] { resubscribeShards({channel}, 1, now); });
+        later(resubscribeDelayMs(0),
+              [this, channel, now = clock_.nowMs()] { resubscribeShards({channel}, 1, now); });
         return;
       }
       return confirm(kind, channel, null_channel);
@@ -147,7 +151,8 @@ void Subscriptions::onShardClosed(const std::string& address) {
                                   info_.id, address, lost.size());
   if (!lost.empty()) {
     dispatcher_.requestRefresh("shard pub/sub node lost");
-    later(resubscribeDelayMs(0), [this, lost, address, now = clock_.nowMs()] { resubscribeShards(lost, 1, now, address); });
+    later(resubscribeDelayMs(0),
+          [this, lost, address, now = clock_.nowMs()] { resubscribeShards(lost, 1, now, address); });
   }
 }
 

@@ -132,7 +132,8 @@ void Transaction::watch(const Call& call, request::Dispatcher& dispatcher) {
   watch_pending_slot_ = slot;
   // A WATCH already in force lives on the lease's link: the new one joins it there.
   bool stay = watchLink() != nullptr;
-  dispatcher.dispatch(exclusive_.leased(dispatcher, call.spec, seq, call.encoded(), std::max(slot, 0), true, stay));
+  dispatcher.dispatch(
+      exclusive_.leased(dispatcher, call.spec, seq, call.encoded(), std::max(slot, 0), true, stay));
 }
 
 void Transaction::watchAnswered(std::string_view reply) {

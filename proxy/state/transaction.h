@@ -53,8 +53,8 @@ class Transaction {
   ExclusiveCommands& exclusive_;
   ClientInfo& info_;
   bool active_ = false;
-  bool dirty_ = false;  // a queueing error: EXEC aborts
-  int slot_ = -1;       // the slot of the first keyed command (or watched key); -1: none yet
+  bool dirty_ = false;                 // a queueing error: EXEC aborts
+  int slot_ = -1;                      // the slot of the first keyed command (or watched key); -1: none yet
   std::vector<std::string> commands_;  // RESP bytes, in order
   bool watching_ = false;
   int watch_slot_ = -1;

@@ -25,7 +25,9 @@ void WaitTracker::noteWrite(const route::Plan& plan) {
     else written_slots_.push_back(slot);
   };
   switch (plan.kind) {
-    case route::Plan::Kind::kSlot: note(plan.slot); break;
+    case route::Plan::Kind::kSlot:
+      note(plan.slot);
+      break;
     case route::Plan::Kind::kSplit:
       for (const route::SlotGroup& group : plan.groups) note(group.slot);
       break;
@@ -34,7 +36,8 @@ void WaitTracker::noteWrite(const route::Plan& plan) {
     case route::Plan::Kind::kAllNodes:
       wrote_everywhere_ = true;
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -93,7 +96,8 @@ void WaitTracker::wait(const Call& call, request::Dispatcher& dispatcher, reques
     uint64_t now = clock->nowMs();
     bool expired = state->deadline != 0 && now >= state->deadline;
     bool all = true;
-    for (size_t i = 0; i < state->nodes.size(); ++i) all = all && (state->done[i] || state->counts[i] >= state->numreplicas);
+    for (size_t i = 0; i < state->nodes.size(); ++i)
+      all = all && (state->done[i] || state->counts[i] >= state->numreplicas);
     if (all || expired) {
       int64_t least = *std::min_element(state->counts.begin(), state->counts.end());
       std::string reply;

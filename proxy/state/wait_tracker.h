@@ -17,7 +17,8 @@ namespace slotgate::state {
 
 class WaitTracker {
  public:
-  WaitTracker(common::Clock& clock, ClientPort& port, ExclusiveCommands& exclusive, std::shared_ptr<request::ReplyLink> link)
+  WaitTracker(common::Clock& clock, ClientPort& port, ExclusiveCommands& exclusive,
+              std::shared_ptr<request::ReplyLink> link)
       : clock_(clock), port_(port), exclusive_(exclusive), link_(std::move(link)) {}
 
   // A write is being sent where `plan` says.

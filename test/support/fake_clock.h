@@ -14,7 +14,9 @@ namespace slotgate::test {
 class FakeClock : public common::Clock {
  public:
   uint64_t nowMs() const override { return now_; }
-  void after(uint64_t ms, std::function<void()> fn) override { calls_.push_back({now_ + ms, next_++, std::move(fn)}); }
+  void after(uint64_t ms, std::function<void()> fn) override {
+    calls_.push_back({now_ + ms, next_++, std::move(fn)});
+  }
   void post(std::function<void()> fn) override { after(0, std::move(fn)); }
 
   // Moves time on by `ms`, running every call due by then (calls they add included).

@@ -10,7 +10,8 @@ using namespace slotgate::test;
 
 namespace {
 
-constexpr std::string_view kBatch = "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nEXEC\r\n";
+constexpr std::string_view kBatch =
+    "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nEXEC\r\n";
 
 struct LeaseHarness : RequestHarness {
   std::shared_ptr<request::ExclusiveLease> lease = std::make_shared<request::ExclusiveLease>(links, clock);

@@ -22,8 +22,8 @@ std::string push3(std::string_view kind, std::string_view channel, std::string_v
 struct SubsHarness : RequestHarness {
   state::ClientInfo info;
   std::vector<std::string> emitted;
-  state::Subscriptions subs{clock, *dispatcher, 2, info, link,
-                            [this](std::string_view bytes) { emitted.emplace_back(bytes); }};
+  state::Subscriptions subs{clock, *dispatcher, 2,
+                            info,  link,        [this](std::string_view bytes) { emitted.emplace_back(bytes); }};
 
   void command(command::Handler op, std::vector<std::string_view> argv) { subs.command(op, argv); }
 };
