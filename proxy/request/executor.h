@@ -3,7 +3,6 @@
 // every case, reaches the client's ordered queue through `link` under `seq`.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <random>
 #include <span>
@@ -56,7 +55,6 @@ class Executor {
   LocalContext local_;
   const ProxyInfoSource* info_;
   std::mt19937 rng_;
-  std::array<const command::CommandSpec*, 4> script_specs_{};  // eval, eval_ro, script|load, script|flush
 };
 
 }  // namespace slotgate::request
