@@ -41,12 +41,18 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
                                     const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
   using command::Handler;
   Outcome outcome;
-  // What the command's handler adds to its plan.
+  // What the command's handler adds to its plan. Script bodies are remembered so a later EVALSHA
+  // can be healed on a node that lacks the script.
+  ScriptCache* scripts = dispatcher_.scripts();
   switch (spec.handler) {
     case Handler::kEval:
+      if (scripts && argv.size() >= 2) scripts->remember(argv[1]);
+      break;
     case Handler::kScriptLoad:
+      if (scripts && argv.size() >= 3) scripts->remember(argv[2]);
+      break;
     case Handler::kScriptFlush:
-      rememberScript(spec, argv);
+      if (scripts) scripts->clear();
       break;
     case Handler::kSlowlogGet:
     case Handler::kSlowlogLen:
@@ -93,19 +99,6 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
       break;
   }
   return outcome;
-}
-
-// EVAL and SCRIPT LOAD bodies, so a later EVALSHA can be healed on a node that lacks the script.
-void Executor::rememberScript(const command::CommandSpec& spec, std::span<const std::string_view> argv) {
-  ScriptCache* scripts = dispatcher_.scripts();
-  if (!scripts) return;
-  if (spec.handler == command::Handler::kEval && argv.size() >= 2) {
-    scripts->remember(argv[1]);
-  } else if (spec.handler == command::Handler::kScriptLoad && argv.size() >= 3) {
-    scripts->remember(argv[2]);
-  } else if (spec.handler == command::Handler::kScriptFlush) {
-    scripts->clear();
-  }
 }
 
 void Executor::single(const route::Plan& plan, const command::CommandSpec& spec,

@@ -40,7 +40,6 @@ class Executor {
                   const std::shared_ptr<ReplyLink>& link, uint64_t seq);
 
  private:
-  void rememberScript(const command::CommandSpec& spec, std::span<const std::string_view> argv);
   void single(const route::Plan& plan, const command::CommandSpec& spec, std::span<const std::string_view> argv,
               std::string_view raw, const std::shared_ptr<ReplyLink>& link, uint64_t seq);
   void configGet(std::span<const std::string_view> argv, std::string_view raw,
