@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "common/ascii.h"
 #include "common/log.h"
 #include "common/uv/event_loop.h"
 #include "proxy/resp/errors.h"
@@ -151,16 +150,14 @@ bool Session::handleCommand(std::string_view bytes) {
   if (!classification_.error.empty()) {
     ctx_.stats->total_commands_processed.add();
     // CLIENT subcommands newer than the table (SETINFO, NO-TOUCH) are the session's own.
-    if (state_.connection().authenticated() && argv_.size() >= 2 && common::toLower(argv_[0]) == "client" &&
-        (common::toLower(argv_[1]) == "setinfo" || common::toLower(argv_[1]) == "no-touch")) {
-      state_.connection().client(call, common::toLower(argv_[1]));
+    if (state_.connection().authenticated() && classification_.fallback) {
+      state_.connection().client({classification_.fallback, argv_, raw, classification_.key_positions});
       return true;
     }
     state_.refuse(classification_.error);
     return true;
   }
   const command::CommandSpec& spec = *classification_.spec;
-  std::string_view name = spec.name;
   if (!state_.checkAccess(call)) return true;
   // Timed from here to its first reply place, whenever that reply comes (an EXEC's, a BLPOP's).
   timing_spec_ = &spec;
@@ -177,7 +174,7 @@ bool Session::handleCommand(std::string_view bytes) {
   // Over the memory budget nothing new goes to the nodes; local commands (PING, QUIT, SLOTGATE)
   // and INFO still answer so operators can look.
   if (plan.kind != route::Plan::Kind::kLocal && ctx_.budget && ctx_.budget->overMemory() &&
-      name != "info") {
+      !(spec.proxy_flags & command::kProxyOverBudget)) {
     ctx_.stats->oom_rejections.add();
     timing_spec_ = nullptr;
     reply(resp::err::kOom);
@@ -285,7 +282,7 @@ void Session::finishTiming(uint64_t seq, std::string_view reply) {
   uint64_t micros = request::monotonicMicros() - t->start_us;
   // Like Redis, time spent blocked (BLPOP, WAIT) is no latency: counted, kept out of the
   // histogram and SLOWLOG.
-  bool blocks = (t->spec->flags & command::kFlagBlocking) || std::string_view(t->spec->name) == "wait";
+  bool blocks = (t->spec->proxy_flags & command::kProxyWaits) != 0;
   ctx_.command_stats->record(*t->spec, micros, !reply.empty() && reply[0] == '-', !blocks);
   if (!blocks && ctx_.slowlog && ctx_.slowlog->isSlow(micros)) recordSlow(*t, micros);
   t->spec = nullptr;

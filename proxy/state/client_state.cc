@@ -95,7 +95,7 @@ ClientState::Step ClientState::handle(const Call& call) {
     return Step::kDone;
   }
   if (isClientSubcommand(op)) {
-    conn_.client(call, std::string_view(spec.name).substr(std::string_view(spec.name).find('|') + 1));
+    conn_.client(call);
     return Step::kDone;
   }
   switch (op) {

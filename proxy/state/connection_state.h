@@ -26,8 +26,8 @@ class ConnectionState {
   bool checkAccess(const Call& call);
   void auth(const Call& call);
   void hello(const Call& call);
-  // CLIENT `sub` (lower case).
-  void client(const Call& call, std::string_view sub);
+  // A CLIENT subcommand (by its row's handler).
+  void client(const Call& call);
   // RESET: the default user, RESP2, no name.
   void reset();
 
