@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitBadConfig;
   }
   if (version) {
-    std::cout << "slotgate " << SLOTGATE_VERSION << "\n";
+    std::cout << "slotgate " << SLOTGATE_VERSION << " (git " << SLOTGATE_GIT_REVISION << ")\n";
     return 0;
   }
 
