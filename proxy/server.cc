@@ -178,19 +178,20 @@ int runServer(const config::Config& initial, ConfigSource source) {
   };
 
   session::ClientBudget budget(initial.limits.max_clients, initial.limits.maxmemory);
+  common::uv::UnixSocketFile unix_socket;  // outlives the workers: its file is removed on return
   std::vector<std::unique_ptr<Worker>> workers;
   ProxyInfoCollector info(initial, threads);
   info.setWorkers(&workers);
   request::ScriptCache scripts(initial.script_cache);
   session::ClientRegistry clients;
-  WorkerShared shared{request_refresh, &info, &scripts, &clients, &slowlog, &control_config, &budget};
+  WorkerShared shared{request_refresh, &info, &scripts, &clients, &slowlog, &control_config, &budget, &unix_socket};
   info.setBudget(&budget);
   ConfigPtr config = control_config.current();
   for (unsigned i = 0; i < threads; ++i) {
     workers.push_back(std::make_unique<Worker>(static_cast<int>(i), config, shared));
     std::string error;
     if (!workers.back()->listen(&error)) {
-      log->critical("cannot listen on {}:{}: {}", initial.listen.host, initial.listen.port, error);
+      log->critical("cannot listen: {}", error);
       return 1;
     }
   }
@@ -278,8 +279,9 @@ int runServer(const config::Config& initial, ConfigSource source) {
 
   std::string seeds;
   for (const auto& seed : initial.seeds) seeds += (seeds.empty() ? "" : ",") + seed.host + ":" + std::to_string(seed.port);
-  log->info("slotgate {} listening on {}:{} with {} worker thread(s); seeds {}; admin {}", SLOTGATE_VERSION,
-            initial.listen.host, initial.listen.port, threads, seeds,
+  log->info("slotgate {} listening on {}{} with {} worker thread(s); seeds {}; admin {}", SLOTGATE_VERSION,
+            initial.listen_enabled ? initial.listen.host + ":" + std::to_string(initial.listen.port) : "",
+            initial.unix_socket.empty() ? "" : (initial.listen_enabled ? " and " : "") + initial.unix_socket, threads, seeds,
             initial.admin_enabled ? "http://" + initial.admin_listen.host + ":" +
                                         std::to_string(initial.admin_listen.port)
                                   : std::string("off"));
