@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 # Our own builds treat warnings as errors (users' builds do not: SLOTGATE_WERROR is off by default).
 CMAKE_FLAGS ?= -DSLOTGATE_WERROR=ON $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps build run test unit sanitize test-sanitize fuzz release test-docker package clean
+.PHONY: all deps build run test unit sanitize test-sanitize fuzz release test-docker package test-package clean
 
 all: build
 
@@ -54,10 +54,16 @@ test-docker: deps
 	@bash scripts/install_deps.sh docker
 	@/usr/bin/python3 test/docker/test_docker.py
 
-# A .deb of the Release build: build-release/slotgate_*.deb (cpack); test it: scripts/test_deb.sh.
-package: release
+# A .deb of the Release build, installed under /usr: build-release/slotgate_*.deb (cpack).
+package: deps
 	@bash scripts/install_deps.sh package
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-release -j$(JOBS) --target slotgate
 	@cd build-release && cpack -G DEB
+
+# Installs that package on this machine, runs it against a local cluster, removes it (root).
+test-package: package
+	@/usr/bin/python3 test/package/test_deb.py
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-fuzz build-release
