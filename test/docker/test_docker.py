@@ -359,7 +359,9 @@ class BusyClient(threading.Thread):
                     if 0 < got < self.BATCH:
                         self.partial = got
                 self.batches += 1
-                time.sleep(0.02)
+                # Longer than slotgate's drain checks (two idle sightings 50 ms apart): between
+                # batches it may close the client; mid-batch it must answer everything.
+                time.sleep(0.15)
         except (ConnectionError, OSError) as e:
             self.ended = repr(e)
         finally:
