@@ -87,6 +87,8 @@ bool Worker::listen(std::string* error) {
 }
 
 void Worker::start() {
+  // Every worker listened before any starts: each holds its own copy of the unix socket now.
+  if (shared_.unix_socket) shared_.unix_socket->closeDescriptor();
   sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] {
     uint64_t now = loop_.nowMs();
     // Timers run before I/O in a loop turn: after the loop was busy for long (a huge command),

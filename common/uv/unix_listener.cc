@@ -31,7 +31,12 @@ bool makeAddress(const std::string& path, sockaddr_un* addr) {
 // A socket file nobody accepts on is what a crashed run leaves behind: connecting to it is refused.
 int UnixSocketFile::replaceStale(std::string* error) {
   struct stat st {};
-  if (::lstat(path_.c_str(), &st) != 0) return errno == ENOENT ? 0 : (*error = "unix socket " + path_ + ": " + errnoText(errno), -errno);
+  if (::lstat(path_.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT) return 0;
+    *error = "unix socket " + path_ + ": " + errnoText(err);
+    return -err;
+  }
   if (!S_ISSOCK(st.st_mode)) {
     *error = "unix socket " + path_ + ": the path exists and is not a socket";
     return -EEXIST;
@@ -94,6 +99,7 @@ int UnixSocketFile::open(const std::string& path, unsigned mode, int backlog, st
   }
   // From here the file is ours: record it first, so any failure below removes it.
   fd_ = fd;
+  owned_ = true;
   if (::stat(path_.c_str(), &st) == 0) {
     dev_ = st.st_dev;
     ino_ = st.st_ino;
@@ -111,10 +117,15 @@ int UnixSocketFile::open(const std::string& path, unsigned mode, int backlog, st
   return -err;
 }
 
-void UnixSocketFile::remove() {
-  if (fd_ < 0) return;
-  ::close(fd_);
+void UnixSocketFile::closeDescriptor() {
+  if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+}
+
+void UnixSocketFile::remove() {
+  closeDescriptor();
+  if (!owned_) return;
+  owned_ = false;
   // Only the file this process made: another instance may have replaced it since.
   struct stat st {};
   if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) ::unlink(path_.c_str());

@@ -4,7 +4,8 @@
 // (nobody accepts on it) is replaced; a path a live process serves, or a file that is not a socket,
 // is an error. It sets the file's mode and removes the file when destroyed (only if the file is
 // still the one it made). Each worker's UnixListener watches a duplicate of that descriptor in its
-// own loop; the kernel gives each new client to one of them.
+// own loop; the kernel gives each new client to one of them. Once every worker has its duplicate,
+// closeDescriptor() lets the workers' closing (drain) refuse new clients, as for the TCP port.
 #pragma once
 
 #include <sys/types.h>
@@ -30,6 +31,8 @@ class UnixSocketFile {
   // says what failed.
   int open(const std::string& path, unsigned mode, int backlog, std::string* error);
   bool isOpen() const { return fd_ >= 0; }
+  // The workers hold their own duplicates now: the file stays (removed by remove()).
+  void closeDescriptor();
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   // Closes the socket and removes its file. Idempotent.
@@ -40,6 +43,7 @@ class UnixSocketFile {
 
   std::string path_;
   int fd_ = -1;
+  bool owned_ = false;  // the file at path_ is the one bind() made
   dev_t dev_ = 0;
   ino_t ino_ = 0;
 };
