@@ -144,7 +144,7 @@ std::string expectation(const KeySpec& spec) {
       return "a size from " + formatSize(spec.min) + " to " + formatSize(spec.max) +
              " (bytes, or with a k/kb/m/mb/g/gb suffix)";
     case Kind::kBool: return "true or false";
-    case Kind::kAddress: return "host:port with a port from 1 to 65535, or off";
+    case Kind::kAddress: return "host:port with a port from 1 to 65535";  // or off (documented)
     case Kind::kFileMode: return "octal permission bits from 0000 to 0777, e.g. \"0660\"";
     case Kind::kAdminAddress: return "host:port with a port from 1 to 65535, or off";
     case Kind::kChoice: {
