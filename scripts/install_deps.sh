@@ -7,6 +7,8 @@ set -euo pipefail
 
 PACKAGES=(cmake g++ make pkg-config libuv1-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
           libcli11-dev libssl-dev redis-server redis-tools python3 python3-redis python3-yaml
+          python3-pytest  # runs the integration tests
+          clang-format    # scripts/format.sh
           redis-redisearch  # a module whose commands no table knows, for the tests
           clang libclang-rt-14-dev)  # libFuzzer and the sanitizers' runtimes for make fuzz
 case ${1:-} in

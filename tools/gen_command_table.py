@@ -4,12 +4,14 @@
 Starts a throw-away redis-server on a free loopback port (temp dir, no persistence), reads
 COMMAND INFO (arity, flags, key specs, tips, subcommands) and COMMAND DOCS (group) and writes
 one CommandSpec row per command and subcommand, sorted by name. The proxy's own handling of each
-command (Policy) comes from the hand-maintained tables below, not from Redis.
+command (Handler, and from it Policy and Merge; ProxyFlag bits) comes from the hand-maintained
+tables below, not from Redis. It needs a live server: there is no offline mode.
 
 Usage:
   /usr/bin/python3 tools/gen_command_table.py            # rewrite the data file
   /usr/bin/python3 tools/gen_command_table.py --check    # exit 1 if the file is stale
-Options: --redis-server PATH (default: redis-server on PATH), --output PATH.
+Options: --redis-server PATH (default: redis-server on PATH), --output PATH, --port N (the
+temporary server's loopback port; default: any free one).
 Needs the redis module (redis-py) for /usr/bin/python3.
 """
 
@@ -30,46 +32,155 @@ DEFAULT_OUTPUT = os.path.join(REPO_ROOT, "proxy", "command", "command_table_data
 SCRIPT_NAME = "tools/gen_command_table.py"
 
 # ---------------------------------------------------------------------------------------------
-# Proxy policy. Names are top-level commands or "container|subcommand". Anything not listed is
-# kForward, except: commands flagged "blocking" are kStateful, and CLUSTER subcommands (and the
-# CLUSTER container) are kUnsupported unless listed here.
+# Proxy handling. Names are top-level commands or "container|subcommand".
+#
+# HANDLER: what slotgate does with a command (command_spec.h, enum Handler). Anything not listed
+# is kForward, except: commands flagged "blocking" are kBlocking, unlisted CLIENT subcommands are
+# kClientUnsupported, and CLUSTER subcommands (and the CLUSTER container) are kUnsupported.
+# The Policy (where it goes) follows from the handler (HANDLER_POLICY); so does the Merge, from
+# the response tip where Redis gives one (merge_of).
 # ---------------------------------------------------------------------------------------------
-POLICY = {}
+HANDLER = {}
 
 
-def _assign(policy, names):
+def _handle(handler, names):
     for name in names.split():
-        assert name not in POLICY, "listed twice: " + name
-        POLICY[name] = policy
+        assert name not in HANDLER, "listed twice: " + name
+        HANDLER[name] = handler
 
 
-_assign("kLocal", """
-    ping echo quit select readonly readwrite
-    cluster|keyslot cluster|info cluster|slots cluster|shards cluster|nodes cluster|myid
-""")
-_assign("kSplit", "mget mset del unlink exists touch")
-_assign("kAllPrimaries", """
+# Routed by policy, nothing more.
+_handle("kSplit", "mget mset del unlink exists touch")
+_handle("kAllPrimaries", """
     keys dbsize flushall flushdb randomkey info
-    script|load script|flush script|exists script|kill
+    script|exists script|kill
     function|load function|delete function|flush function|restore function|kill
-    pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub
 """)
-_assign("kAllNodes", "config|set config|resetstat")
-_assign("kSlotArg", "cluster|countkeysinslot cluster|getkeysinslot")
-_assign("kCursor", "scan")
-_assign("kStateful", """
-    multi exec discard watch unwatch
-    subscribe psubscribe unsubscribe punsubscribe ssubscribe sunsubscribe
-    auth hello reset wait client
-""")
-_assign("kUnsupported", """
+_handle("kAllNodes", "config|set config|resetstat")
+_handle("kSlotArg", "cluster|countkeysinslot cluster|getkeysinslot")
+_handle("kCursor", "scan")
+_handle("kUnsupported", """
     monitor sync psync replicaof slaveof failover shutdown debug asking cluster
 """)
+# Routed by policy, with something more.
+_handle("kPublish", "publish")
+_handle("kConfigGet", "config|get")
+_handle("kSlowlogGet", "slowlog|get")
+_handle("kSlowlogLen", "slowlog|len")
+_handle("kSlowlogReset", "slowlog|reset")
+_handle("kSlowlogHelp", "slowlog|help")
+_handle("kEval", "eval eval_ro")
+_handle("kEvalsha", "evalsha evalsha_ro")
+_handle("kScriptLoad", "script|load")
+_handle("kScriptFlush", "script|flush")
+_handle("kPubsubIntrospection", """
+    pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub
+""")
+# Answered by the proxy.
+_handle("kPing", "ping")
+_handle("kEcho", "echo")
+_handle("kQuit", "quit")
+_handle("kSelect", "select")
+_handle("kReadMode", "readonly readwrite")
+_handle("kClusterKeyslot", "cluster|keyslot")
+_handle("kClusterInfo", "cluster|info")
+_handle("kClusterSlots", "cluster|slots")
+_handle("kClusterShards", "cluster|shards")
+_handle("kClusterNodes", "cluster|nodes")
+_handle("kClusterMyid", "cluster|myid")
+# The client connection's state.
+_handle("kMulti", "multi")
+_handle("kExec", "exec")
+_handle("kDiscard", "discard")
+_handle("kWatch", "watch")
+_handle("kUnwatch", "unwatch")
+_handle("kBlockingStreamRead", "xread xreadgroup")
+_handle("kWait", "wait")
+_handle("kSubscribe", "subscribe")
+_handle("kPsubscribe", "psubscribe")
+_handle("kSsubscribe", "ssubscribe")
+_handle("kUnsubscribe", "unsubscribe")
+_handle("kPunsubscribe", "punsubscribe")
+_handle("kSunsubscribe", "sunsubscribe")
+_handle("kAuth", "auth")
+_handle("kHello", "hello")
+_handle("kReset", "reset")
+_handle("kClientSetname", "client|setname")
+_handle("kClientGetname", "client|getname")
+_handle("kClientId", "client|id")
+_handle("kClientInfo", "client|info")
+_handle("kClientList", "client|list")
+_handle("kClientKill", "client|kill")
+_handle("kClientNoEvict", "client|no-evict")
+_handle("kClientReply", "client|reply")
+_handle("kClientGetredir", "client|getredir")
+_handle("kClientHelp", "client|help")
+_handle("kClientUnsupported", "client")
 
-# Containers whose every subcommand gets the container's policy (unless listed above).
-WHOLE_CONTAINER_POLICY = {"client": "kStateful"}
-# Containers whose unlisted subcommands are all kUnsupported.
-UNSUPPORTED_CONTAINERS = {"cluster"}
+# Containers whose unlisted subcommands get one handler.
+CONTAINER_HANDLER = {"client": "kClientUnsupported", "cluster": "kUnsupported"}
+
+# The Policy of each handler (command_spec.h says the same beside each Handler).
+HANDLER_POLICY = {
+    "kForward": "kForward", "kSplit": "kSplit", "kAllPrimaries": "kAllPrimaries",
+    "kAllNodes": "kAllNodes", "kSlotArg": "kSlotArg", "kCursor": "kCursor",
+    "kUnsupported": "kUnsupported",
+    "kPublish": "kForward", "kConfigGet": "kForward", "kSlowlogGet": "kForward",
+    "kSlowlogLen": "kForward", "kSlowlogReset": "kForward", "kSlowlogHelp": "kForward",
+    "kEval": "kForward", "kEvalsha": "kForward", "kScriptLoad": "kAllPrimaries",
+    "kScriptFlush": "kAllPrimaries", "kPubsubIntrospection": "kAllPrimaries",
+}
+for _h in """kPing kEcho kQuit kSelect kReadMode kClusterKeyslot kClusterInfo kClusterSlots
+             kClusterShards kClusterNodes kClusterMyid""".split():
+    HANDLER_POLICY[_h] = "kLocal"
+for _h in """kMulti kExec kDiscard kWatch kUnwatch kBlocking kBlockingStreamRead kWait kSubscribe
+             kPsubscribe kSsubscribe kUnsubscribe kPunsubscribe kSunsubscribe kAuth kHello kReset
+             kClientSetname kClientGetname kClientId kClientInfo kClientList kClientKill
+             kClientNoEvict kClientReply kClientGetredir kClientHelp
+             kClientUnsupported""".split():
+    HANDLER_POLICY[_h] = "kStateful"
+
+# Merges the proxy chooses itself: Redis tags these "special" or not at all.
+MERGE = {
+    "randomkey": "kRandomNonNull",
+    "info": "kInfo",
+    # Channels live on every node (PUBLISH reaches them all) or on one shard: merged as a set.
+    "pubsub|channels": "kUnion", "pubsub|shardchannels": "kUnion",
+    "pubsub|numsub": "kSumByName", "pubsub|shardnumsub": "kSumByName",
+    "pubsub|numpat": "kSum",
+}
+RESPONSE_TIP_MERGE = {
+    "kAggSum": "kSum", "kAggMin": "kMin", "kAggMax": "kMax", "kAggLogicalAnd": "kLogicalAnd",
+    "kAggLogicalOr": "kLogicalOr", "kAllSucceeded": "kAllSucceeded",
+    "kOneSucceeded": "kOneSucceeded", "kSpecial": "kNone",
+}
+
+# The proxy's attributes (command_spec.h, enum ProxyFlag), by name; the "admin" and "blocking"
+# flags of Redis add some (proxy_flags_of).
+PROXY_FLAGS = {}
+
+
+def _flag(flag, names):
+    for name in names.split():
+        PROXY_FLAGS.setdefault(name, []).append(flag)
+
+
+_flag("kProxyNoAuth", "auth hello quit ping")
+_flag("kProxyAdminOnly", """
+    flushall flushdb keys client|kill script|flush script|kill
+    function|flush function|delete function|restore function|load function|kill config|set
+""")
+_flag("kProxyOverBudget", "info")
+_flag("kProxySubscribedOk", """
+    subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe ping quit reset
+""")
+_flag("kProxyNotQueued", "multi exec discard watch quit reset")
+_flag("kProxyRunsAlone", """
+    exec watch wait reset subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe
+""")
+_flag("kProxyWaits", "wait")
+PROXY_FLAG_ORDER = ["kProxyNoAuth", "kProxyAdminOnly", "kProxyOverBudget", "kProxySubscribedOk",
+                    "kProxyNotQueued", "kProxyRunsAlone", "kProxyWaits"]
 
 # ---------------------------------------------------------------------------------------------
 # Mapping of Redis's words onto command_spec.h.
@@ -138,8 +249,9 @@ def free_port():
 class TempServer:
     """A redis-server on a free loopback port in a temp dir; stopped and removed on exit."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, port=None):
         self.binary = binary
+        self.fixed_port = port
         self.proc = None
         self.dir = None
         self.port = None
@@ -147,8 +259,8 @@ class TempServer:
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="slotgate-gen-")
         # The port may be taken between free_port() and the bind: retry a few times.
-        for _ in range(5):
-            self.port = free_port()
+        for _ in range(1 if self.fixed_port else 5):
+            self.port = self.fixed_port or free_port()
             self.proc = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                  "--dir", self.dir, "--save", "", "--appendonly", "no",
@@ -198,8 +310,8 @@ def raw_command(conn, *args):
     return conn.read_response()
 
 
-def fetch(binary):
-    with TempServer(binary) as server:
+def fetch(binary, port=None):
+    with TempServer(binary, port) as server:
         client = redis.Redis(host="127.0.0.1", port=server.port)
         version = client.info("server")["redis_version"]
         conn = client.connection_pool.get_connection("COMMAND")
@@ -293,17 +405,37 @@ def parse_command(raw, groups):
 # ---------------------------------------------------------------------------------------------
 # Policy and tips.
 # ---------------------------------------------------------------------------------------------
-def policy_of(cmd, container):
+def handler_of(cmd, container):
     name = cmd["name"]
-    if name in POLICY:
-        return POLICY[name]
-    if container in WHOLE_CONTAINER_POLICY:
-        return WHOLE_CONTAINER_POLICY[container]
+    if name in HANDLER:
+        return HANDLER[name]
+    if container in CONTAINER_HANDLER:
+        return CONTAINER_HANDLER[container]
     if "blocking" in cmd["flags"]:
-        return "kStateful"
-    if container in UNSUPPORTED_CONTAINERS:
-        return "kUnsupported"
+        return "kBlocking"
     return "kForward"
+
+
+def merge_of(cmd, policy, response_tip):
+    """The reply merge of a split or fanned-out command; kNone for the rest."""
+    if cmd["name"] in MERGE:
+        return MERGE[cmd["name"]]
+    if policy == "kAllNodes":
+        return "kAllSucceeded"
+    if policy not in ("kSplit", "kAllPrimaries"):
+        return "kNone"
+    if response_tip == "kDefault":
+        return "kArrayByIndex" if policy == "kSplit" else "kConcat"
+    return RESPONSE_TIP_MERGE[response_tip]
+
+
+def proxy_flags_of(cmd):
+    flags = set(PROXY_FLAGS.get(cmd["name"], []))
+    if "admin" in cmd["flags"]:
+        flags.add("kProxyAdminOnly")
+    if "blocking" in cmd["flags"]:
+        flags.update(("kProxyRunsAlone", "kProxyWaits"))
+    return [f for f in PROXY_FLAG_ORDER if f in flags]
 
 
 def tips_of(cmd):
@@ -324,14 +456,18 @@ def tips_of(cmd):
     return request, response, nondeterministic
 
 
-def check_policy_names(commands):
+def check_names(commands):
     known = set()
     for cmd in commands:
         known.add(cmd["name"])
         known.update(s["name"] for s in cmd["subcommands"])
-    unknown = sorted(set(POLICY) - known)
-    if unknown:
-        fail("policy table names unknown commands: " + ", ".join(unknown))
+    for table, names in (("HANDLER", HANDLER), ("MERGE", MERGE), ("PROXY_FLAGS", PROXY_FLAGS)):
+        unknown = sorted(set(names) - known)
+        if unknown:
+            fail("%s names unknown commands: %s" % (table, ", ".join(unknown)))
+    missing = sorted(set(HANDLER.values()) - set(HANDLER_POLICY))
+    if missing:
+        fail("HANDLER_POLICY lacks " + ", ".join(missing))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,9 +551,13 @@ def emit_row(cmd, container, lines, indent="    "):
         atoms += ["kSub%s," % ident(cmd["name"]), "%d," % len(cmd["subcommands"])]
     else:
         atoms += ["nullptr,", "0,"]
+    handler = handler_of(cmd, container)
+    policy = HANDLER_POLICY[handler]
     atoms += ["RequestTip::%s," % request, "ResponseTip::%s," % response,
               "%s," % ("true" if nondeterministic else "false"),
-              "Policy::%s" % policy_of(cmd, container)]
+              "Policy::%s," % policy, "Handler::%s," % handler,
+              "Merge::%s," % merge_of(cmd, policy, response)]
+    atoms += flag_atoms(proxy_flags_of(cmd), last=True)
     wrap(lines, indent, atoms)
 
 
@@ -435,11 +575,11 @@ def render(version, commands):
         "// GENERATED FILE, DO NOT EDIT BY HAND.",
         "// Generated by %s from redis-server %s (COMMAND INFO, COMMAND DOCS)." % (
             SCRIPT_NAME, version),
-        "// To change a row (e.g. a Policy), edit the script and regenerate:",
+        "// To change a row (e.g. a Handler), edit the script and regenerate:",
         "//   /usr/bin/python3 %s" % SCRIPT_NAME,
         "// Rows: {name, group, arity, flags,",
         "//        key_specs, key_spec_count, subcommands, subcommand_count,",
-        "//        request_tip, response_tip, nondeterministic, policy}",
+        "//        request_tip, response_tip, nondeterministic, policy, handler, merge, proxy_flags}",
         "#include <span>",
         "",
         "#include \"proxy/command/command_table.h\"",
@@ -484,17 +624,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--redis-server", default=shutil.which("redis-server") or "redis-server")
     parser.add_argument("--output", default=DEFAULT_OUTPUT)
+    parser.add_argument("--port", type=int, default=None,
+                        help="loopback port for the temporary server (default: any free one)")
     parser.add_argument("--check", action="store_true",
                         help="do not write; exit 1 if the output file differs")
     args = parser.parse_args()
 
-    version, info, docs = fetch(args.redis_server)
+    version, info, docs = fetch(args.redis_server, args.port)
     if not version.startswith("7.0."):
         print("warning: the table is meant to come from Redis 7.0, got %s" % version,
               file=sys.stderr)
     groups = parse_groups(docs)
     commands = sorted((parse_command(c, groups) for c in info), key=lambda c: c["name"])
-    check_policy_names(commands)
+    check_names(commands)
     out = render(version, commands)
 
     subs = sum(len(c["subcommands"]) for c in commands)

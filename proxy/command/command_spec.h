@@ -1,7 +1,8 @@
 // The shape of one row of the command table. The rows themselves are generated from a real
 // redis-server's COMMAND INFO / COMMAND DOCS by tools/gen_command_table.py into
-// command_table_data.cc; the proxy's own handling (Policy) is assigned by that script too, so one
-// table drives classification, routing and (later) splitting and merging.
+// command_table_data.cc; the proxy's own handling (Policy, Handler, Merge, ProxyFlag bits) is
+// assigned by that script too, so one table drives classification, routing, dispatch and merging.
+// Code outside command/ never compares a command's name: it switches on these fields.
 #pragma once
 
 #include <cstdint>
@@ -58,13 +59,14 @@ struct KeySpec {
   uint32_t flags;         // KeyFlag bits
 };
 
-// What the proxy does with the command.
+// Where the proxy sends the command: the routing class of its Handler (the generator derives one
+// from the other; route::plan switches on this).
 enum class Policy : uint8_t {
   kForward,      // keyed: to the owner of the keys' slot (all keys must share one slot);
                  // keyless: to any primary (the command's answer does not depend on which)
   kLocal,        // answered by the proxy itself (PING, ECHO, QUIT, SELECT, CLUSTER KEYSLOT, ...)
   kSplit,        // multi-key command split by slot and merged (MGET, MSET, DEL, ...)
-  kAllPrimaries, // keyspace-wide: fanned out to every primary, merged by the response tip
+  kAllPrimaries, // keyspace-wide: fanned out to every primary, merged by `merge`
                  // (KEYS, DBSIZE, FLUSHALL, SCRIPT LOAD, INFO, ...)
   kAllNodes,     // every node, replicas too, all must succeed (CONFIG SET, CONFIG RESETSTAT)
   kSlotArg,      // to the owner of the slot given as the command's third argument
@@ -72,6 +74,122 @@ enum class Policy : uint8_t {
   kCursor,       // SCAN: one primary at a time, the cursor says which
   kStateful,     // needs a connection of its own (MULTI, WATCH, SUBSCRIBE, blocking commands, ...)
   kUnsupported,  // meaningless through a proxy (CLUSTER topology changes, MONITOR, ...)
+};
+
+// What slotgate does with the command: one value per distinct piece of proxy code. Every row names
+// exactly one; each layer dispatches with one switch on it (route: Policy; executor, local
+// replies, the session's state: Handler). The comment says the Policy each one comes with.
+enum class Handler : uint8_t {
+  // Routed by Policy, nothing more.
+  kForward,        // kForward
+  kSplit,          // kSplit, merged by `merge`
+  kAllPrimaries,   // kAllPrimaries, merged by `merge`
+  kAllNodes,       // kAllNodes, merged by `merge` (all succeeded)
+  kSlotArg,        // kSlotArg
+  kCursor,         // kCursor (SCAN)
+  kUnsupported,    // kUnsupported: refused with an error naming the command
+
+  // Routed by Policy, with something more the executor does.
+  kPublish,               // kForward; always from the one pub/sub node, so messages keep order
+  kConfigGet,             // kForward (keyless: any primary); the nodes' credentials blanked
+  kSlowlogGet,            // kForward; slotgate's own slow log answers when it keeps one
+  kSlowlogLen,            //   "
+  kSlowlogReset,          //   "
+  kSlowlogHelp,           //   "
+  kEval,                  // kForward; the script body is remembered (EVAL, EVAL_RO)
+  kEvalsha,               // kForward; on NOSCRIPT the remembered body is loaded, then a retry
+                          // (EVALSHA, EVALSHA_RO)
+  kScriptLoad,            // kAllPrimaries; the script body is remembered
+  kScriptFlush,           // kAllPrimaries; the remembered bodies are forgotten
+  kPubsubIntrospection,   // kAllPrimaries, but sent to every node, replicas too (a PUBLISH
+                          // reaches them all): PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARD...
+
+  // Answered by the proxy itself (Policy::kLocal; request/local_reply.h).
+  kPing,
+  kEcho,
+  kQuit,
+  kSelect,
+  kReadMode,              // READONLY, READWRITE: accepted, reads go where slotgate's setting says
+  kClusterKeyslot,
+  kClusterInfo,
+  kClusterSlots,
+  kClusterShards,
+  kClusterNodes,
+  kClusterMyid,
+  kSlotgateHelp,          // slotgate's own commands (proxy_commands.h)
+  kSlotgateReload,
+  kSlotgateTopology,
+  kSlotgateConfig,        // SLOTGATE CONFIG GET|SET (argv[2] says which)
+
+  // The client connection's state, kept by the session (Policy::kStateful).
+  kMulti,
+  kExec,
+  kDiscard,
+  kWatch,
+  kUnwatch,
+  kBlocking,              // a blocking command (Redis flag "blocking"): on a connection of its own
+  kBlockingStreamRead,    // XREAD, XREADGROUP: block only when given BLOCK, else forwarded
+  kWait,
+  kSubscribe,
+  kPsubscribe,
+  kSsubscribe,
+  kUnsubscribe,
+  kPunsubscribe,
+  kSunsubscribe,
+  kAuth,
+  kHello,
+  kReset,
+  kClientSetname,         // CLIENT subcommands the session answers
+  kClientGetname,
+  kClientId,
+  kClientInfo,
+  kClientList,
+  kClientKill,
+  kClientNoEvict,
+  kClientNoTouch,         // newer than the table: see findProxySubcommand (proxy_commands.h)
+  kClientSetinfo,         //   "
+  kClientReply,           // only CLIENT REPLY ON
+  kClientGetredir,
+  kClientHelp,            // forwarded to any primary
+  kClientUnsupported,     // the other CLIENT subcommands: refused, naming the subcommand
+};
+
+// How the replies of a split or fanned-out command become one: from Redis's response tip where it
+// has one, else the proxy's own choice (request/merge.h implements each).
+enum class Merge : uint8_t {
+  kNone,           // not merged: one node answers (or, split/fan-out: "not yet supported")
+  kArrayByIndex,   // MGET: each part's elements go back to their keys' places
+  kAllSucceeded,   // MSET, FLUSHALL, SCRIPT LOAD, CONFIG SET: the first part's reply
+  kOneSucceeded,   // SCRIPT KILL: the first success, else the first error
+  kSum,            // DEL, EXISTS, DBSIZE, PUBSUB NUMPAT: integer sum
+  kMin,
+  kMax,
+  kLogicalAnd,     // SCRIPT EXISTS: element-wise over arrays of 0/1
+  kLogicalOr,
+  kConcat,         // KEYS: arrays concatenated
+  kRandomNonNull,  // RANDOMKEY: a random part that is not nil
+  kInfo,           // INFO: sections merged as one server's (request/info_merge.h)
+  kUnion,          // PUBSUB CHANNELS / SHARDCHANNELS: arrays merged without duplicates
+  kSumByName,      // PUBSUB NUMSUB / SHARDNUMSUB: [name, count, ...] with counts summed per name
+};
+
+// The proxy's own attributes of a command (not Redis's), one bit each; set by the generator.
+enum ProxyFlag : uint16_t {
+  kProxyNoAuth = 1u << 0,        // may run before the client authenticates (AUTH, HELLO, QUIT, PING)
+  kProxyAdminOnly = 1u << 1,     // only for admin users: Redis's "admin" flag, plus what empties
+                                 // or scans the keyspace or kills clients/scripts (FLUSHALL, KEYS,
+                                 // CLIENT KILL, SCRIPT FLUSH, FUNCTION LOAD, SLOTGATE CONFIG, ...)
+  kProxyOverBudget = 1u << 2,    // still answered when slotgate is over its memory budget (INFO),
+                                 // besides the local commands
+  kProxySubscribedOk = 1u << 3,  // allowed in a RESP2 subscribed context: the (un)subscribe
+                                 // commands, PING, QUIT, RESET
+  kProxyNotQueued = 1u << 4,     // runs at once inside MULTI instead of being queued: MULTI,
+                                 // EXEC, DISCARD, WATCH, QUIT, RESET
+  kProxyRunsAlone = 1u << 5,     // waits for the replies before it: EXEC, WATCH, WAIT, RESET,
+                                 // the (un)subscribe commands, blocking commands (conditional
+                                 // cases, e.g. UNWATCH while watching, stay the session's rule)
+  kProxyWaits = 1u << 6,         // its time is spent waiting, not latency: blocking commands,
+                                 // WAIT (counted, kept out of the histogram and SLOWLOG)
 };
 
 // Redis's own command tips (COMMAND INFO "tips").
@@ -93,7 +211,10 @@ struct CommandSpec {
   RequestTip request_tip;
   ResponseTip response_tip;
   bool nondeterministic;     // tip "nondeterministic_output"
-  Policy policy;
+  Policy policy;             // where it goes (route::plan)
+  Handler handler;           // what slotgate does with it
+  Merge merge;               // how split or fanned-out replies become one
+  uint16_t proxy_flags;      // ProxyFlag bits
 };
 
 }  // namespace slotgate::command

@@ -35,6 +35,14 @@ uint32_t commandFlags(const Value& flags) {
   return bits;
 }
 
+// As the generator sets them from Redis's flags (a learned command is in no list of names).
+uint16_t proxyFlags(uint32_t flags) {
+  uint16_t bits = 0;
+  if (flags & kFlagAdmin) bits |= kProxyAdminOnly;
+  if (flags & kFlagBlocking) bits |= kProxyRunsAlone | kProxyWaits;
+  return bits;
+}
+
 KeySpec keySpec(const Value& spec, std::deque<std::string>& keywords) {
   KeySpec out{BeginSearch::kUnknown, 0, nullptr, 0, FindKeys::kUnknown, 0, 0, 0, 0, 0, 0};
   if (const Value* flags = spec.field("flags")) {
@@ -106,11 +114,14 @@ std::optional<LearnedCommands> LearnedCommands::fromCommandReply(const Value& re
                              number(&entry.elements[5]), 0, 0, 0, 0});
     }
     uint32_t flags = commandFlags(entry.elements[2]);
+    bool blocking = (flags & kFlagBlocking) != 0;
     l.spec = CommandSpec{l.name.c_str(), "module", static_cast<int32_t>(entry.elements[1].integer), flags,
                          l.key_specs.empty() ? nullptr : l.key_specs.data(),
                          static_cast<uint8_t>(std::min<size_t>(l.key_specs.size(), 255)), nullptr, 0,
                          RequestTip::kDefault, ResponseTip::kDefault, false,
-                         (flags & kFlagBlocking) ? Policy::kStateful : Policy::kForward};
+                         blocking ? Policy::kStateful : Policy::kForward,
+                         blocking ? Handler::kBlocking : Handler::kForward, Merge::kNone,
+                         proxyFlags(flags)};
     learned.by_name_[l.name] = &l;
   }
   return learned;

@@ -4,11 +4,15 @@ time."""
 
 import json
 import socket
+import sys
 import time
 
+import pytest
 import redis
 
-from cluster import HOST, log, run_suite, wait_until
+from cluster import HOST, log, wait_until
+
+pytestmark = pytest.mark.slotgate(admin=True)
 
 
 def _metric(m, name, **labels):
@@ -217,4 +221,4 @@ def test_readyz_through_failover(cluster, gate):
 
 
 if __name__ == "__main__":
-    run_suite(globals(), admin=True)
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

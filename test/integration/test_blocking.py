@@ -9,10 +9,13 @@ writes and answers the smallest count.
 
 import os
 import signal
+import sys
 import threading
 import time
 
-from cluster import RespError, encode_command, key_slot, log, run_suite, slotgate_binary
+import pytest
+
+from cluster import RespError, encode_command, key_slot, log, slotgate_binary
 from state_helpers import ConfiguredSlotgate, blocked_clients, key_on, skey
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
@@ -388,4 +391,4 @@ def test_hung_node_fails_dedicated_commands_at_their_deadline(cluster, gate):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -3,10 +3,12 @@ insertion, redis-benchmark; plus the commands slotgate answers itself."""
 
 import re
 import subprocess
+import sys
 
+import pytest
 import redis
 
-from cluster import HOST, RawConnection, RespError, encode_command, key_slot, run_suite
+from cluster import HOST, RawConnection, RespError, encode_command, key_slot
 
 
 def cli(gate, *args, stdin=None, timeout=60):
@@ -195,4 +197,4 @@ def test_slotgate_own_commands(cluster, gate):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -8,9 +8,10 @@ import sys
 import tempfile
 import time
 
+import pytest
 import redis
 
-from cluster import (HOST, free_port, log, run_tests, slotgate_binary, spawn, stop_process,
+from cluster import (HOST, free_port, log, slotgate_binary, spawn, stop_process,
                      wait_until)
 
 BIN = slotgate_binary()
@@ -117,6 +118,4 @@ def _set_works(client):
 
 
 if __name__ == "__main__":
-    passed, failed = run_tests(globals())
-    print(f"{passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

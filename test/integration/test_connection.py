@@ -8,17 +8,15 @@ redis-server) and `users_gate`, started from a config file with users.
 
 import hashlib
 import subprocess
-import time
+import sys
 
-from reference import Reference
-from cluster import (HOST, RedisCluster, RespError, Slotgate, log, run_tests, slotgate_binary,
-                     wait_until)
+import pytest
+
+from cluster import HOST, RespError, slotgate_binary, wait_until
 from state_helpers import ConfiguredSlotgate, call3, key_on, live_nodes, map_dict
 
 NOAUTH = "NOAUTH Authentication required."
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
-
-REF = None  # the Reference, set in __main__
 
 USERS_YAML = f"""
 users:
@@ -58,6 +56,13 @@ class LazyGate:
     def close(self):
         if self.gate is not None:
             self.gate.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def users_gate(cluster):
+    lazy = LazyGate(cluster, USERS_YAML, ("admin", "adminpw"))
+    yield lazy
+    lazy.close()
 
 
 def err(x):
@@ -162,8 +167,8 @@ def test_hello_auth_setname(users_gate):
 # No users: AUTH as a standalone Redis without a password
 # ----------------------------------------------------------------------------------------------
 
-def test_auth_without_users_like_redis(gate):
-    with gate.raw() as g, REF.raw() as r:
+def test_auth_without_users_like_redis(gate, reference):
+    with gate.raw() as g, reference.raw() as r:
         for cmd in (["AUTH", "pw"], ["AUTH", "someone", "pw"], ["AUTH"], ["HELLO", 3, "AUTH", "x", "y"]):
             (_, graw), (_, rraw) = call3(g, *cmd), call3(r, *cmd)
             assert graw == rraw, f"{cmd}: slotgate {graw!r}, redis {rraw!r}"
@@ -253,8 +258,8 @@ def _resp3_commands(t, keys):
     ]
 
 
-def test_resp3_replies_like_redis(gate):
-    with gate.raw() as g, REF.raw() as r:
+def test_resp3_replies_like_redis(gate, reference):
+    with gate.raw() as g, reference.raw() as r:
         for c in (g, r):
             v, _ = call3(c, "HELLO", 3)
             assert map_dict(v)[b"proto"] == 3
@@ -273,9 +278,9 @@ def test_resp3_replies_like_redis(gate):
         assert not diffs, f"{len(diffs)} RESP3 replies differ:\n" + "\n".join(diffs)
 
 
-def test_resp2_after_resp3_like_redis(gate):
+def test_resp2_after_resp3_like_redis(gate, reference):
     """The same commands in RESP2 (HELLO 2 after HELLO 3): the replies switch back exactly."""
-    with gate.raw() as g, REF.raw() as r:
+    with gate.raw() as g, reference.raw() as r:
         for c in (g, r):
             call3(c, "HELLO", 3)
             call3(c, "HELLO", 2)
@@ -296,8 +301,8 @@ def _cli(port, *args):
     return res.returncode, res.stdout.decode(errors="replace"), res.stderr.decode(errors="replace")
 
 
-def test_redis_cli_resp3_like_redis(gate):
-    with gate.raw() as g, REF.raw() as r:
+def test_redis_cli_resp3_like_redis(gate, reference):
+    with gate.raw() as g, reference.raw() as r:
         keys = _setup_data(g, "c")
         _setup_data(r, "c")
     cmds = [["HGETALL", "{r3c}:h"], ["ZRANGE", "{r3c}:z", 0, -1, "WITHSCORES"], ["ZSCORE", "{r3c}:z", "b"],
@@ -305,7 +310,7 @@ def test_redis_cli_resp3_like_redis(gate):
             ["XRANGE", "{r3c}:s", "-", "+"], ["LPOS", "{r3c}:l", "a", "COUNT", 0], ["HGET", "{r3c}:h", "none"],
             ["EXISTS", *keys]]
     for cmd in cmds:
-        got, want = _cli(gate.port, *cmd), _cli(REF.port, *cmd)
+        got, want = _cli(gate.port, *cmd), _cli(reference.port, *cmd)
         assert got == want, f"redis-cli -3 {cmd}:\n  slotgate: {got!r}\n  redis:    {want!r}"
     rc, out, _ = _cli(gate.port, "HELLO", 3)
     assert rc == 0 and "proto" in out and "standalone" in out, out
@@ -407,8 +412,8 @@ def test_client_kill(gate):
                 v.close()
 
 
-def test_reset_like_redis(gate):
-    with gate.raw() as g, REF.raw() as r:
+def test_reset_like_redis(gate, reference):
+    with gate.raw() as g, reference.raw() as r:
         def same(*args):
             gv, graw = call3(g, *args)
             rv, rraw = call3(r, *args)
@@ -505,31 +510,5 @@ def test_backend_password_not_visible(cluster):
 
 # ----------------------------------------------------------------------------------------------
 
-def main():
-    global REF
-    import sys
-    started = time.monotonic()
-    passed = failed = 0
-    try:
-        binary = slotgate_binary()
-        with Reference() as REF, RedisCluster(3, 1) as cluster:
-            with Slotgate(binary, cluster.seeds()) as gate:
-                log(f"slotgate up on {gate.addr}")
-                users_gate = LazyGate(cluster, USERS_YAML, ("admin", "adminpw"))
-                try:
-                    passed, failed = run_tests(globals(), cluster=cluster, gate=gate, users_gate=users_gate)
-                finally:
-                    users_gate.close()
-                if failed:
-                    gate.dump_log(60)
-    except Exception:
-        import traceback
-        print("FAIL (harness)", flush=True)
-        traceback.print_exc()
-        failed += 1
-    print(f"{passed} passed, {failed} failed ({time.monotonic() - started:.1f}s)", flush=True)
-    sys.exit(1 if failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

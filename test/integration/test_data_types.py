@@ -4,11 +4,13 @@ Keys are spread over all slots (k:0..k:299 plus hashtag and binary keys); for ea
 value slotgate returns must equal what the master that owns the key's slot holds.
 """
 
+import sys
 import time
 
+import pytest
 import redis
 
-from cluster import key_slot, run_suite
+from cluster import key_slot
 
 N_KEYS = 300
 BINARY = bytes(range(256)) + b"\r\n$5\r\n\r\n*1\r\n+OK\r\n-ERR x\r\n:1\r\n\x00"
@@ -530,4 +532,4 @@ def test_keys_live_on_owner(cluster, gate):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

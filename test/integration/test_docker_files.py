@@ -7,12 +7,13 @@ import os
 import re
 import signal
 import subprocess
-import time
+import sys
 
+import pytest
 import redis
 import yaml
 
-from cluster import HOST, free_port, log, run_suite, slotgate_binary, spawn, tail, wait_until
+from cluster import HOST, free_port, slotgate_binary, tail, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOCKER = os.path.join(ROOT, "docker")
@@ -191,4 +192,4 @@ def test_cluster_init_script_is_idempotent(cluster):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -5,12 +5,12 @@ whether it closes) are compared with a real standalone redis-server."""
 
 import random
 import socket
+import sys
 import time
 
-import redis
+import pytest
 
-from cluster import encode_command, log, run_suite
-from reference import Reference
+from cluster import encode_command
 
 # Case modes: how the exchange ends.
 REPLY = "reply"  # the input is followed by PING; read until +PONG or a close
@@ -18,8 +18,6 @@ WAIT = "wait"    # the input is incomplete: nothing may come back, the connectio
 ALONE = "alone"  # nothing follows the input: read until a close (or 2 s pass)
 
 PING = encode_command("PING")
-REF = None  # the standalone redis-server, started in __main__
-
 
 def _cmd(*args):
     return encode_command(*args)
@@ -130,14 +128,14 @@ def _check_second_client(gate, second, i):
     gate.check_alive()
 
 
-def test_table_of_bad_inputs(gate):
+def test_table_of_bad_inputs(gate, reference):
     second = gate.client()
     assert second.ping()
     failures = []
     for i, (name, data, mode, compare, expected) in enumerate(CASES):
         got = _exchange(gate.port, data, mode)
         if compare:
-            want = _exchange(REF.port, data, mode)
+            want = _exchange(reference.port, data, mode)
         else:
             want = expected
         ok = (got == want) if compare else (_first_line(got[0]) == want[0] and got[1] == want[1])
@@ -147,12 +145,12 @@ def test_table_of_bad_inputs(gate):
     assert not failures, "\n".join(failures)
 
 
-def test_wrong_arity_matches_redis(gate):
+def test_wrong_arity_matches_redis(gate, reference):
     failures = []
     for i, args in enumerate(ARITY):
         data = _cmd(*args)
         got = _exchange(gate.port, data, REPLY)
-        want = _exchange(REF.port, data, REPLY)
+        want = _exchange(reference.port, data, REPLY)
         if got != want:
             failures.append(f"{args}: slotgate {_summary(*got)!r}, redis {_summary(*want)!r}")
     assert not failures, "\n".join(failures)
@@ -243,6 +241,4 @@ def test_100mb_bulk_dribbled(gate):
 
 
 if __name__ == "__main__":
-    with Reference() as REF:
-        log(f"reference redis-server on port {REF.port}")
-        run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

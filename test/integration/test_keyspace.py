@@ -10,20 +10,20 @@ import fnmatch
 import gc
 import hashlib
 import re
+import sys
 import time
 
+import pytest
 import redis
 import redis.cluster
 
-from reference import Reference, norm
-from cluster import (HOST, RawConnection, RespError, encode_command, key_slot, log, run_suite,
+from reference import norm
+from cluster import (HOST, RawConnection, RespError, encode_command, key_slot, log,
                      tag_for_slot, wait_until)
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 N_SCAN_KEYS = 50_000
 
-
-REF = None  # the Reference, set in __main__
 
 
 # ----------------------------------------------------------------------------------------------
@@ -87,10 +87,10 @@ def node_cmdstat_calls(cluster, node, name):
     return int(sub_fields(v)["calls"]) if v else 0
 
 
-def flushall_both(gate):
+def flushall_both(gate, reference):
     with gate.raw() as g:
         assert g.call("FLUSHALL") == b"OK"
-    REF.client().flushall()
+    reference.client().flushall()
 
 
 def slots_by_master(cluster):
@@ -114,9 +114,9 @@ def keys_on_every_range(cluster, name):
 # KEYS, DBSIZE, SCAN, RANDOMKEY, FLUSH*
 # ----------------------------------------------------------------------------------------------
 
-def test_keys_and_dbsize_match_reference(cluster, gate):
-    flushall_both(gate)
-    g, r = gate.client(), REF.client()
+def test_keys_and_dbsize_match_reference(cluster, gate, reference):
+    flushall_both(gate, reference)
+    g, r = gate.client(), reference.client()
     keys = [f"ks:{i}" for i in range(2000)] + [f"{{tag{i % 9}}}:ks:{i}" for i in range(200)]
     keys += [b"ks:bin:\r\n\x00" + bytes([i]) for i in range(0, 256, 8)]
     for c in (g, r):
@@ -124,7 +124,7 @@ def test_keys_and_dbsize_match_reference(cluster, gate):
         for i, k in enumerate(keys):
             pipe.set(k, i)
         pipe.execute()
-    with gate.raw() as gr, REF.raw() as rr:
+    with gate.raw() as gr, reference.raw() as rr:
         for pattern in ("*", "ks:1*", "*{tag3}*", "ks:bin:*", "ks:?", "nomatch*", "ks:[12]0"):
             gk, rk = gr.call("KEYS", pattern), rr.call("KEYS", pattern)
             assert isinstance(gk, list), f"KEYS {pattern}: {gk!r}"
@@ -155,9 +155,9 @@ def _write_scan_keys(client):
     pipe.execute()
 
 
-def test_scan_full_iteration(cluster, gate):
-    flushall_both(gate)
-    g, r = gate.client(), REF.client()
+def test_scan_full_iteration(cluster, gate, reference):
+    flushall_both(gate, reference)
+    g, r = gate.client(), reference.client()
     t = time.monotonic()
     _write_scan_keys(g)
     _write_scan_keys(r)
@@ -201,8 +201,8 @@ def test_scan_full_iteration(cluster, gate):
     r.close()
 
 
-def test_scan_invalid_cursors_and_options(cluster, gate):
-    with gate.raw() as gr, REF.raw() as rr:
+def test_scan_invalid_cursors_and_options(cluster, gate, reference):
+    with gate.raw() as gr, reference.raw() as rr:
         for cursor in ("abc", "1023", "3", "1027", "4099", "12abc", "99999999999999999999999", "1.5", " 1"):
             got = norm(gr.call("SCAN", cursor))
             assert got == ("error", "ERR invalid cursor"), f"SCAN {cursor!r}: {got!r}"
@@ -218,7 +218,7 @@ def test_scan_invalid_cursors_and_options(cluster, gate):
             assert isinstance(reply, list), f"SCAN {cursor}: {reply!r}"
 
 
-def test_randomkey(cluster, gate):
+def test_randomkey(cluster, gate, reference):
     g = gate.client()
     owners = cluster.slot_owners()
     if g.dbsize() < 3000:  # test_scan_full_iteration normally leaves its keys
@@ -255,7 +255,7 @@ def test_randomkey(cluster, gate):
             if cursor == b"0":
                 break
             assert rounds <= 3, f"SCAN of an empty db took more than one call per primary ({cursor!r})"
-    with gate.raw() as gr, REF.raw() as rr:
+    with gate.raw() as gr, reference.raw() as rr:
         same(gr, rr, "RANDOMKEY", "x")
     g.close()
 
@@ -271,8 +271,8 @@ def _fill_all_masters(cluster, gate, n=300):
         assert cluster.client(m).dbsize() > 0, m
 
 
-def test_flushall_flushdb(cluster, gate):
-    with gate.raw() as gr, REF.raw() as rr:
+def test_flushall_flushdb(cluster, gate, reference):
+    with gate.raw() as gr, reference.raw() as rr:
         for cmd in (["FLUSHDB"], ["FLUSHALL"], ["FLUSHDB", "ASYNC"], ["FLUSHALL", "ASYNC"],
                     ["FLUSHALL", "SYNC"], ["flushdb", "sync"]):
             _fill_all_masters(cluster, gate)
@@ -304,10 +304,10 @@ LIBRARY = ("#!lua name=mylib\n"
            "redis.register_function('myfunc', function(keys, args) return redis.call('GET', keys[1]) end)")
 
 
-def test_script_load_exists_flush(cluster, gate):
+def test_script_load_exists_flush(cluster, gate, reference):
     g = gate.client()
     masters = cluster.masters()
-    with gate.raw() as gr, REF.raw() as rr:
+    with gate.raw() as gr, reference.raw() as rr:
         assert gr.call("SCRIPT", "FLUSH") == b"OK"
         sha = gr.call("SCRIPT", "LOAD", SET_SCRIPT)
         assert sha == hashlib.sha1(SET_SCRIPT.encode()).hexdigest().encode(), sha
@@ -365,11 +365,11 @@ def _node_libraries(cluster, node):
         return _libraries(c.call("FUNCTION", "LIST"))
 
 
-def test_functions(cluster, gate):
+def test_functions(cluster, gate, reference):
     masters = cluster.masters()
     owners = cluster.slot_owners()
     keys = keys_on_every_range(cluster, "fcall")
-    with gate.raw() as gr, REF.raw() as rr:
+    with gate.raw() as gr, reference.raw() as rr:
         assert gr.call("FUNCTION", "FLUSH") == b"OK"
         rr.call("FUNCTION", "FLUSH")
         assert gr.call("FUNCTION", "LOAD", LIBRARY) == b"mylib"
@@ -539,7 +539,7 @@ def _node_config(cluster, node, name):
     return cluster.client(node).config_get(name)[name]
 
 
-def test_config_get_set(cluster, gate):
+def test_config_get_set(cluster, gate, reference):
     g = gate.client()
     with gate.raw() as gr:
         reply = gr.call("CONFIG", "GET", "maxmemory-policy")
@@ -567,7 +567,7 @@ def test_config_get_set(cluster, gate):
             assert isinstance(bad, RespError) and "no-such-parameter" in str(bad), bad
             for n in cluster.nodes:
                 assert _node_config(cluster, n, "maxmemory-policy") == "allkeys-lru", n
-            with REF.raw() as rr:
+            with reference.raw() as rr:
                 same(gr, rr, "CONFIG", "SET", "maxmemory-policy")
                 same(gr, rr, "CONFIG", "GET")
         finally:
@@ -635,7 +635,7 @@ def test_object_and_memory_by_key(cluster, gate):
                 owner.close()
 
 
-def test_time_and_lastsave(cluster, gate):
+def test_time_and_lastsave(cluster, gate, reference):
     with gate.raw() as gr:
         t = gr.call("TIME")
         assert isinstance(t, list) and len(t) == 2, t
@@ -644,11 +644,11 @@ def test_time_and_lastsave(cluster, gate):
         assert 0 <= usec < 1_000_000
         ls = gr.call("LASTSAVE")
         assert isinstance(ls, int) and 0 < ls <= time.time() + 5, ls
-        with REF.raw() as rr:
+        with reference.raw() as rr:
             same(gr, rr, "TIME", "x")
 
 
-def test_pipelined_keyspace_commands(cluster, gate):
+def test_pipelined_keyspace_commands(cluster, gate, reference):
     """Fan-out, split and single-slot commands pipelined on one connection: replies in order."""
     keys = [f"pk:{i}" for i in range(200)]
     mset = ["MSET"]
@@ -660,7 +660,7 @@ def test_pipelined_keyspace_commands(cluster, gate):
                 ["RANDOMKEY"], ["KEYS", "*"], ["SCRIPT", "EXISTS", hashlib.sha1(GET_SCRIPT.encode()).hexdigest()],
                 ["SCRIPT", "FLUSH"], ["SET", "pk:last", "1"], ["DBSIZE"], ["KEYS", "*"], ["GET", "pk:last"]]
     data = b"".join(encode_command(*c) for c in commands)
-    with gate.raw() as gr, REF.raw() as rr:
+    with gate.raw() as gr, reference.raw() as rr:
         for _ in range(3):
             gr.send(data)
             rr.send(data)
@@ -812,5 +812,4 @@ def test_unsupported_commands(cluster, gate):
 
 
 if __name__ == "__main__":
-    with Reference() as REF:
-        run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

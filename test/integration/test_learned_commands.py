@@ -6,10 +6,22 @@ by its index name's slot, where a node owns the index.
 """
 
 import os
+import sys
 
-from cluster import run_suite, key_slot
+import pytest
+
+from cluster import key_slot
 
 MODULE = "/usr/lib/redis/modules/redisearch.so"
+
+pytestmark = pytest.mark.cluster(extra_config={"loadmodule": MODULE})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_installed():
+    if not os.path.exists(MODULE):
+        # Not a skip: the test needs the module, which scripts/install_deps.sh installs.
+        pytest.fail(f"{MODULE} is missing (apt-get install redis-redisearch)")
 
 
 def index_names(count=30):
@@ -54,7 +66,4 @@ def test_learned_commands_are_in_the_log(cluster, gate):
 
 
 if __name__ == "__main__":
-    if not os.path.exists(MODULE):
-        # Not a skip: the test needs the module, which scripts/install_deps.sh installs.
-        raise SystemExit(f"FAIL: {MODULE} is missing (apt-get install redis-redisearch)")
-    run_suite(globals(), extra_config={"loadmodule": MODULE})
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -9,16 +9,16 @@ when hashtags put their keys in one slot.
 """
 
 import re
+import sys
 
+import pytest
 import redis
 
-from reference import Pair, Reference, norm, show_command
-from cluster import RespError, key_slot, run_suite, tag_for_slot
+from reference import Pair, norm, show_command
+from cluster import RespError, key_slot, tag_for_slot
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 
-
-REF = None  # the Reference, set in __main__
 
 
 # ----------------------------------------------------------------------------------------------
@@ -58,12 +58,12 @@ def fresh(p, keys):
 # Split commands
 # ----------------------------------------------------------------------------------------------
 
-def test_mget_100_slots_some_missing(cluster, gate):
+def test_mget_100_slots_some_missing(cluster, gate, reference):
     slots = spread_slots(100, 11)
     keys = [skey(s, "mget") for s in slots]
     assert len({key_slot(k) for k in keys}) == 100
     assert_all_masters(cluster, keys)
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, keys)
         for i, k in enumerate(keys):
             if i % 3 != 1:  # a third missing
@@ -81,10 +81,10 @@ def test_mget_100_slots_some_missing(cluster, gate):
         p.same("MGET", "{same}a", "{same}b", "{same}a")
 
 
-def test_mget_many_keys_and_binary(cluster, gate):
+def test_mget_many_keys_and_binary(cluster, gate, reference):
     keys = [f"big:{i}" for i in range(3000)]
     binary = [b"bin:\r\n" + bytes([i]) + b"\x00*1\r\n$" for i in range(0, 256, 5)]
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, keys[:50] + binary)
         for chunk in range(0, 3000, 500):
             args = []
@@ -100,13 +100,13 @@ def test_mget_many_keys_and_binary(cluster, gate):
         assert len(got) == 3000 + len(binary) + len(keys[::7])
 
 
-def test_every_slot_in_one_command(cluster, gate):
+def test_every_slot_in_one_command(cluster, gate, reference):
     """16384 parts: MSET, MGET, EXISTS (keys twice), DEL over every slot."""
     keys = [skey(s, "all") for s in range(16384)]
     args = []
     for i, k in enumerate(keys):
         args += [k, str(i)]
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         assert p.same("MSET", *args) == b"OK"
         got = p.same("MGET", *keys[::-1])
         assert got[0] == b"16383" and got[-1] == b"0"
@@ -115,13 +115,13 @@ def test_every_slot_in_one_command(cluster, gate):
         assert p.same("EXISTS", *keys) == 0
 
 
-def test_mset_then_get_on_owner(cluster, gate):
+def test_mset_then_get_on_owner(cluster, gate, reference):
     slots = spread_slots(200, 3)
     keys = [skey(s, "mset") for s in slots] + [f"mset:plain:{i}" for i in range(100)]
     keys += [f"{{msettag}}:{i}" for i in range(10)]
     assert_all_masters(cluster, keys)
     owners = cluster.slot_owners()
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         args = []
         for i, k in enumerate(keys):
             args += [k, f"mset-{i}"]
@@ -136,12 +136,12 @@ def test_mset_then_get_on_owner(cluster, gate):
         p.same("MGET", *keys)
 
 
-def test_del_exists_with_duplicates(cluster, gate):
+def test_del_exists_with_duplicates(cluster, gate, reference):
     slots = spread_slots(40, 5)
     keys = [skey(s, "del") for s in slots]
     assert_all_masters(cluster, keys)
     owners = cluster.slot_owners()
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, keys)
         for k in keys[:30]:
             p.both("SET", k, "1")
@@ -161,12 +161,12 @@ def test_del_exists_with_duplicates(cluster, gate):
         assert p.same("DEL", *keys) == 0
 
 
-def test_touch_and_unlink(cluster, gate):
+def test_touch_and_unlink(cluster, gate, reference):
     slots = spread_slots(30, 17)
     keys = [skey(s, "tu") for s in slots]
     assert_all_masters(cluster, keys)
     owners = cluster.slot_owners()
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, keys)
         for k in keys[:20]:
             p.both("SET", k, "v")
@@ -180,12 +180,12 @@ def test_touch_and_unlink(cluster, gate):
         assert p.same("UNLINK", *keys) == 0
 
 
-def test_hashtag_groups(cluster, gate):
+def test_hashtag_groups(cluster, gate, reference):
     """Several hashtags, several keys each: parts with more than one key each."""
     tags = [tag_for_slot(s) for s in spread_slots(12, 101)]
     keys = [f"{{{t}}}:{j}" for t in tags for j in range(5)]
     interleaved = [keys[j * 5 + i] for i in range(5) for j in range(12)]
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, keys)
         args = []
         for i, k in enumerate(interleaved):
@@ -201,8 +201,8 @@ def test_hashtag_groups(cluster, gate):
         p.same("EXISTS", *keys)
 
 
-def test_arity_and_syntax_errors(cluster, gate):
-    with Pair(gate, REF) as p:
+def test_arity_and_syntax_errors(cluster, gate, reference):
+    with Pair(gate, reference) as p:
         for cmd in (["MGET"], ["MSET"], ["MSET", "a"], ["MSET", "a", "1", "b"],
                     ["MSET", "a", "1", "{x}b", "2", "c"], ["DEL"], ["UNLINK"], ["EXISTS"],
                     ["TOUCH"], ["mset", "k"], ["MsEt", "a", "b", "c"]):
@@ -212,9 +212,9 @@ def test_arity_and_syntax_errors(cluster, gate):
         p.same("EXISTS", "a", "{x}b", "c")
 
 
-def test_pipelined_split_commands(cluster, gate):
+def test_pipelined_split_commands(cluster, gate, reference):
     keys = [skey(s, "pipe") for s in spread_slots(64, 29)]
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, keys)
         commands = []
         for i in range(150):
@@ -225,7 +225,7 @@ def test_pipelined_split_commands(cluster, gate):
         p.same_pipeline(commands)
 
 
-def test_part_failure_names_the_part(cluster, gate):
+def test_part_failure_names_the_part(cluster, gate, reference):
     owners = cluster.slot_owners()
     victim = cluster.masters()[1]
     vc = cluster.client(victim)
@@ -279,7 +279,7 @@ def test_part_failure_names_the_part(cluster, gate):
         vc.config_set("maxmemory", 0)
         vc.config_set("maxmemory-policy", old)
         r.close()
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         args = []
         for k in keys:
             args += [k, "after"]
@@ -346,11 +346,11 @@ def test_crossslot_over_two_slots(cluster, gate):
             assert norm(r.call("EXISTS", k)) == 0, k
 
 
-def test_same_slot_with_hashtags_matches_redis(cluster, gate):
+def test_same_slot_with_hashtags_matches_redis(cluster, gate, reference):
     t = "{samehash}"
     a, b, c, d = f"{t}a", f"{t}b", f"{t}c", f"{t}d"
     keys = [a, b, c, d]
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, keys)
         p.same("MSETNX", a, "1", b, "2")
         p.same("MSETNX", a, "1", c, "2")
@@ -407,11 +407,11 @@ def test_same_slot_with_hashtags_matches_redis(cluster, gate):
         fresh(p, keys)
 
 
-def test_eval_routing(cluster, gate):
+def test_eval_routing(cluster, gate, reference):
     owners = cluster.slot_owners()
     a, b = "{evaltag}a", "{evaltag}b"
     set_two = "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[2]); return redis.call('MGET', KEYS[1], KEYS[2])"
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         fresh(p, [a, b])
         p.same("EVAL", set_two, "2", a, b, "one", "two")
         owner = cluster.client(owners[key_slot(a)])
@@ -444,8 +444,8 @@ def test_eval_routing(cluster, gate):
 # A plain redis-py client
 # ----------------------------------------------------------------------------------------------
 
-def test_redis_py_plain_client(cluster, gate):
-    g, ref = gate.client(), REF.client()
+def test_redis_py_plain_client(cluster, gate, reference):
+    g, ref = gate.client(), reference.client()
     owners = cluster.slot_owners()
     keys = [f"py:{i}" for i in range(500)]
     try:
@@ -497,5 +497,4 @@ def test_redis_py_plain_client(cluster, gate):
 
 
 if __name__ == "__main__":
-    with Reference() as REF:
-        run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

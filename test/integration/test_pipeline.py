@@ -4,12 +4,14 @@ Commands in one pipeline hit keys on every master, so backends answer out of ord
 still return the replies in the order the commands were sent.
 """
 
+import sys
 import threading
 import time
 
+import pytest
 import redis
 
-from cluster import RespError, encode_command, key_slot, run_suite
+from cluster import RespError, encode_command, key_slot
 
 N = 10_000
 
@@ -211,4 +213,4 @@ def test_protocol_error_closes_only_that_client(cluster, gate):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

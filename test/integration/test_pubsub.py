@@ -6,18 +6,21 @@ nodes, RESP3 push messages, and a subscriber that survives a kill -9 of the node
 
 import select
 import subprocess
+import sys
 import threading
 import time
 
-from reference import Reference, norm
-from cluster import _parse_cluster_nodes, RawConnection, RespError, encode_command, log, run_suite, tag_for_slot, wait_until
+import pytest
+
+from reference import norm
+from cluster import _parse_cluster_nodes, RawConnection, RespError, encode_command, log, tag_for_slot, wait_until
 from state_helpers import (call3, key_on, live_nodes, move_slot, other_master, read_reply3, skey)
+
+pytestmark = pytest.mark.cluster(node_timeout=1000)
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 SUB_ONLY = ("ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
             "are allowed in this context")
-
-REF = None  # the Reference, set in __main__
 
 
 def poll_reply(conn, timeout):
@@ -86,8 +89,8 @@ def test_subscribe_and_publish_in_order(cluster, gate):
         assert_quiet(s)
 
 
-def test_subscribed_mode_like_redis(cluster, gate):
-    g, r = gate.raw(timeout=10), REF.raw()
+def test_subscribed_mode_like_redis(cluster, gate, reference):
+    g, r = gate.raw(timeout=10), reference.raw()
     try:
         def same(*args, replies=1):
             g.send(encode_command(*args))
@@ -241,8 +244,8 @@ def test_redis_cli_subscribe(cluster, gate):
             f"redis-cli {proto}: messages of one publisher out of order:\n{text}"
 
 
-def test_resp3_push_messages_like_redis(cluster, gate):
-    g, r = gate.raw(timeout=10), REF.raw()
+def test_resp3_push_messages_like_redis(cluster, gate, reference):
+    g, r = gate.raw(timeout=10), reference.raw()
     try:
         for c in (g, r):
             call3(c, "HELLO", 3)
@@ -251,7 +254,7 @@ def test_resp3_push_messages_like_redis(cluster, gate):
             rv, rraw = call3(r, *cmd)
             assert graw == rraw, f"{cmd}:\n  slotgate: {graw!r}\n  redis:    {rraw!r}"
         gate.client().publish("r3:ch", "hello")
-        REF.client().publish("r3:ch", "hello")
+        reference.client().publish("r3:ch", "hello")
         for _ in range(2):  # message and pmessage
             gv, graw = read_reply3(g)
             rv, rraw = read_reply3(r)
@@ -445,5 +448,4 @@ def test_subscriber_survives_kill9_of_its_node(cluster, gate):
 
 
 if __name__ == "__main__":
-    with Reference() as REF:
-        run_suite(globals(), node_timeout=1000)
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -10,12 +10,13 @@ import os
 import re
 import signal
 import socket
-import threading
+import sys
 import time
 
+import pytest
 import redis
 
-from cluster import (HOST, RawConnection, Slotgate, encode_command, log, run_suite, slotgate_binary,
+from cluster import (HOST, RawConnection, Slotgate, encode_command, log, slotgate_binary,
                      tail, wait_until)
 
 BASE = """
@@ -182,4 +183,4 @@ def test_second_signal_exits_at_once(cluster):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -3,9 +3,12 @@ always to the masters; the replicas' own INFO commandstats show the traffic. pre
 back to the master when a replica is down; the policy changes live."""
 
 import os
+import sys
 import time
 
-from cluster import Slotgate, key_slot, log, run_suite, slotgate_binary, wait_until
+import pytest
+
+from cluster import Slotgate, key_slot, log, slotgate_binary, wait_until
 
 N = 300
 
@@ -101,4 +104,4 @@ def test_prefer_replica_falls_back_to_master(cluster):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -6,10 +6,13 @@ acknowledged write reads back, through slotgate and directly on the slot's new o
 """
 
 import random
+import sys
 import threading
 import time
 
-from cluster import key_slot, log, run_suite, tag_for_slot
+import pytest
+
+from cluster import key_slot, log, tag_for_slot
 
 N_SLOTS = 1000
 WRITERS = 4
@@ -201,4 +204,4 @@ def test_proxy_still_healthy(cluster, gate):
 
 
 if __name__ == "__main__":
-    run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

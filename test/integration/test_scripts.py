@@ -4,17 +4,19 @@ loads the script there and retries, invisibly to the client. An unknown sha stil
 """
 
 import hashlib
+import sys
 import time
 
+import pytest
 import redis
 
-from reference import Reference, norm
-from cluster import log, run_suite
+from reference import norm
+from cluster import log
 from state_helpers import key_on, live_nodes
 
-NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+pytestmark = pytest.mark.cluster(node_timeout=1000)
 
-REF = None  # the Reference, set in __main__
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 
 SET_GET = "redis.call('SET', KEYS[1], ARGV[1]); return {redis.call('GET', KEYS[1]), ARGV[2]}"
 INCR_BY = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
@@ -77,9 +79,9 @@ def test_eval_is_remembered(cluster, gate):
     assert r.evalsha(sha(text), 0).startswith(b"keyless-")
 
 
-def test_unknown_sha_gets_noscript(cluster, gate):
+def test_unknown_sha_gets_noscript(cluster, gate, reference):
     k = key_on(cluster, cluster.masters()[1], "ns:k")
-    with gate.raw() as g, REF.raw() as ref:
+    with gate.raw() as g, reference.raw() as ref:
         for cmd in (["EVALSHA", "f" * 40, 0], ["EVALSHA", "a" * 40, 1, k],
                     ["EVALSHA", sha("return 'never loaded'"), 1, k, "arg"], ["EVALSHA_RO", "b" * 40, 1, k],
                     ["EVALSHA", "short", 0]):
@@ -154,5 +156,4 @@ def test_evalsha_after_failover_to_replica_that_never_saw_it(cluster, gate):
 
 
 if __name__ == "__main__":
-    with Reference() as REF:
-        run_suite(globals(), node_timeout=1000)
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -5,12 +5,17 @@ client doing anything or seeing a sunsubscribe.
 """
 
 import select
+import sys
 import threading
 import time
 
-from cluster import RespError, key_slot, log, run_suite
+import pytest
+
+from cluster import RespError, key_slot, log
 from resp_client import RawConnection
 from state_helpers import key_on
+
+pytestmark = pytest.mark.cluster(node_timeout=1000)
 
 
 def reply_within(conn, seconds):
@@ -111,4 +116,4 @@ def test_blocking_and_exec_wait_for_the_failover(cluster, gate):
 
 
 if __name__ == "__main__":
-    run_suite(globals(), node_timeout=1000)
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

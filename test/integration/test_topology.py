@@ -23,17 +23,32 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
-import redis
+import pytest
 
-from cluster import (RedisCluster, Slotgate, _parse_cluster_nodes, key_slot, log, slotgate_binary,
+from cluster import (Slotgate, _parse_cluster_nodes, key_slot, log, slotgate_binary,
                      tag_for_slot, wait_until)
 
 WRITERS = 4
 WRITERS_OFF = 2
 NODE_TIMEOUT_MS = 1000
 IN_FLIGHT_ERROR = "write outcome unknown"
+
+# `gate` runs with the cluster-bus observer on (the default); `gate_off` below with it off.
+pytestmark = pytest.mark.cluster(node_timeout=NODE_TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def gate_off(cluster):
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write("topology:\n  gossip: false\n")
+        off_config = f.name
+    try:
+        with Slotgate(slotgate_binary(), cluster.seeds(), threads=1, extra_args=["--config", off_config]) as g:
+            log(f"slotgate (observer off) on {g.addr}")
+            yield g
+    finally:
+        os.unlink(off_config)
 
 
 class Load:
@@ -351,46 +366,5 @@ def _views_of(cluster, node):
     return set()
 
 
-def main():
-    started = time.monotonic()
-    only = {t.strip() for t in os.environ.get("SLOTGATE_TESTS", "").split(",") if t.strip()}
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f) and (not only or n in only)]
-    passed = failed = 0
-    try:
-        binary = slotgate_binary()
-        with RedisCluster(3, 1, node_timeout=NODE_TIMEOUT_MS) as cluster:
-            log(f"cluster up: {[n.addr + '/' + n.role for n in cluster.nodes]}")
-            with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
-                f.write("topology:\n  gossip: false\n")
-                off_config = f.name
-            try:
-                with Slotgate(binary, cluster.seeds(), threads=2) as gate, \
-                        Slotgate(binary, cluster.seeds(), threads=1, extra_args=["--config", off_config]) as gate_off:
-                    log(f"slotgate (observer on) on {gate.addr}, (observer off) on {gate_off.addr}")
-                    for name, fn in tests:
-                        t = time.monotonic()
-                        try:
-                            fn(cluster=cluster, gate=gate, gate_off=gate_off)
-                            gate.check_alive()
-                            gate_off.check_alive()
-                        except Exception:
-                            failed += 1
-                            print(f"FAIL {name} ({time.monotonic() - t:.1f}s)", flush=True)
-                            traceback.print_exc()
-                            gate.dump_log(80)
-                            cluster.dump_logs(20)
-                        else:
-                            passed += 1
-                            print(f"PASS {name} ({time.monotonic() - t:.1f}s)", flush=True)
-            finally:
-                os.unlink(off_config)
-    except Exception:
-        print("FAIL (harness)", flush=True)
-        traceback.print_exc()
-        failed += 1
-    print(f"{passed} passed, {failed} failed ({time.monotonic() - started:.1f}s)", flush=True)
-    sys.exit(1 if failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -6,19 +6,19 @@ reference redis-server and compared), the effects must land on the slot's owner,
 moves in the middle must never surface as MOVED/ASK nor leave a transaction half applied.
 """
 
+import sys
 import threading
 import time
 
+import pytest
 import redis
 
-from reference import Pair, Reference
-from cluster import RespError, key_slot, log, run_suite
+from reference import Pair
+from cluster import RespError, key_slot, log
 from state_helpers import is_redirect, key_on, move_slot, other_master, skey
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
-
-REF = None  # the Reference, set in __main__
 
 
 def owner_get(cluster, key):
@@ -33,9 +33,9 @@ def owner_type(cluster, key):
 # Basic MULTI / EXEC / DISCARD
 # ----------------------------------------------------------------------------------------------
 
-def test_multi_exec_applies_on_owner(cluster, gate):
+def test_multi_exec_applies_on_owner(cluster, gate, reference):
     k, n, l = "{tx1}:str", "{tx1}:num", "{tx1}:list"
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         for key in (k, n, l):
             p.both("DEL", key)
         assert p.same("MULTI") == b"OK"
@@ -68,8 +68,8 @@ def test_multi_on_every_master(cluster, gate):
             assert cluster.client(m).get(k2) == f"n{i}".encode()
 
 
-def test_multi_keyless_only(cluster, gate):
-    with Pair(gate, REF) as p:
+def test_multi_keyless_only(cluster, gate, reference):
+    with Pair(gate, reference) as p:
         assert p.same("MULTI") == b"OK"
         assert p.same("PING") == b"QUEUED"
         assert p.same("ECHO", "x") == b"QUEUED"
@@ -84,9 +84,9 @@ def test_multi_keyless_only(cluster, gate):
         assert p.same("EXEC") == []
 
 
-def test_discard(cluster, gate):
+def test_discard(cluster, gate, reference):
     k = "{txd}:k"
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         p.both("DEL", k)
         assert p.same("MULTI") == b"OK"
         assert p.same("SET", k, "never") == b"QUEUED"
@@ -99,9 +99,9 @@ def test_discard(cluster, gate):
     assert owner_get(cluster, k + "n") is None
 
 
-def test_multi_errors_like_redis(cluster, gate):
+def test_multi_errors_like_redis(cluster, gate, reference):
     k = "{txe}:k"
-    with Pair(gate, REF) as p:
+    with Pair(gate, reference) as p:
         p.both("DEL", k)
         assert p.same("EXEC") == ("error", "ERR EXEC without MULTI")
         # Nested MULTI: an error, the transaction goes on.
@@ -135,8 +135,8 @@ def test_multi_errors_like_redis(cluster, gate):
     assert owner_get(cluster, k) == b"4"
 
 
-def test_blocking_command_inside_multi_does_not_block(cluster, gate):
-    with Pair(gate, REF) as p:
+def test_blocking_command_inside_multi_does_not_block(cluster, gate, reference):
+    with Pair(gate, reference) as p:
         p.both("DEL", "{txb}l")
         assert p.same("MULTI") == b"OK"
         assert p.same("BLPOP", "{txb}l", 5) == b"QUEUED"
@@ -230,11 +230,11 @@ def test_watch_conflict_aborts(cluster, gate):
     assert owner_get(cluster, k) == b"changed-directly"
 
 
-def test_resp3_transaction_replies_like_redis(cluster, gate):
+def test_resp3_transaction_replies_like_redis(cluster, gate, reference):
     """After HELLO 3: EXEC's array carries RESP3 replies, a WATCH abort is RESP3's null."""
     from state_helpers import call3
     k = "{tx3}:k"
-    g, r = gate.raw(), REF.raw()
+    g, r = gate.raw(), reference.raw()
     try:
         for c in (g, r):
             call3(c, "HELLO", 3)
@@ -255,7 +255,7 @@ def test_resp3_transaction_replies_like_redis(cluster, gate):
         assert same("EXEC").startswith(b"*4\r\n%1\r\n")
         same("WATCH", k)
         gate.client().set(k, "other")
-        REF.client().set(k, "other")
+        reference.client().set(k, "other")
         same("MULTI")
         same("SET", k, "tx")
         assert same("EXEC") == b"_\r\n"
@@ -493,5 +493,4 @@ def test_multi_first_keyed_command_after_move(cluster, gate):
 
 
 if __name__ == "__main__":
-    with Reference() as REF:
-        run_suite(globals())
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))

@@ -1,17 +1,14 @@
 """Real-cluster test harness for slotgate's integration tests.
 
 Starts a throw-away Redis Cluster of real redis-server processes on loopback and a slotgate in
-front of it, and offers a tiny test runner. Everything is bounded in time; every process this
-module starts is stopped on exit (and killed by the kernel if the test process itself dies).
+front of it. Everything is bounded in time; every process this module starts is stopped on exit
+(and killed by the kernel if the test process itself dies). The tests use these classes through
+the pytest fixtures in test/integration/conftest.py (`cluster`, `gate`); a test may also start
+more of them itself:
 
-    from cluster import RedisCluster, Slotgate, run_suite
-
-    def test_something(cluster, gate):
+    with RedisCluster(3, 0) as cluster, Slotgate(slotgate_binary(), cluster.seeds()) as gate:
         r = gate.client()
         ...
-
-    if __name__ == "__main__":
-        run_suite(globals())
 
 Run this file directly (`python3 test/support/cluster.py`) to self-check the harness against a
 real cluster without slotgate.
@@ -813,7 +810,7 @@ def describe_exit(rc):
 
 
 # ----------------------------------------------------------------------------------------------
-# Tiny test runner
+# Tiny test runner for the self-check below (the integration tests run under pytest)
 # ----------------------------------------------------------------------------------------------
 
 def run_tests(namespace, **fixtures):
@@ -843,29 +840,6 @@ def run_tests(namespace, **fixtures):
             passed += 1
             print(f"PASS {name} ({time.monotonic() - start:.1f}s)", flush=True)
     return passed, failed
-
-
-def run_suite(namespace, masters=3, replicas_per_master=1, threads=2, slotgate_args=(), admin=False,
-              **cluster_kwargs):
-    """Whole-file driver: one cluster + one slotgate, all tests, summary line, exit code."""
-    started = time.monotonic()
-    passed = failed = 0
-    try:
-        binary = slotgate_binary()
-        with RedisCluster(masters, replicas_per_master, **cluster_kwargs) as cluster:
-            log(f"cluster up: {[n.addr + '/' + n.role for n in cluster.nodes]}")
-            with Slotgate(binary, cluster.seeds(), threads=threads, extra_args=slotgate_args,
-                          admin=admin) as gate:
-                log(f"slotgate up on {gate.addr}")
-                passed, failed = run_tests(namespace, cluster=cluster, gate=gate)
-                if failed:
-                    gate.dump_log(80)
-    except Exception:
-        print("FAIL (harness)", flush=True)
-        traceback.print_exc()
-        failed += 1
-    print(f"{passed} passed, {failed} failed ({time.monotonic() - started:.1f}s)", flush=True)
-    sys.exit(1 if failed else 0)
 
 
 # ----------------------------------------------------------------------------------------------

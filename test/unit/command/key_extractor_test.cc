@@ -215,7 +215,7 @@ TEST_CASE("hand-built specs exercise Redis's search bounds", "[key_extractor]") 
                    .startfrom = -2, .find = FindKeys::kRange, .lastkey = 0, .keystep = 1,
                    .limit = 0, .keynumidx = 0, .firstkey = 0, .flags = kKeyRO};
   CommandSpec cmd{"x", "test", -1, 0, &backward, 1, nullptr, 0, RequestTip::kDefault,
-                  ResponseTip::kDefault, false, Policy::kForward};
+                  ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, 0};
   std::vector<uint32_t> positions;
   auto run = [&](std::initializer_list<std::string_view> args) {
     std::vector<std::string_view> argv(args);

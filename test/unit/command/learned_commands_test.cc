@@ -38,6 +38,8 @@ TEST_CASE("commands the table lacks are learned from COMMAND INFO", "[learned]")
   CHECK(create->arity == -1);
   CHECK((create->flags & kFlagWrite) != 0);
   CHECK(create->policy == Policy::kForward);
+  CHECK(create->handler == Handler::kForward);
+  CHECK(create->merge == Merge::kNone);
   std::vector<std::string_view> argv = {"FT.CREATE", "myindex", "SCHEMA", "title", "TEXT"};
   std::vector<uint32_t> keys;
   CHECK(extractKeys(*create, argv, keys) == KeyError::kNone);
