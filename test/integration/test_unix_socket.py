@@ -10,17 +10,28 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
+import pytest
 import redis
 
-from cluster import HOST, free_port, log, run_suite, slotgate_binary, spawn, stop_process, tail, wait_until
+from cluster import HOST, free_port, slotgate_binary, spawn, stop_process, tail, wait_until
 
 DIR = tempfile.mkdtemp(prefix="slotgate-unix-")
 SOCK = os.path.join(DIR, "slotgate.sock")
 BIN = slotgate_binary()
+
+# The module's slotgate serves SOCK beside its TCP port.
+pytestmark = [pytest.mark.slotgate(extra_args=["--unix-socket", SOCK])]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _socket_dir():
+    yield
+    shutil.rmtree(DIR, ignore_errors=True)
 
 
 def unix_client(path=SOCK, **kwargs):
@@ -210,7 +221,4 @@ def test_config_problems_listed(cluster, gate):
 
 
 if __name__ == "__main__":
-    try:
-        run_suite(globals(), slotgate_args=["--unix-socket", SOCK])
-    finally:
-        shutil.rmtree(DIR, ignore_errors=True)
+    sys.exit(pytest.main([__file__, *sys.argv[1:]]))
