@@ -72,8 +72,8 @@ int UnixSocketFile::open(const std::string& path, unsigned mode, int backlog, st
   path_ = path;
   sockaddr_un addr;
   if (!makeAddress(path_, &addr)) {
-    *error = "unix socket " + path_ + ": the path is empty or longer than " + std::to_string(sizeof(addr.sun_path) - 1) +
-             " bytes";
+    *error = "unix socket " + path_ + ": the path is empty or longer than " +
+             std::to_string(sizeof(addr.sun_path) - 1) + " bytes";
     path_.clear();
     return -ENAMETOOLONG;
   }
@@ -160,7 +160,8 @@ int UnixListener::listen(const UnixSocketFile& socket, int backlog, AcceptFn on_
 void UnixListener::close() {
   if (!pipe_) return;
   pipe_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(pipe_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_pipe_t*>(handle); });
+  uv_close(reinterpret_cast<uv_handle_t*>(pipe_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_pipe_t*>(handle); });
   pipe_ = nullptr;
 }
 
