@@ -1,10 +1,9 @@
 #include "proxy/backend/backend_connection.h"
 
-#include <uv.h>
-
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/uv/error_text.h"
 #include "common/uv/event_loop.h"
 
 namespace slotgate::backend {
@@ -148,7 +147,7 @@ void BackendConnection::onConnected(int status) {
   if (status != 0) {
     conn_ = nullptr;  // already closing
     connecting_ = false;
-    last_error_ = uv_strerror(status);
+    last_error_ = common::uv::errorText(status);
     backoff_ms_ = backoff_ms_ == 0 ? kMinBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
     down_until_ms_ = loop_.nowMs() + backoff_ms_;
     // Warn once per outage; the retries that follow are debug detail.
@@ -217,7 +216,7 @@ void BackendConnection::closeWhenIdle() {
 void BackendConnection::onClosed(int status) {
   conn_ = nullptr;
   connecting_ = false;
-  last_error_ = status == 0 ? "connection closed by the node" : uv_strerror(status);
+  last_error_ = status == 0 ? "connection closed by the node" : common::uv::errorText(status);
   // A node that dies may still accept a connection or two while its process is torn down:
   // commands written there would be lost too. Refuse sends briefly (they wait and go elsewhere).
   if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + kMinBackoffMs;

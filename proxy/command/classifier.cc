@@ -41,6 +41,7 @@ void classify(std::span<const std::string_view> argv, Classification* c, const L
   c->spec = nullptr;
   c->key_positions.clear();
   c->error.clear();
+  c->fallback = nullptr;
   const CommandSpec* spec = findCommand(argv[0]);
   if (!spec) spec = findProxyCommand(argv[0]);
   if (!spec && learned) spec = learned->find(argv[0]);
@@ -52,6 +53,7 @@ void classify(std::span<const std::string_view> argv, Classification* c, const L
   if (spec->subcommand_count > 0 && argv.size() >= 2) {
     const CommandSpec* sub = findSubcommand(*spec, argv[1]);
     if (!sub) {
+      c->fallback = findProxySubcommand(*spec, argv[1]);
       c->error = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand),
                                   std::string(argv[1].substr(0, 128)), upper(spec->name));
       return;

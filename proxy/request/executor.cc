@@ -1,10 +1,8 @@
 #include "proxy/request/executor.h"
 
 #include <charconv>
-#include <cstring>
 
 #include "proxy/backend/backend_connection.h"
-#include "proxy/command/command_table.h"
 #include "proxy/request/merge.h"
 #include "proxy/request/multi_request.h"
 #include "proxy/request/slowlog.h"
@@ -41,12 +39,33 @@ Executor::Executor(Dispatcher& dispatcher, LocalContext local, const ProxyInfoSo
 Executor::Outcome Executor::execute(const route::Plan& plan, const command::CommandSpec& spec,
                                     std::span<const std::string_view> argv, std::string_view raw,
                                     const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
+  using command::Handler;
   Outcome outcome;
-  rememberScript(spec, argv);
-  if (local_.slowlog && spec.name[0] == 's' && std::string_view(spec.name).starts_with("slowlog")) {
-    // The proxy's own slow log: what clients of slotgate wait for, not one node's view.
-    reply(link, seq, local_.slowlog->reply(argv));
-    return outcome;
+  // What the command's handler adds to its plan. Script bodies are remembered so a later EVALSHA
+  // can be healed on a node that lacks the script.
+  ScriptCache* scripts = dispatcher_.scripts();
+  switch (spec.handler) {
+    case Handler::kEval:
+      if (scripts && argv.size() >= 2) scripts->remember(argv[1]);
+      break;
+    case Handler::kScriptLoad:
+      if (scripts && argv.size() >= 3) scripts->remember(argv[2]);
+      break;
+    case Handler::kScriptFlush:
+      if (scripts) scripts->clear();
+      break;
+    case Handler::kSlowlogGet:
+    case Handler::kSlowlogLen:
+    case Handler::kSlowlogReset:
+    case Handler::kSlowlogHelp:
+      if (local_.slowlog) {
+        // The proxy's own slow log: what clients of slotgate wait for, not one node's view.
+        reply(link, seq, local_.slowlog->reply(spec.handler, argv));
+        return outcome;
+      }
+      break;
+    default:
+      break;
   }
   switch (plan.kind) {
     case route::Plan::Kind::kReject:
@@ -62,7 +81,7 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
     }
     case route::Plan::Kind::kSlot:
     case route::Plan::Kind::kAnyPrimary:
-      if (plan.kind == route::Plan::Kind::kAnyPrimary && std::strcmp(spec.name, "config|get") == 0) {
+      if (plan.kind == route::Plan::Kind::kAnyPrimary && spec.handler == Handler::kConfigGet) {
         configGet(argv, raw, link, seq);
       } else {
         single(plan, spec, argv, raw, link, seq);
@@ -82,24 +101,6 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
   return outcome;
 }
 
-// EVAL and SCRIPT LOAD bodies, so a later EVALSHA can be healed on a node that lacks the script.
-void Executor::rememberScript(const command::CommandSpec& spec, std::span<const std::string_view> argv) {
-  ScriptCache* scripts = dispatcher_.scripts();
-  if (!scripts) return;
-  if (!script_specs_[0]) {
-    script_specs_ = {command::findCommand("eval"), command::findCommand("eval_ro"),
-                     command::findSubcommand(*command::findCommand("script"), "load"),
-                     command::findSubcommand(*command::findCommand("script"), "flush")};
-  }
-  if ((&spec == script_specs_[0] || &spec == script_specs_[1]) && argv.size() >= 2) {
-    scripts->remember(argv[1]);
-  } else if (&spec == script_specs_[2] && argv.size() >= 3) {
-    scripts->remember(argv[2]);
-  } else if (&spec == script_specs_[3]) {
-    scripts->clear();
-  }
-}
-
 void Executor::single(const route::Plan& plan, const command::CommandSpec& spec,
                       std::span<const std::string_view> argv, std::string_view raw,
                       const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
@@ -108,7 +109,7 @@ void Executor::single(const route::Plan& plan, const command::CommandSpec& spec,
   auto request = Request::make(dispatcher_, link, seq, encode(argv, raw, storage), slot, plan.readonly);
   // Every PUBLISH through slotgate leaves from one node, so a publisher's messages reach every
   // subscriber in the order published (two nodes would race over the cluster bus).
-  if (std::strcmp(spec.name, "publish") == 0) {
+  if (spec.handler == command::Handler::kPublish) {
     if (backend::BackendConnection* node = dispatcher_.pubsubNode()) request->pinTo(node);
   }
   dispatcher_.dispatch(request);
@@ -128,8 +129,7 @@ void Executor::configGet(std::span<const std::string_view> argv, std::string_vie
 void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
                      std::span<const std::string_view> argv, const std::shared_ptr<ReplyLink>& link,
                      uint64_t seq) {
-  auto kind = mergeKindFor(spec, /*split=*/true);
-  if (!kind) {
+  if (spec.merge == Merge::kNone) {
     reply(link, seq, resp::errorReply(fmt::runtime(resp::err::kNotYetSupported), route::displayName(spec)));
     return;
   }
@@ -146,13 +146,13 @@ void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
     layout->positions.push_back(std::move(places));
     labels.push_back({group.slot, {}});
   }
-  MergeKind merge_kind = *kind;
+  Merge merge_kind = spec.merge;
   auto multi = std::make_shared<MultiRequest>(
       link, seq, std::move(labels),
       [merge_kind, layout, this](std::span<const std::string> parts) {
         return merge(merge_kind, parts, layout.get(), &rng_);
       },
-      merge_kind == MergeKind::kOneSucceeded);
+      merge_kind == Merge::kOneSucceeded);
   // Parts for one node leave in the same loop turn, so in one write.
   std::vector<std::string_view> part_argv;
   std::string command;
@@ -171,14 +171,13 @@ void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
 void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
                       std::span<const std::string_view> argv, std::string_view raw,
                       const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
-  auto kind = plan.kind == route::Plan::Kind::kAllNodes ? std::optional(MergeKind::kAllSucceeded)
-                                                         : mergeKindFor(spec, /*split=*/false);
-  if (!kind) {
+  Merge kind = spec.merge;
+  if (kind == Merge::kNone) {
     reply(link, seq, resp::errorReply(fmt::runtime(resp::err::kNotYetSupported), route::displayName(spec)));
     return;
   }
   // PUBLISH reaches replicas too: their subscribers count.
-  bool every_node = plan.kind == route::Plan::Kind::kAllNodes || std::string_view(spec.name).starts_with("pubsub|");
+  bool every_node = plan.kind == route::Plan::Kind::kAllNodes || spec.handler == command::Handler::kPubsubIntrospection;
   std::vector<backend::BackendConnection*> nodes = every_node ? dispatcher_.allNodes() : dispatcher_.primaries();
   if (nodes.empty()) {
     reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
@@ -187,7 +186,7 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
   std::vector<PartLabel> labels;
   for (auto* node : nodes) labels.push_back({-1, node->address()});
   MultiRequest::MergeFn merge_fn;
-  if (*kind == MergeKind::kInfo) {
+  if (kind == Merge::kInfo) {
     std::vector<std::string> sections(argv.begin() + 1, argv.end());
     int proto = local_.proto;
     merge_fn = [sections, this, proto](std::span<const std::string> parts) {
@@ -212,13 +211,12 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
       return out;
     };
   } else {
-    MergeKind merge_kind = *kind;
-    merge_fn = [merge_kind, this](std::span<const std::string> parts) {
-      return merge(merge_kind, parts, nullptr, &rng_);
+    merge_fn = [kind, this](std::span<const std::string> parts) {
+      return merge(kind, parts, nullptr, &rng_);
     };
   }
   auto multi = std::make_shared<MultiRequest>(link, seq, std::move(labels), std::move(merge_fn),
-                                              *kind == MergeKind::kOneSucceeded);
+                                              kind == Merge::kOneSucceeded);
   std::string storage;
   std::string_view command = encode(argv, raw, storage);
   for (size_t i = 0; i < nodes.size(); ++i) {

@@ -3,7 +3,6 @@
 // every case, reaches the client's ordered queue through `link` under `seq`.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <random>
 #include <span>
@@ -41,7 +40,6 @@ class Executor {
                   const std::shared_ptr<ReplyLink>& link, uint64_t seq);
 
  private:
-  void rememberScript(const command::CommandSpec& spec, std::span<const std::string_view> argv);
   void single(const route::Plan& plan, const command::CommandSpec& spec, std::span<const std::string_view> argv,
               std::string_view raw, const std::shared_ptr<ReplyLink>& link, uint64_t seq);
   void configGet(std::span<const std::string_view> argv, std::string_view raw,
@@ -56,7 +54,6 @@ class Executor {
   LocalContext local_;
   const ProxyInfoSource* info_;
   std::mt19937 rng_;
-  std::array<const command::CommandSpec*, 4> script_specs_{};  // eval, eval_ro, script|load, script|flush
 };
 
 }  // namespace slotgate::request

@@ -85,51 +85,69 @@ std::string proxyNodeId(const std::string& host, uint16_t port) {
 
 LocalReply localReply(const command::CommandSpec& spec, std::span<const std::string_view> argv,
                       const LocalContext& context) {
+  using command::Handler;
   LocalReply out;
-  std::string_view name = spec.name;
-  if (name == "ping") {
-    if (argv.size() > 2) {
-      // At most one argument, which PING's arity (-1) cannot say.
-      out.reply = resp::errorReply(fmt::runtime(resp::err::kWrongArity), name);
-    } else if (argv.size() > 1) {
+  switch (spec.handler) {
+    case Handler::kPing:
+      if (argv.size() > 2) {
+        // At most one argument, which PING's arity (-1) cannot say.
+        out.reply = resp::errorReply(fmt::runtime(resp::err::kWrongArity), spec.name);
+      } else if (argv.size() > 1) {
+        resp::appendBulk(out.reply, argv[1]);
+      } else {
+        resp::appendSimple(out.reply, "PONG");
+      }
+      break;
+    case Handler::kEcho:
       resp::appendBulk(out.reply, argv[1]);
-    } else {
-      resp::appendSimple(out.reply, "PONG");
-    }
-  } else if (name == "echo") {
-    resp::appendBulk(out.reply, argv[1]);
-  } else if (name == "quit") {
-    resp::appendSimple(out.reply, "OK");
-    out.close_after = true;
-  } else if (name == "select") {
-    int64_t db = 0;
-    if (!resp::parseInt(argv[1], &db) || db < INT32_MIN || db > INT32_MAX) {
-      out.reply = resp::err::kNotInteger;
-    } else if (db != 0) {
-      out.reply = resp::err::kSelectInCluster;
-    } else {
+      break;
+    case Handler::kQuit:
       resp::appendSimple(out.reply, "OK");
+      out.close_after = true;
+      break;
+    case Handler::kSelect: {
+      int64_t db = 0;
+      if (!resp::parseInt(argv[1], &db) || db < INT32_MIN || db > INT32_MAX) {
+        out.reply = resp::err::kNotInteger;
+      } else if (db != 0) {
+        out.reply = resp::err::kSelectInCluster;
+      } else {
+        resp::appendSimple(out.reply, "OK");
+      }
+      break;
     }
-  } else if (name == "readonly" || name == "readwrite") {
-    // Where reads go is the proxy's setting, not the client's; accepting keeps cluster-aware
-    // clients that send these working.
-    resp::appendSimple(out.reply, "OK");
-  } else if (name == "cluster|keyslot") {
-    resp::appendInteger(out.reply, command::keyHashSlot(argv[2]));
-  } else if (name == "cluster|info") {
-    resp::appendVerbatim(out.reply, clusterInfo(context), context.proto);
-  } else if (name == "cluster|slots") {
-    out.reply = clusterSlots(context);
-  } else if (name == "cluster|shards") {
-    out.reply = clusterShards(context);
-  } else if (name == "cluster|nodes") {
-    resp::appendVerbatim(out.reply, clusterNodes(context), context.proto);
-  } else if (name == "cluster|myid") {
-    resp::appendBulk(out.reply, context.node_id);
-  } else if (name.starts_with("slotgate|")) {
-    out.reply = slotgateReply(spec, argv, context);
-  } else {
-    out.reply = resp::errorReply(fmt::runtime(resp::err::kNoLocalHandler), name);
+    case Handler::kReadMode:
+      // Where reads go is the proxy's setting, not the client's; accepting keeps cluster-aware
+      // clients that send these working.
+      resp::appendSimple(out.reply, "OK");
+      break;
+    case Handler::kClusterKeyslot:
+      resp::appendInteger(out.reply, command::keyHashSlot(argv[2]));
+      break;
+    case Handler::kClusterInfo:
+      resp::appendVerbatim(out.reply, clusterInfo(context), context.proto);
+      break;
+    case Handler::kClusterSlots:
+      out.reply = clusterSlots(context);
+      break;
+    case Handler::kClusterShards:
+      out.reply = clusterShards(context);
+      break;
+    case Handler::kClusterNodes:
+      resp::appendVerbatim(out.reply, clusterNodes(context), context.proto);
+      break;
+    case Handler::kClusterMyid:
+      resp::appendBulk(out.reply, context.node_id);
+      break;
+    case Handler::kSlotgateHelp:
+    case Handler::kSlotgateReload:
+    case Handler::kSlotgateTopology:
+    case Handler::kSlotgateConfig:
+      out.reply = slotgateReply(spec, argv, context);
+      break;
+    default:
+      out.reply = resp::errorReply(fmt::runtime(resp::err::kNoLocalHandler), spec.name);
+      break;
   }
   return out;
 }

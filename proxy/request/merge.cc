@@ -1,7 +1,6 @@
 #include "proxy/request/merge.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "proxy/resp/array_reader.h"
 #include "proxy/resp/errors.h"
@@ -10,8 +9,6 @@
 
 namespace slotgate::request {
 namespace {
-
-using command::ResponseTip;
 
 bool isError(const std::string& reply) { return !reply.empty() && reply[0] == '-'; }
 
@@ -62,17 +59,17 @@ std::string sumByName(std::span<const std::string> parts) {
   return out;
 }
 
-std::string aggregateIntegers(MergeKind kind, std::span<const std::string> parts) {
+std::string aggregateIntegers(Merge kind, std::span<const std::string> parts) {
   int64_t result = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
     int64_t value = 0;
     if (!integerOf(parts[i], &value)) return unexpected("an integer");
     if (i == 0) {
       result = value;
-    } else if (kind == MergeKind::kSum) {
+    } else if (kind == Merge::kSum) {
       result += value;
     } else {
-      result = kind == MergeKind::kMin ? std::min(result, value) : std::max(result, value);
+      result = kind == Merge::kMin ? std::min(result, value) : std::max(result, value);
     }
   }
   std::string out;
@@ -80,17 +77,17 @@ std::string aggregateIntegers(MergeKind kind, std::span<const std::string> parts
   return out;
 }
 
-std::string logical(MergeKind kind, std::span<const std::string> parts) {
+std::string logical(Merge kind, std::span<const std::string> parts) {
   std::vector<int64_t> result;
   std::vector<std::string_view> elements;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (!resp::arrayElements(parts[i], &elements)) return unexpected("an array");
-    if (i == 0) result.assign(elements.size(), kind == MergeKind::kLogicalAnd ? 1 : 0);
+    if (i == 0) result.assign(elements.size(), kind == Merge::kLogicalAnd ? 1 : 0);
     if (elements.size() != result.size()) return unexpected("arrays of one length");
     for (size_t j = 0; j < elements.size(); ++j) {
       int64_t value = 0;
       if (!integerOf(std::string(elements[j]), &value)) return unexpected("an array of integers");
-      result[j] = kind == MergeKind::kLogicalAnd ? (result[j] && value) : (result[j] || value);
+      result[j] = kind == Merge::kLogicalAnd ? (result[j] && value) : (result[j] || value);
     }
   }
   std::string out;
@@ -158,52 +155,27 @@ std::string hideConfigSecrets(std::string_view reply) {
   return out;
 }
 
-std::optional<MergeKind> mergeKindFor(const command::CommandSpec& spec, bool split) {
-  // Redis tags these "special" or not at all; their merges are the proxy's own.
-  if (std::strcmp(spec.name, "randomkey") == 0) return MergeKind::kRandomNonNull;
-  if (std::strcmp(spec.name, "info") == 0) return MergeKind::kInfo;
-  // Channels live on every node (PUBLISH reaches them all) or on one shard; merge them as a set.
-  if (std::strcmp(spec.name, "pubsub|channels") == 0 || std::strcmp(spec.name, "pubsub|shardchannels") == 0)
-    return MergeKind::kUnion;
-  if (std::strcmp(spec.name, "pubsub|numsub") == 0 || std::strcmp(spec.name, "pubsub|shardnumsub") == 0)
-    return MergeKind::kSumByName;
-  if (std::strcmp(spec.name, "pubsub|numpat") == 0) return MergeKind::kSum;
-  switch (spec.response_tip) {
-    case ResponseTip::kAggSum: return MergeKind::kSum;
-    case ResponseTip::kAggMin: return MergeKind::kMin;
-    case ResponseTip::kAggMax: return MergeKind::kMax;
-    case ResponseTip::kAggLogicalAnd: return MergeKind::kLogicalAnd;
-    case ResponseTip::kAggLogicalOr: return MergeKind::kLogicalOr;
-    case ResponseTip::kAllSucceeded: return MergeKind::kAllSucceeded;
-    case ResponseTip::kOneSucceeded: return MergeKind::kOneSucceeded;
-    case ResponseTip::kDefault: return split ? MergeKind::kArrayByIndex : MergeKind::kConcat;
-    case ResponseTip::kSpecial:
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-std::string merge(MergeKind kind, std::span<const std::string> parts, const ArrayLayout* layout,
+std::string merge(Merge kind, std::span<const std::string> parts, const ArrayLayout* layout,
                   std::mt19937* rng) {
   switch (kind) {
-    case MergeKind::kArrayByIndex:
+    case Merge::kArrayByIndex:
       return byIndex(parts, *layout);
-    case MergeKind::kAllSucceeded:
+    case Merge::kAllSucceeded:
       return parts.front();
-    case MergeKind::kOneSucceeded: {
+    case Merge::kOneSucceeded: {
       auto ok = std::find_if(parts.begin(), parts.end(), [](const std::string& p) { return !isError(p); });
       return ok != parts.end() ? *ok : parts.front();
     }
-    case MergeKind::kSum:
-    case MergeKind::kMin:
-    case MergeKind::kMax:
+    case Merge::kSum:
+    case Merge::kMin:
+    case Merge::kMax:
       return aggregateIntegers(kind, parts);
-    case MergeKind::kLogicalAnd:
-    case MergeKind::kLogicalOr:
+    case Merge::kLogicalAnd:
+    case Merge::kLogicalOr:
       return logical(kind, parts);
-    case MergeKind::kConcat:
+    case Merge::kConcat:
       return concat(parts);
-    case MergeKind::kRandomNonNull: {
+    case Merge::kRandomNonNull: {
       std::vector<size_t> candidates;
       for (size_t i = 0; i < parts.size(); ++i) {
         if (parts[i] != "$-1\r\n" && parts[i] != "_\r\n") candidates.push_back(i);
@@ -211,12 +183,14 @@ std::string merge(MergeKind kind, std::span<const std::string> parts, const Arra
       if (candidates.empty()) return parts.front();
       return parts[candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(*rng)]];
     }
-    case MergeKind::kUnion:
+    case Merge::kUnion:
       return unionOf(parts);
-    case MergeKind::kSumByName:
+    case Merge::kSumByName:
       return sumByName(parts);
-    case MergeKind::kInfo:
+    case Merge::kInfo:
       return unexpected("INFO handled by its own merge");
+    case Merge::kNone:
+      break;
   }
   return unexpected("a known merge");
 }

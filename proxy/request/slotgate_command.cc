@@ -92,23 +92,28 @@ constexpr std::string_view kHelp[] = {
 
 std::string slotgateReply(const command::CommandSpec& spec, std::span<const std::string_view> argv,
                           const LocalContext& context) {
-  std::string_view name = spec.name;
+  using command::Handler;
   std::string out;
-  if (name == "slotgate|help") {
-    resp::appendArrayHeader(out, std::size(kHelp));
-    for (std::string_view line : kHelp) resp::appendSimple(out, line);
-  } else if (name == "slotgate|reload") {
-    out = context.control ? context.control->reload() : std::string(resp::err::kNoReload);
-  } else if (name == "slotgate|topology") {
-    resp::appendBulk(out, topology(context));
-  } else if (name == "slotgate|config" && equalsIgnoreCase(argv[2], "get") && argv.size() == 4) {
-    out = configGet(argv[3], context);
-  } else if (name == "slotgate|config" && equalsIgnoreCase(argv[2], "set") && argv.size() == 5) {
-    out = configSet(argv[3], argv[4], context);
-  } else {
-    out = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand), std::string(argv[1]) + " " + std::string(argv[2]),
-                           "SLOTGATE");
+  switch (spec.handler) {
+    case Handler::kSlotgateHelp:
+      resp::appendArrayHeader(out, std::size(kHelp));
+      for (std::string_view line : kHelp) resp::appendSimple(out, line);
+      return out;
+    case Handler::kSlotgateReload:
+      return context.control ? context.control->reload() : std::string(resp::err::kNoReload);
+    case Handler::kSlotgateTopology:
+      resp::appendBulk(out, topology(context));
+      return out;
+    case Handler::kSlotgateConfig:
+      // CONFIG's own verb is an argument: SLOTGATE CONFIG GET pattern | SET name value.
+      if (equalsIgnoreCase(argv[2], "get") && argv.size() == 4) return configGet(argv[3], context);
+      if (equalsIgnoreCase(argv[2], "set") && argv.size() == 5) return configSet(argv[3], argv[4], context);
+      break;
+    default:
+      break;
   }
+  out = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand), std::string(argv[1]) + " " + std::string(argv[2]),
+                         "SLOTGATE");
   return out;
 }
 

@@ -1,7 +1,5 @@
 #include "proxy/request/slowlog.h"
 
-#include <strings.h>
-
 #include <chrono>
 #include <cstdlib>
 
@@ -15,10 +13,6 @@ namespace slotgate::request {
 namespace {
 
 constexpr size_t kDefaultGetCount = 10;
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 constexpr std::string_view kHelp[] = {
     "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -90,10 +84,11 @@ void Slowlog::reset() {
   entries_.clear();
 }
 
-std::string Slowlog::reply(std::span<const std::string_view> argv) {
+std::string Slowlog::reply(command::Handler which, std::span<const std::string_view> argv) {
+  using command::Handler;
   std::string out;
   std::string_view sub = argv.size() > 1 ? argv[1] : "";
-  if (equalsIgnoreCase(sub, "get") && argv.size() <= 3) {
+  if (which == Handler::kSlowlogGet && argv.size() <= 3) {
     size_t count = kDefaultGetCount;
     if (argv.size() == 3) {
       int64_t n = 0;
@@ -115,12 +110,12 @@ std::string Slowlog::reply(std::span<const std::string_view> argv) {
       resp::appendBulk(out, e.client_name);
       resp::appendInteger(out, static_cast<int64_t>(e.backend_us));
     }
-  } else if (equalsIgnoreCase(sub, "len") && argv.size() == 2) {
+  } else if (which == Handler::kSlowlogLen && argv.size() == 2) {
     resp::appendInteger(out, static_cast<int64_t>(size()));
-  } else if (equalsIgnoreCase(sub, "reset") && argv.size() == 2) {
+  } else if (which == Handler::kSlowlogReset && argv.size() == 2) {
     reset();
     resp::appendSimple(out, "OK");
-  } else if (equalsIgnoreCase(sub, "help") && argv.size() == 2) {
+  } else if (which == Handler::kSlowlogHelp && argv.size() == 2) {
     resp::appendArrayHeader(out, std::size(kHelp));
     for (std::string_view line : kHelp) resp::appendSimple(out, line);
   } else {

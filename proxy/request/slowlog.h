@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/command/command_spec.h"
+
 namespace slotgate::request {
 
 class Slowlog {
@@ -40,8 +42,9 @@ class Slowlog {
   void add(uint64_t duration_us, uint64_t backend_us, std::span<const std::string_view> argv,
            std::string_view client, std::string_view client_name);
 
-  // SLOWLOG GET [count] / LEN / RESET / HELP as RESP replies; `argv` starts with "SLOWLOG".
-  std::string reply(std::span<const std::string_view> argv);
+  // SLOWLOG GET [count] / LEN / RESET / HELP as RESP replies: `which` is the subcommand's
+  // handler (kSlowlogGet, ...); `argv` starts with "SLOWLOG".
+  std::string reply(command::Handler which, std::span<const std::string_view> argv);
 
   std::vector<Entry> newest(size_t count) const;
   size_t size() const;

@@ -125,9 +125,8 @@ Session::Step Session::handleCommand(std::string_view bytes) {
   if (!classification_.error.empty()) {
     ctx_.stats->total_commands_processed.add();
     // CLIENT subcommands newer than the table (SETINFO, NO-TOUCH) are the session's own.
-    if (authenticated_ && argv_.size() >= 2 && common::toLower(argv_[0]) == "client" &&
-        (common::toLower(argv_[1]) == "setinfo" || common::toLower(argv_[1]) == "no-touch")) {
-      client(common::toLower(argv_[1]));
+    if (authenticated_ && classification_.fallback) {
+      client(*classification_.fallback);
       return Step::kDone;
     }
     if (tx_.active) tx_.dirty = true;
@@ -153,7 +152,7 @@ Session::Step Session::handleCommand(std::string_view bytes) {
   // Over the memory budget nothing new goes to the nodes; local commands (PING, QUIT, SLOTGATE)
   // and INFO still answer so operators can look.
   if (plan.kind != route::Plan::Kind::kLocal && ctx_.budget && ctx_.budget->overMemory() &&
-      name != "info") {
+      !(spec.proxy_flags & command::kProxyOverBudget)) {
     ctx_.stats->oom_rejections.add();
     replyNow(resp::err::kOom);
     return Step::kDone;
@@ -327,7 +326,7 @@ void Session::finishTiming(uint64_t seq, std::string_view reply) {
   uint64_t micros = request::monotonicMicros() - t->start_us;
   // Like Redis, time spent blocked (BLPOP, WAIT) is no latency: counted, kept out of the
   // histogram and SLOWLOG.
-  bool blocks = (t->spec->flags & command::kFlagBlocking) || std::string_view(t->spec->name) == "wait";
+  bool blocks = (t->spec->proxy_flags & command::kProxyWaits) != 0;
   ctx_.command_stats->record(*t->spec, micros, !reply.empty() && reply[0] == '-', !blocks);
   if (!blocks && ctx_.slowlog && ctx_.slowlog->isSlow(micros)) recordSlow(*t, micros);
   t->spec = nullptr;

@@ -126,6 +126,7 @@ class Session : public request::ReplyTarget, private common::uv::TcpConnection::
   void auth();
   void hello();
   void client(std::string_view sub);
+  void client(const command::CommandSpec& spec);  // a CLIENT subcommand's row
   void reset();
   void multi();
   void exec();

@@ -13,22 +13,10 @@
 #include "proxy/session/session.h"
 
 namespace slotgate::session {
-namespace {
-
-// Commands only an admin user may run, besides those Redis flags "admin".
-bool isAdminCommand(const command::CommandSpec& spec, std::string_view name) {
-  if (spec.flags & command::kFlagAdmin) return true;
-  return common::isOneOf(name, {"flushall", "flushdb", "keys", "client|kill", "script|flush", "script|kill",
-                        "function|flush", "function|delete", "function|restore", "function|load",
-                        "function|kill", "slotgate|config"}) &&
-         !(name == "slotgate|config");  // SLOTGATE CONFIG GET is harmless; SET checks below
-}
-
-}  // namespace
 
 bool Session::checkAccess(const command::CommandSpec& spec, std::string_view name) {
   if (!authenticated_) {
-    if (common::isOneOf(name, {"auth", "hello", "quit", "ping"})) return true;
+    if (spec.proxy_flags & command::kProxyNoAuth) return true;
     if (tx_.active) tx_.dirty = true;
     replyNow(resp::err::kNoAuth);
     return false;
@@ -36,9 +24,7 @@ bool Session::checkAccess(const command::CommandSpec& spec, std::string_view nam
   if (!user_) return true;
   bool denied = false;
   if (user_->permission != config::Permission::kAdmin) {
-    denied = isAdminCommand(spec, name) ||
-             (name == "slotgate|config" && argv_.size() >= 3 && common::toLower(argv_[2]) == "set") ||
-             (name == "config|set");
+    denied = (spec.proxy_flags & command::kProxyAdminOnly) != 0;
   }
   if (user_->permission == config::Permission::kReadOnly && (spec.flags & command::kFlagWrite)) denied = true;
   if (denied) {
@@ -183,130 +169,140 @@ void Session::reset() {
   replyNow("+RESET\r\n");
 }
 
-void Session::client(std::string_view sub_name) {
-  std::string sub = common::toLower(sub_name);
-  auto arity = [this, &sub](bool ok) {
-    if (!ok) replyNow(resp::errorReply(fmt::runtime(resp::err::kWrongArity), "client|" + sub));
+// Called as client(subcommand name) by the stateful dispatch; the row is the classified one.
+void Session::client(std::string_view) { client(*classification_.spec); }
+
+void Session::client(const command::CommandSpec& spec) {
+  using command::Handler;
+  std::string_view sub = std::string_view(spec.name).substr(std::string_view(spec.name).find('|') + 1);
+  auto arity = [this, &spec](bool ok) {
+    if (!ok) replyNow(resp::errorReply(fmt::runtime(resp::err::kWrongArity), spec.name));
     return ok;
   };
   uint64_t now = ctx_.loop->nowMs();
-  if (sub == "setname") {
-    if (!arity(argv_.size() == 3)) return;
-    for (char c : argv_[2]) {
-      if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
+  switch (spec.handler) {
+    case Handler::kClientSetname: {
+      if (!arity(argv_.size() == 3)) return;
+      for (char c : argv_[2]) {
+        if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
+      }
+      ctx_.clients->withLock([&] { info_->name = std::string(argv_[2]); });
+      return replyNow("+OK\r\n");
     }
-    ctx_.clients->withLock([&] { info_->name = std::string(argv_[2]); });
-    return replyNow("+OK\r\n");
-  }
-  if (sub == "getname") {
-    std::string name, out;
-    ctx_.clients->withLock([&] { name = info_->name; });
-    if (name.empty()) resp::appendNull(out, proto_);
-    else resp::appendBulk(out, name);
-    return replyNow(out);
-  }
-  if (sub == "id") {
-    std::string out;
-    resp::appendInteger(out, static_cast<int64_t>(info_->id));
-    return replyNow(out);
-  }
-  if (sub == "info") {
-    std::string out;
-    resp::appendVerbatim(out, ctx_.clients->line(*info_, now), proto_);
-    return replyNow(out);
-  }
-  if (sub == "list") {
-    std::vector<uint64_t> ids;
-    std::string type;
-    for (size_t i = 2; i < argv_.size(); ++i) {
-      std::string option = common::toLower(argv_[i]);
-      if (option == "type" && i + 1 < argv_.size()) {
-        type = common::toLower(argv_[++i]);
-        if (!common::isOneOf(type, {"normal", "pubsub", "master", "replica", "slave"}))
-          return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(argv_[i])));
-      } else if (option == "id" && i + 1 < argv_.size()) {
-        for (++i; i < argv_.size(); ++i) {
-          int64_t id = 0;
-          if (!resp::parseInt(argv_[i], &id) || id <= 0) return replyNow("-ERR Invalid client ID\r\n");
-          ids.push_back(static_cast<uint64_t>(id));
+    case Handler::kClientGetname: {
+      std::string name, out;
+      ctx_.clients->withLock([&] { name = info_->name; });
+      if (name.empty()) resp::appendNull(out, proto_);
+      else resp::appendBulk(out, name);
+      return replyNow(out);
+    }
+    case Handler::kClientId: {
+      std::string out;
+      resp::appendInteger(out, static_cast<int64_t>(info_->id));
+      return replyNow(out);
+    }
+    case Handler::kClientInfo: {
+      std::string out;
+      resp::appendVerbatim(out, ctx_.clients->line(*info_, now), proto_);
+      return replyNow(out);
+    }
+    case Handler::kClientList: {
+      std::vector<uint64_t> ids;
+      std::string type;
+      for (size_t i = 2; i < argv_.size(); ++i) {
+        std::string option = common::toLower(argv_[i]);
+        if (option == "type" && i + 1 < argv_.size()) {
+          type = common::toLower(argv_[++i]);
+          if (!common::isOneOf(type, {"normal", "pubsub", "master", "replica", "slave"}))
+            return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(argv_[i])));
+        } else if (option == "id" && i + 1 < argv_.size()) {
+          for (++i; i < argv_.size(); ++i) {
+            int64_t id = 0;
+            if (!resp::parseInt(argv_[i], &id) || id <= 0) return replyNow("-ERR Invalid client ID\r\n");
+            ids.push_back(static_cast<uint64_t>(id));
+          }
+        } else {
+          return replyNow(resp::err::kSyntax);
         }
-      } else {
-        return replyNow(resp::err::kSyntax);
       }
+      std::string out;
+      resp::appendVerbatim(out, ctx_.clients->list(now, ids, type), proto_);
+      return replyNow(out);
     }
-    std::string out;
-    resp::appendVerbatim(out, ctx_.clients->list(now, ids, type), proto_);
-    return replyNow(out);
-  }
-  if (sub == "kill") {
-    KillFilter filter;
-    if (argv_.size() == 3) {
-      filter.addr = std::string(argv_[2]);
-      bool self_target = filter.addr == info_->addr;
-      size_t killed = ctx_.clients->kill(filter);
-      return replyNow(killed > 0 || self_target ? "+OK\r\n" : resp::err::kNoSuchClient);
-    }
-    bool skip_me = true;
-    if (argv_.size() < 4 || argv_.size() % 2 != 0) return replyNow(resp::err::kSyntax);
-    for (size_t i = 2; i + 1 < argv_.size(); i += 2) {
-      std::string option = common::toLower(argv_[i]);
-      std::string_view value = argv_[i + 1];
-      if (option == "id") {
-        int64_t id = 0;
-        if (!resp::parseInt(value, &id) || id <= 0) return replyNow(resp::err::kClientIdNotInteger);
-        filter.id = static_cast<uint64_t>(id);
-      } else if (option == "addr") {
-        filter.addr = std::string(value);
-      } else if (option == "laddr") {
-        filter.laddr = std::string(value);
-      } else if (option == "user") {
-        filter.user = std::string(value);
-      } else if (option == "type") {
-        filter.type = common::toLower(value);
-        if (!common::isOneOf(filter.type, {"normal", "pubsub", "master", "replica", "slave"}))
-          return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(value)));
-      } else if (option == "skipme") {
-        std::string yes = common::toLower(value);
-        if (yes != "yes" && yes != "no") return replyNow(resp::err::kSyntax);
-        skip_me = yes == "yes";
-      } else if (option == "maxage") {
-        int64_t age = 0;
-        if (!resp::parseInt(value, &age)) return replyNow(resp::err::kNotInteger);
-      } else {
-        return replyNow(resp::err::kSyntax);
+    case Handler::kClientKill: {
+      KillFilter filter;
+      if (argv_.size() == 3) {
+        filter.addr = std::string(argv_[2]);
+        bool self_target = filter.addr == info_->addr;
+        size_t killed = ctx_.clients->kill(filter);
+        return replyNow(killed > 0 || self_target ? "+OK\r\n" : resp::err::kNoSuchClient);
       }
+      bool skip_me = true;
+      if (argv_.size() < 4 || argv_.size() % 2 != 0) return replyNow(resp::err::kSyntax);
+      for (size_t i = 2; i + 1 < argv_.size(); i += 2) {
+        std::string option = common::toLower(argv_[i]);
+        std::string_view value = argv_[i + 1];
+        if (option == "id") {
+          int64_t id = 0;
+          if (!resp::parseInt(value, &id) || id <= 0) return replyNow(resp::err::kClientIdNotInteger);
+          filter.id = static_cast<uint64_t>(id);
+        } else if (option == "addr") {
+          filter.addr = std::string(value);
+        } else if (option == "laddr") {
+          filter.laddr = std::string(value);
+        } else if (option == "user") {
+          filter.user = std::string(value);
+        } else if (option == "type") {
+          filter.type = common::toLower(value);
+          if (!common::isOneOf(filter.type, {"normal", "pubsub", "master", "replica", "slave"}))
+            return replyNow(resp::errorReply(fmt::runtime("ERR Unknown client type '{}'"), std::string(value)));
+        } else if (option == "skipme") {
+          std::string yes = common::toLower(value);
+          if (yes != "yes" && yes != "no") return replyNow(resp::err::kSyntax);
+          skip_me = yes == "yes";
+        } else if (option == "maxage") {
+          int64_t age = 0;
+          if (!resp::parseInt(value, &age)) return replyNow(resp::err::kNotInteger);
+        } else {
+          return replyNow(resp::err::kSyntax);
+        }
+      }
+      if (skip_me) filter.skip_id = info_->id;
+      std::string out;
+      resp::appendInteger(out, static_cast<int64_t>(ctx_.clients->kill(filter)));
+      return replyNow(out);
     }
-    if (skip_me) filter.skip_id = info_->id;
-    std::string out;
-    resp::appendInteger(out, static_cast<int64_t>(ctx_.clients->kill(filter)));
-    return replyNow(out);
-  }
-  if (sub == "no-evict" || sub == "no-touch") {
-    if (!arity(argv_.size() == 3)) return;
-    std::string value = common::toLower(argv_[2]);
-    return replyNow(value == "on" || value == "off" ? "+OK\r\n" : resp::err::kSyntax);
-  }
-  if (sub == "setinfo") {
-    if (!arity(argv_.size() == 4)) return;
-    std::string attr = common::toLower(argv_[2]);
-    for (char c : argv_[3]) {
-      if (c < '!' || c > '~') return replyNow(resp::errorReply(fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
+    case Handler::kClientNoEvict:
+    case Handler::kClientNoTouch: {
+      if (!arity(argv_.size() == 3)) return;
+      std::string value = common::toLower(argv_[2]);
+      return replyNow(value == "on" || value == "off" ? "+OK\r\n" : resp::err::kSyntax);
     }
-    if (attr == "lib-name") ctx_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
-    else if (attr == "lib-ver") ctx_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });
-    else return replyNow(resp::errorReply(fmt::runtime("ERR Unrecognized option '{}'"), std::string(argv_[2])));
-    return replyNow("+OK\r\n");
-  }
-  if (sub == "reply") {
-    if (argv_.size() == 3 && common::toLower(argv_[2]) == "on") return replyNow("+OK\r\n");
-  }
-  if (sub == "getredir") return replyNow(":-1\r\n");
-  if (sub == "help") {
-    route::Plan plan;
-    plan.kind = route::Plan::Kind::kAnyPrimary;
-    plan.readonly = true;
-    executor().execute(plan, *classification_.spec, argv_, {}, link_, queue_.push());
-    return;
+    case Handler::kClientSetinfo: {
+      if (!arity(argv_.size() == 4)) return;
+      std::string attr = common::toLower(argv_[2]);
+      for (char c : argv_[3]) {
+        if (c < '!' || c > '~') return replyNow(resp::errorReply(fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
+      }
+      if (attr == "lib-name") ctx_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
+      else if (attr == "lib-ver") ctx_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });
+      else return replyNow(resp::errorReply(fmt::runtime("ERR Unrecognized option '{}'"), std::string(argv_[2])));
+      return replyNow("+OK\r\n");
+    }
+    case Handler::kClientReply:
+      if (argv_.size() == 3 && common::toLower(argv_[2]) == "on") return replyNow("+OK\r\n");
+      break;
+    case Handler::kClientGetredir:
+      return replyNow(":-1\r\n");
+    case Handler::kClientHelp: {
+      route::Plan plan;
+      plan.kind = route::Plan::Kind::kAnyPrimary;
+      plan.readonly = true;
+      executor().execute(plan, spec, argv_, {}, link_, queue_.push());
+      return;
+    }
+    default:
+      break;
   }
   replyNow(resp::errorReply(fmt::runtime(resp::err::kClientUnsupported), sub));
 }

@@ -300,6 +300,31 @@ TEST_CASE("the classifier keeps the row, whose handler the layers switch on", "[
   classify(argv, &c);
   REQUIRE(c.spec);
   CHECK(c.spec->handler == Handler::kSlotgateTopology);
+  CHECK(c.fallback == nullptr);
+}
+
+TEST_CASE("an unknown subcommand slotgate answers itself comes with its row", "[command_handler]") {
+  Classification c;
+  std::vector<std::string_view> argv = {"CLIENT", "SetInfo", "lib-name", "x"};
+  classify(argv, &c);
+  CHECK(c.spec == nullptr);
+  CHECK(c.error.rfind("-ERR unknown subcommand 'SetInfo'", 0) == 0);
+  REQUIRE(c.fallback);
+  CHECK(c.fallback->handler == Handler::kClientSetinfo);
+  argv = {"client", "no-touch"};  // arity is the session's to check
+  classify(argv, &c);
+  REQUIRE(c.fallback);
+  CHECK(c.fallback->handler == Handler::kClientNoTouch);
+  argv = {"client", "nosuch"};
+  classify(argv, &c);
+  CHECK_FALSE(c.error.empty());
+  CHECK(c.fallback == nullptr);
+  argv = {"config", "setinfo"};
+  classify(argv, &c);
+  CHECK(c.fallback == nullptr);
+  argv = {"nosuch", "setinfo"};
+  classify(argv, &c);
+  CHECK(c.fallback == nullptr);
 }
 
 }  // namespace slotgate::command

@@ -11,8 +11,7 @@
 
 using slotgate::request::ArrayLayout;
 using slotgate::request::merge;
-using slotgate::request::MergeKind;
-using slotgate::request::mergeKindFor;
+using slotgate::request::Merge;
 
 namespace {
 
@@ -42,90 +41,90 @@ std::mt19937 rng(7);
 TEST_CASE("merge kinds come from the command table's response tips", "[merge]") {
   using slotgate::command::findCommand;
   using slotgate::command::findSubcommand;
-  CHECK(mergeKindFor(*findCommand("mget"), true) == MergeKind::kArrayByIndex);
-  CHECK(mergeKindFor(*findCommand("mset"), true) == MergeKind::kAllSucceeded);
-  for (auto name : {"del", "unlink", "exists", "touch"}) CHECK(mergeKindFor(*findCommand(name), true) == MergeKind::kSum);
-  CHECK(mergeKindFor(*findCommand("dbsize"), false) == MergeKind::kSum);
-  CHECK(mergeKindFor(*findCommand("keys"), false) == MergeKind::kConcat);
-  CHECK(mergeKindFor(*findCommand("flushall"), false) == MergeKind::kAllSucceeded);
-  CHECK(mergeKindFor(*findCommand("randomkey"), false) == MergeKind::kRandomNonNull);
-  CHECK(mergeKindFor(*findCommand("info"), false) == MergeKind::kInfo);
+  CHECK(findCommand("mget")->merge == Merge::kArrayByIndex);
+  CHECK(findCommand("mset")->merge == Merge::kAllSucceeded);
+  for (auto name : {"del", "unlink", "exists", "touch"}) CHECK(findCommand(name)->merge == Merge::kSum);
+  CHECK(findCommand("dbsize")->merge == Merge::kSum);
+  CHECK(findCommand("keys")->merge == Merge::kConcat);
+  CHECK(findCommand("flushall")->merge == Merge::kAllSucceeded);
+  CHECK(findCommand("randomkey")->merge == Merge::kRandomNonNull);
+  CHECK(findCommand("info")->merge == Merge::kInfo);
   const auto& script = *findCommand("script");
-  CHECK(mergeKindFor(*findSubcommand(script, "exists"), false) == MergeKind::kLogicalAnd);
-  CHECK(mergeKindFor(*findSubcommand(script, "load"), false) == MergeKind::kAllSucceeded);
-  CHECK(mergeKindFor(*findSubcommand(script, "kill"), false) == MergeKind::kOneSucceeded);
+  CHECK(findSubcommand(script, "exists")->merge == Merge::kLogicalAnd);
+  CHECK(findSubcommand(script, "load")->merge == Merge::kAllSucceeded);
+  CHECK(findSubcommand(script, "kill")->merge == Merge::kOneSucceeded);
 }
 
 TEST_CASE("MGET parts go back to their keys' places", "[merge]") {
   // Keys k0..k5; part 0 had k0, k3, k4; part 1 had k1, k5; part 2 had k2.
   ArrayLayout layout{6, {{0, 3, 4}, {1, 5}, {2}}};
   std::vector<std::string> parts = {bulks({"v0", "<nil>", "v4"}), bulks({"v1", "v5"}), bulks({"v2"})};
-  CHECK(merge(MergeKind::kArrayByIndex, parts, &layout, &rng) == bulks({"v0", "v1", "v2", "<nil>", "v4", "v5"}));
+  CHECK(merge(Merge::kArrayByIndex, parts, &layout, &rng) == bulks({"v0", "v1", "v2", "<nil>", "v4", "v5"}));
   // Binary values with CRLF inside survive.
   ArrayLayout two{2, {{1}, {0}}};
   std::vector<std::string> binary = {bulks({std::string("a\r\nb\0c", 6)}), bulks({"x"})};
-  CHECK(merge(MergeKind::kArrayByIndex, binary, &two, &rng) == bulks({"x", std::string("a\r\nb\0c", 6)}));
+  CHECK(merge(Merge::kArrayByIndex, binary, &two, &rng) == bulks({"x", std::string("a\r\nb\0c", 6)}));
   // A part with the wrong number of elements is an error, not a misplaced value.
   std::vector<std::string> long_part = {bulks({"v0", "extra"}), bulks({"v1"})};
-  CHECK(merge(MergeKind::kArrayByIndex, long_part, &two, &rng).rfind("-ERR slotgate could not merge", 0) == 0);
+  CHECK(merge(Merge::kArrayByIndex, long_part, &two, &rng).rfind("-ERR slotgate could not merge", 0) == 0);
   std::vector<std::string> not_array = {"+OK\r\n", bulks({"v1"})};
-  CHECK(merge(MergeKind::kArrayByIndex, not_array, &two, &rng).rfind("-ERR", 0) == 0);
+  CHECK(merge(Merge::kArrayByIndex, not_array, &two, &rng).rfind("-ERR", 0) == 0);
 }
 
 TEST_CASE("integer merges", "[merge]") {
   std::vector<std::string> parts = {integer(3), integer(0), integer(5)};
-  CHECK(merge(MergeKind::kSum, parts, nullptr, &rng) == ":8\r\n");
-  CHECK(merge(MergeKind::kMin, parts, nullptr, &rng) == ":0\r\n");
-  CHECK(merge(MergeKind::kMax, parts, nullptr, &rng) == ":5\r\n");
+  CHECK(merge(Merge::kSum, parts, nullptr, &rng) == ":8\r\n");
+  CHECK(merge(Merge::kMin, parts, nullptr, &rng) == ":0\r\n");
+  CHECK(merge(Merge::kMax, parts, nullptr, &rng) == ":5\r\n");
   std::vector<std::string> bad = {integer(1), "+OK\r\n"};
-  CHECK(merge(MergeKind::kSum, bad, nullptr, &rng).rfind("-ERR", 0) == 0);
+  CHECK(merge(Merge::kSum, bad, nullptr, &rng).rfind("-ERR", 0) == 0);
 }
 
 TEST_CASE("logical merges are element-wise", "[merge]") {
   std::string a = "*3\r\n:1\r\n:1\r\n:0\r\n", b = "*3\r\n:1\r\n:0\r\n:0\r\n";
   std::vector<std::string> parts = {a, b};
-  CHECK(merge(MergeKind::kLogicalAnd, parts, nullptr, &rng) == "*3\r\n:1\r\n:0\r\n:0\r\n");
-  CHECK(merge(MergeKind::kLogicalOr, parts, nullptr, &rng) == "*3\r\n:1\r\n:1\r\n:0\r\n");
+  CHECK(merge(Merge::kLogicalAnd, parts, nullptr, &rng) == "*3\r\n:1\r\n:0\r\n:0\r\n");
+  CHECK(merge(Merge::kLogicalOr, parts, nullptr, &rng) == "*3\r\n:1\r\n:1\r\n:0\r\n");
   std::vector<std::string> uneven = {a, "*1\r\n:1\r\n"};
-  CHECK(merge(MergeKind::kLogicalAnd, uneven, nullptr, &rng).rfind("-ERR", 0) == 0);
+  CHECK(merge(Merge::kLogicalAnd, uneven, nullptr, &rng).rfind("-ERR", 0) == 0);
 }
 
 TEST_CASE("concatenation, all-succeeded, one-succeeded", "[merge]") {
   std::vector<std::string> parts = {bulks({"a", "b"}), bulks({}), bulks({"c"})};
-  CHECK(merge(MergeKind::kConcat, parts, nullptr, &rng) == bulks({"a", "b", "c"}));
+  CHECK(merge(Merge::kConcat, parts, nullptr, &rng) == bulks({"a", "b", "c"}));
   std::vector<std::string> oks = {"+OK\r\n", "+OK\r\n"};
-  CHECK(merge(MergeKind::kAllSucceeded, oks, nullptr, &rng) == "+OK\r\n");
+  CHECK(merge(Merge::kAllSucceeded, oks, nullptr, &rng) == "+OK\r\n");
   std::vector<std::string> mixed = {"-NOTBUSY No scripts in execution right now.\r\n", "+OK\r\n"};
-  CHECK(merge(MergeKind::kOneSucceeded, mixed, nullptr, &rng) == "+OK\r\n");
+  CHECK(merge(Merge::kOneSucceeded, mixed, nullptr, &rng) == "+OK\r\n");
   std::vector<std::string> errors = {"-NOTBUSY a\r\n", "-NOTBUSY b\r\n"};
-  CHECK(merge(MergeKind::kOneSucceeded, errors, nullptr, &rng) == "-NOTBUSY a\r\n");
+  CHECK(merge(Merge::kOneSucceeded, errors, nullptr, &rng) == "-NOTBUSY a\r\n");
 }
 
 TEST_CASE("RANDOMKEY picks among non-nil parts, nil when all are", "[merge]") {
   std::vector<std::string> parts = {"$-1\r\n", "$1\r\na\r\n", "$-1\r\n", "$1\r\nb\r\n"};
   bool saw_a = false, saw_b = false;
   for (int i = 0; i < 200; ++i) {
-    std::string got = merge(MergeKind::kRandomNonNull, parts, nullptr, &rng);
+    std::string got = merge(Merge::kRandomNonNull, parts, nullptr, &rng);
     REQUIRE((got == parts[1] || got == parts[3]));
     saw_a |= got == parts[1];
     saw_b |= got == parts[3];
   }
   CHECK((saw_a && saw_b));
   std::vector<std::string> empty = {"$-1\r\n", "$-1\r\n"};
-  CHECK(merge(MergeKind::kRandomNonNull, empty, nullptr, &rng) == "$-1\r\n");
+  CHECK(merge(Merge::kRandomNonNull, empty, nullptr, &rng) == "$-1\r\n");
 }
 
 TEST_CASE("PUBSUB replies merge as one server's", "[merge]") {
   using slotgate::command::findCommand;
   using slotgate::command::findSubcommand;
   const auto& pubsub = *findCommand("pubsub");
-  REQUIRE(mergeKindFor(*findSubcommand(pubsub, "channels"), false) == MergeKind::kUnion);
-  REQUIRE(mergeKindFor(*findSubcommand(pubsub, "numsub"), false) == MergeKind::kSumByName);
-  REQUIRE(mergeKindFor(*findSubcommand(pubsub, "numpat"), false) == MergeKind::kSum);
+  REQUIRE(findSubcommand(pubsub, "channels")->merge == Merge::kUnion);
+  REQUIRE(findSubcommand(pubsub, "numsub")->merge == Merge::kSumByName);
+  REQUIRE(findSubcommand(pubsub, "numpat")->merge == Merge::kSum);
 
   // A channel subscribed on two nodes is listed once.
   std::vector<std::string> channels{bulks({"a", "b"}), bulks({"b", "c"}), bulks({})};
-  CHECK(merge(MergeKind::kUnion, channels, nullptr, nullptr) == bulks({"a", "b", "c"}));
+  CHECK(merge(Merge::kUnion, channels, nullptr, nullptr) == bulks({"a", "b", "c"}));
 
   // NUMSUB: counts per channel add up, in the order asked.
   auto numsub = [](std::vector<std::pair<std::string, int64_t>> pairs) {
@@ -138,9 +137,9 @@ TEST_CASE("PUBSUB replies merge as one server's", "[merge]") {
     return out;
   };
   std::vector<std::string> parts{numsub({{"x", 1}, {"y", 0}}), numsub({{"x", 2}, {"y", 3}})};
-  CHECK(merge(MergeKind::kSumByName, parts, nullptr, nullptr) == numsub({{"x", 3}, {"y", 3}}));
+  CHECK(merge(Merge::kSumByName, parts, nullptr, nullptr) == numsub({{"x", 3}, {"y", 3}}));
   std::vector<std::string> odd{bulks({"x"})};
-  CHECK(merge(MergeKind::kSumByName, odd, nullptr, nullptr).starts_with("-ERR"));
+  CHECK(merge(Merge::kSumByName, odd, nullptr, nullptr).starts_with("-ERR"));
 }
 
 TEST_CASE("CONFIG GET never shows the nodes' credentials", "[merge]") {

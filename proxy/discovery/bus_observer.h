@@ -26,7 +26,7 @@ namespace slotgate::common::uv {
 class EventLoop;
 }
 
-namespace slotgate::cluster {
+namespace slotgate::discovery {
 
 class TopologyTracker;
 
@@ -40,7 +40,7 @@ class BusObserver {
   void start();
   void stop();
   // Each snapshot the tracker publishes: links follow the set of nodes.
-  void onTopology(const TopologyPtr& topology);
+  void onTopology(const cluster::TopologyPtr& topology);
 
   const std::string& senderId() const { return sender_id_; }
 
@@ -49,7 +49,7 @@ class BusObserver {
   friend class Link;
 
   void tick();
-  void onPong(Link& link, const BusPacket& packet);
+  void onPong(Link& link, const cluster::BusPacket& packet);
   void evaluate(Link& link);
   bool gossipSaysDown(const std::string& id, uint64_t now) const;
 
@@ -60,10 +60,10 @@ class BusObserver {
   std::string sender_id_;
   std::string ping_;
   std::unique_ptr<common::uv::Timer> timer_;
-  TopologyPtr topology_;
+  cluster::TopologyPtr topology_;
   std::unordered_map<std::string, std::unique_ptr<Link>> links_;  // by node id (or address)
-  std::unordered_map<std::string, uint64_t> gossip_down_ms_;       // id -> last PFAIL/FAIL heard
+  std::unordered_map<std::string, uint64_t> gossip_down_ms_;      // id -> last PFAIL/FAIL heard
   bool stopped_ = false;
 };
 
-}  // namespace slotgate::cluster
+}  // namespace slotgate::discovery

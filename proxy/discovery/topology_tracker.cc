@@ -1,4 +1,4 @@
-#include "proxy/cluster/topology_tracker.h"
+#include "proxy/discovery/topology_tracker.h"
 
 #include <algorithm>
 
@@ -10,7 +10,7 @@
 #include "proxy/cluster/topology_parser.h"
 #include "proxy/resp/value.h"
 
-namespace slotgate::cluster {
+namespace slotgate::discovery {
 namespace {
 
 constexpr uint64_t kMinRefreshGapMs = 100;
@@ -24,7 +24,7 @@ constexpr size_t kMaxGossipNodes = 64;
 // While a failed primary still owns slots, look for its successor this often.
 constexpr uint64_t kFailoverPollMs = 250;
 
-bool failingWithSlots(const Topology& topology) {
+bool failingWithSlots(const cluster::Topology& topology) {
   for (size_t i = 0; i < topology.nodes().size(); ++i) {
     if (!topology.nodes()[i].failing) continue;
     int count = 0;
@@ -43,15 +43,16 @@ TopologyTracker::TopologyTracker(common::uv::EventLoop& loop, const config::Conf
 TopologyTracker::~TopologyTracker() = default;
 
 void TopologyTracker::start() {
-  pool_ = std::make_unique<backend::BackendPool>(
-      loop_, backend::backendOptions(config_, 2));
+  pool_ = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(config_, 2));
   periodic_ = std::make_unique<common::uv::Timer>(loop_);
   deferred_ = std::make_unique<common::uv::Timer>(loop_);
   periodic_->start(config_.refresh_interval_ms, config_.refresh_interval_ms,
-                   [this] { requestRefresh(RefreshCause::kPeriodic, "periodic"); });
+                   [this] { requestRefresh(cluster::RefreshCause::kPeriodic, "periodic"); });
   failover_poll_ = std::make_unique<common::uv::Timer>(loop_);
   failover_poll_->start(kFailoverPollMs, kFailoverPollMs, [this] {
-    if (current_ && failingWithSlots(*current_)) requestRefresh(RefreshCause::kNodeError, "waiting for a failover");
+    if (current_ && failingWithSlots(*current_)) {
+      requestRefresh(cluster::RefreshCause::kNodeError, "waiting for a failover");
+    }
   });
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
   sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] { pool_->checkTimeouts(loop_.nowMs()); });
@@ -69,15 +70,25 @@ void TopologyTracker::stop() {
   pool_.reset();
 }
 
-void TopologyTracker::requestRefresh(RefreshCause cause, const std::string& reason, const std::string& prefer_host,
-                                     uint16_t prefer_port) {
+void TopologyTracker::requestRefresh(cluster::RefreshCause cause, const std::string& reason,
+                                     const std::string& prefer_host, uint16_t prefer_port) {
   if (stopped_) return;
   switch (cause) {
-    case RefreshCause::kBootstrap: stats_.refreshes_bootstrap.add(); break;
-    case RefreshCause::kPeriodic: stats_.refreshes_periodic.add(); break;
-    case RefreshCause::kRedirect: stats_.refreshes_redirect.add(); break;
-    case RefreshCause::kNodeError: stats_.refreshes_node_error.add(); break;
-    case RefreshCause::kGossip: stats_.refreshes_gossip.add(); break;
+    case cluster::RefreshCause::kBootstrap:
+      stats_.refreshes_bootstrap.add();
+      break;
+    case cluster::RefreshCause::kPeriodic:
+      stats_.refreshes_periodic.add();
+      break;
+    case cluster::RefreshCause::kRedirect:
+      stats_.refreshes_redirect.add();
+      break;
+    case cluster::RefreshCause::kNodeError:
+      stats_.refreshes_node_error.add();
+      break;
+    case cluster::RefreshCause::kGossip:
+      stats_.refreshes_gossip.add();
+      break;
   }
   std::optional<Candidate> prefer;
   if (!prefer_host.empty()) prefer = Candidate{prefer_host, prefer_port};
@@ -116,14 +127,14 @@ void TopologyTracker::beginRefresh(const std::string& reason) {
   prefer_.reset();
   if (current_) {
     // Primaries first, starting at a different one each time, then replicas.
-    std::vector<const NodeInfo*> primaries, replicas;
-    for (const NodeInfo& node : current_->nodes()) (node.primary ? primaries : replicas).push_back(&node);
+    std::vector<const cluster::NodeInfo*> primaries, replicas;
+    for (const cluster::NodeInfo& node : current_->nodes()) (node.primary ? primaries : replicas).push_back(&node);
     if (!primaries.empty()) {
       std::rotate(primaries.begin(), primaries.begin() + static_cast<long>(rotation_++ % primaries.size()),
                   primaries.end());
     }
-    for (const NodeInfo* node : primaries) add(node->host, node->port);
-    for (const NodeInfo* node : replicas) add(node->host, node->port);
+    for (const cluster::NodeInfo* node : primaries) add(node->host, node->port);
+    for (const cluster::NodeInfo* node : replicas) add(node->host, node->port);
   }
   for (const Candidate& node : gossip_nodes_) add(node.host, node.port);
   for (const config::Address& seed : config_.seeds) add(seed.host, seed.port);
@@ -138,7 +149,8 @@ void TopologyTracker::askNext() {
         warned_no_seed_ = true;
       }
       endRefresh();
-      if (!deferred_->active()) deferred_->start(kBootstrapRetryMs, 0, [this] { beginRefresh("bootstrap retry"); });
+      if (!deferred_->active())
+        deferred_->start(kBootstrapRetryMs, 0, [this] { beginRefresh("bootstrap retry"); });
       return;
     }
     common::logger("cluster")->warn("topology refresh failed: no known node answered");
@@ -171,22 +183,22 @@ void TopologyTracker::onReply(const Candidate& node, bool used_slots, std::strin
     return onAttemptFailed(where + ": " + value->str);
   }
   std::string error;
-  auto topology = used_slots ? parseClusterSlots(*value, node.host, &error)
-                             : parseClusterShards(*value, node.host, &error);
+  auto topology = used_slots ? cluster::parseClusterSlots(*value, node.host, &error)
+                             : cluster::parseClusterShards(*value, node.host, &error);
   if (!topology) return onAttemptFailed(where + ": " + error);
   if (topology->coveredSlots() == 0) return onAttemptFailed(where + ": serves no slots");
   annotateAndAdopt(node, std::move(*topology));
 }
 
-void TopologyTracker::annotateAndAdopt(const Candidate& node, Topology topology) {
+void TopologyTracker::annotateAndAdopt(const Candidate& node, cluster::Topology topology) {
   uint64_t generation = generation_;
-  auto finish = [this, node, generation](Topology topology, std::string_view nodes_reply) {
+  auto finish = [this, node, generation](cluster::Topology topology, std::string_view nodes_reply) {
     if (generation != generation_) return;
     std::string error;
-    std::vector<ClusterNodesEntry> entries;
+    std::vector<cluster::ClusterNodesEntry> entries;
     auto value = resp::decodeValue(nodes_reply);
-    if (value && value->isString() && parseClusterNodes(value->str, &entries, &error)) {
-      annotate(topology, entries);
+    if (value && value->isString() && cluster::parseClusterNodes(value->str, &entries, &error)) {
+      cluster::annotate(topology, entries);
     } else {
       // Without epochs the answer simply wins, as it always did.
       common::logger("cluster")->debug("no usable CLUSTER NODES from {}:{}: {}", node.host, node.port,
@@ -195,25 +207,27 @@ void TopologyTracker::annotateAndAdopt(const Candidate& node, Topology topology)
     int self = topology.findByAddress(node.host, node.port);
     std::string answering_id = self >= 0 ? topology.nodes()[static_cast<size_t>(self)].id : std::string();
     applyObserved(topology);
-    MergeResult merged = mergeByEpoch(current_.get(), std::move(topology), answering_id);
+    cluster::MergeResult merged = cluster::mergeByEpoch(current_.get(), std::move(topology), answering_id);
     if (merged.kept_slots > 0) {
       stats_.stale_claims_kept.add(static_cast<uint64_t>(merged.kept_slots));
       common::logger("cluster")->info("{}:{} answered with an older owner for {} slot(s); kept the newer claim",
                                       node.host, node.port, merged.kept_slots);
     }
-    adopt(std::make_shared<Topology>(std::move(merged.topology)), node);
+    adopt(std::make_shared<cluster::Topology>(std::move(merged.topology)), node);
     endRefresh();
   };
-  auto shared = std::make_shared<Topology>(std::move(topology));
+  auto shared = std::make_shared<cluster::Topology>(std::move(topology));
   auto waiter = backend::CallbackWaiter::make(
       [finish, shared](std::string_view reply) { finish(std::move(*shared), reply); },
-      [finish, shared](backend::Failure, const std::string&, const std::string&) { finish(std::move(*shared), {}); });
+      [finish, shared](backend::Failure, const std::string&, const std::string&) {
+        finish(std::move(*shared), {});
+      });
   pool_->get(node.host, node.port).send(waiter, kClusterNodes);
 }
 
-void TopologyTracker::applyObserved(Topology& topology) const {
+void TopologyTracker::applyObserved(cluster::Topology& topology) const {
   for (size_t i = 0; i < topology.nodes().size(); ++i) {
-    NodeInfo& node = topology.node(static_cast<int>(i));
+    cluster::NodeInfo& node = topology.node(static_cast<int>(i));
     auto it = observed_.find(node.id);
     if (it != observed_.end()) node.failing = it->second && node.primary;
   }
@@ -227,23 +241,25 @@ void TopologyTracker::setFailing(const std::string& id, bool failing) {
   if (!current_) return;
   int index = current_->findById(id);
   if (index < 0) return;
-  const NodeInfo& node = current_->nodes()[static_cast<size_t>(index)];
+  const cluster::NodeInfo& node = current_->nodes()[static_cast<size_t>(index)];
   bool now = failing && node.primary;
   if (node.failing == now) return;
-  auto copy = std::make_shared<Topology>(*current_);
+  auto copy = std::make_shared<cluster::Topology>(*current_);
   copy->node(index).failing = now;
   int slots = 0;
   std::string ranges = copy->slotRanges(index, &slots);
   if (now) {
     stats_.failovers_observed.add();
-    common::logger("cluster")->warn("primary {} ({}) failed; holding requests for its {} slot(s) until a replica "
-                                    "takes over", node.address(), id.substr(0, 8), slots);
+    common::logger("cluster")->warn(
+        "primary {} ({}) failed; holding requests for its {} slot(s) until a replica "
+        "takes over",
+        node.address(), id.substr(0, 8), slots);
   } else {
     common::logger("cluster")->info("node {} ({}) answers again", node.address(), id.substr(0, 8));
   }
   current_ = std::move(copy);
   publishNow();
-  requestRefresh(RefreshCause::kGossip, now ? "primary failed" : "node back");
+  requestRefresh(cluster::RefreshCause::kGossip, now ? "primary failed" : "node back");
 }
 
 void TopologyTracker::addKnownNode(const std::string& host, uint16_t port) {
@@ -269,7 +285,7 @@ void TopologyTracker::onAttemptFailed(const std::string& why) {
   askNext();
 }
 
-void TopologyTracker::adopt(std::shared_ptr<Topology> topology, const Candidate& from) {
+void TopologyTracker::adopt(std::shared_ptr<cluster::Topology> topology, const Candidate& from) {
   if (current_ && current_->sameView(*topology)) return;
   if (current_ && current_->sameSlotMap(*topology)) {
     // Roles, epochs or flags changed, not the slots: publish quietly.
@@ -279,7 +295,7 @@ void TopologyTracker::adopt(std::shared_ptr<Topology> topology, const Candidate&
   }
   if (current_) {
     for (size_t i = 0; i < current_->nodes().size(); ++i) {
-      const NodeInfo& old = current_->nodes()[i];
+      const cluster::NodeInfo& old = current_->nodes()[i];
       int count = 0;
       current_->slotRanges(static_cast<int>(i), &count);
       int now = topology->findById(old.id);
@@ -293,7 +309,7 @@ void TopologyTracker::adopt(std::shared_ptr<Topology> topology, const Candidate&
   }
   auto log = common::logger("cluster");
   log->info("topology from {}:{}: {} nodes, {} primaries, {}/{} slots covered: {}", from.host, from.port,
-            topology->nodes().size(), topology->primaryCount(), topology->coveredSlots(), kSlots,
+            topology->nodes().size(), topology->primaryCount(), topology->coveredSlots(), cluster::kSlots,
             topology->describe());
   bool first = !current_;
   current_ = std::move(topology);
@@ -362,4 +378,4 @@ void TopologyTracker::endRefresh() {
   }
 }
 
-}  // namespace slotgate::cluster
+}  // namespace slotgate::discovery

@@ -23,11 +23,11 @@
 #include "proxy/cluster/topology.h"
 #include "proxy/command/learned_commands.h"
 
-namespace slotgate::cluster {
+namespace slotgate::discovery {
 
 class TopologyTracker {
  public:
-  using PublishFn = std::function<void(TopologyPtr)>;
+  using PublishFn = std::function<void(cluster::TopologyPtr)>;
   using PublishCommandsFn = std::function<void(command::LearnedCommandsPtr)>;
 
   // `publish_commands` hears of commands the nodes know and the generated table does not, read
@@ -39,15 +39,15 @@ class TopologyTracker {
   void start();
   void stop();
   // Control loop thread only. `prefer` (host, port) is asked first when given.
-  void requestRefresh(RefreshCause cause, const std::string& reason, const std::string& prefer_host = {},
+  void requestRefresh(cluster::RefreshCause cause, const std::string& reason, const std::string& prefer_host = {},
                       uint16_t prefer_port = 0);
   // The bus observer's verdict on a node: failed (its slots wait for a replica) or alive again.
   void setFailing(const std::string& id, bool failing);
   // A node heard of through gossip: one more address to ask when the known ones fail.
   void addKnownNode(const std::string& host, uint16_t port);
 
-  TopologyPtr current() const { return current_; }
-  ClusterStats& stats() { return stats_; }
+  cluster::TopologyPtr current() const { return current_; }
+  cluster::ClusterStats& stats() { return stats_; }
 
  private:
   struct Candidate {
@@ -60,10 +60,10 @@ class TopologyTracker {
   void ask(const Candidate& node, bool use_slots);
   void onReply(const Candidate& node, bool used_slots, std::string_view reply);
   // Reads CLUSTER NODES from `node` for epochs and bus ports, then merges and adopts.
-  void annotateAndAdopt(const Candidate& node, Topology topology);
+  void annotateAndAdopt(const Candidate& node, cluster::Topology topology);
   void onAttemptFailed(const std::string& why);
-  void adopt(std::shared_ptr<Topology> topology, const Candidate& from);
-  void applyObserved(Topology& topology) const;
+  void adopt(std::shared_ptr<cluster::Topology> topology, const Candidate& from);
+  void applyObserved(cluster::Topology& topology) const;
   void publishNow();
   void endRefresh();
   // Reads COMMAND from `from`, publishes what it teaches, then calls `then` (also on failure).
@@ -78,23 +78,23 @@ class TopologyTracker {
   std::unique_ptr<backend::BackendPool> pool_;
   std::unique_ptr<common::uv::Timer> periodic_;
   std::unique_ptr<common::uv::Timer> deferred_;
-  std::unique_ptr<common::uv::Timer> sweep_;  // times out unanswered queries
+  std::unique_ptr<common::uv::Timer> sweep_;          // times out unanswered queries
   std::unique_ptr<common::uv::Timer> failover_poll_;  // refreshes often while a primary is failing
-  TopologyPtr current_;
+  cluster::TopologyPtr current_;
   std::vector<Candidate> candidates_;  // this refresh's nodes to ask, in order
   size_t next_candidate_ = 0;
-  size_t rotation_ = 0;                // spreads refreshes over the known nodes
+  size_t rotation_ = 0;  // spreads refreshes over the known nodes
   bool refreshing_ = false;
-  bool again_ = false;                 // a refresh was asked for while one ran
+  bool again_ = false;  // a refresh was asked for while one ran
   std::string again_reason_;
   std::optional<Candidate> prefer_, again_prefer_;
   std::unordered_map<std::string, bool> observed_;  // node id -> failing, as the observer last said
   std::vector<Candidate> gossip_nodes_;             // addresses learned from gossip
-  ClusterStats stats_;
+  cluster::ClusterStats stats_;
   uint64_t last_refresh_start_ms_ = 0;
-  uint64_t generation_ = 0;            // ignores answers from an abandoned refresh
+  uint64_t generation_ = 0;  // ignores answers from an abandoned refresh
   bool stopped_ = false;
   bool warned_no_seed_ = false;
 };
 
-}  // namespace slotgate::cluster
+}  // namespace slotgate::discovery

@@ -1,15 +1,14 @@
-#include "proxy/cluster/bus_observer.h"
-
-#include <uv.h>
+#include "proxy/discovery/bus_observer.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "common/log.h"
+#include "common/uv/error_text.h"
 #include "common/uv/event_loop.h"
-#include "proxy/cluster/topology_tracker.h"
+#include "proxy/discovery/topology_tracker.h"
 
-namespace slotgate::cluster {
+namespace slotgate::discovery {
 namespace {
 
 constexpr uint16_t kBusPortOffset = 10000;
@@ -68,7 +67,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
     owner_.tracker_.stats().gossip_link_failures.add();
     common::logger("cluster")->log(logged_ ? spdlog::level::debug : spdlog::level::info,
                                    "cluster bus of {}: {}: {}", address(), what,
-                                   status ? uv_strerror(status) : "closed by the node");
+                                   status ? common::uv::errorText(status) : "closed by the node");
     logged_ = true;
     owner_.evaluate(*this);
   }
@@ -85,24 +84,25 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
   }
 
   void onRead(common::Buffer& in) override {
-    std::vector<BusPacket> pongs;
+    std::vector<cluster::BusPacket> pongs;
     while (!in.empty()) {
       std::string error;
-      long length = busFrameLength(in.readable(), &error);
+      long length = cluster::busFrameLength(in.readable(), &error);
       if (length == 0 || (length > 0 && in.size() < static_cast<size_t>(length))) return;
-      BusPacket packet;
-      if (length < 0 || !parseBusPacket(in.readable().substr(0, static_cast<size_t>(length)), &packet, &error)) {
+      cluster::BusPacket packet;
+      if (length < 0 ||
+          !cluster::parseBusPacket(in.readable().substr(0, static_cast<size_t>(length)), &packet, &error)) {
         owner_.tracker_.stats().gossip_bad_packets.add();
-        common::logger("cluster")->warn("cluster bus of {} sent a packet that does not parse ({}); closing the link",
-                                        address(), error);
+        common::logger("cluster")->warn(
+            "cluster bus of {} sent a packet that does not parse ({}); closing the link", address(), error);
         disconnect();
         retry_at_ms_ = owner_.loop_.nowMs() + kMaxBackoffMs;
         return;
       }
       in.consume(static_cast<size_t>(length));
-      if (packet.type == bus::kPong) pongs.push_back(std::move(packet));
+      if (packet.type == cluster::bus::kPong) pongs.push_back(std::move(packet));
     }
-    for (const BusPacket& packet : pongs) {
+    for (const cluster::BusPacket& packet : pongs) {
       if (last_pong_ms_ == 0 || refused_) {
         common::logger("cluster")->info("cluster bus of {} answers: node {}, config epoch {}, {} slots", address(),
                                         packet.sender.substr(0, 8), packet.config_epoch, packet.slotCount());
@@ -125,7 +125,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
     connecting_ = false;
     retry_at_ms_ = 0;
     common::logger("cluster")->debug("cluster bus of {} closed: {}", address(),
-                                     status ? uv_strerror(status) : "by the node");
+                                     status ? common::uv::errorText(status) : "by the node");
     connect();
   }
 
@@ -147,7 +147,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
 
 BusObserver::BusObserver(common::uv::EventLoop& loop, const config::Config& config, TopologyTracker& tracker)
     : loop_(loop), interval_ms_(config.gossip_interval_ms), connect_timeout_ms_(config.connect_timeout_ms),
-      tracker_(tracker), sender_id_(randomNodeId()), ping_(buildBusPing(sender_id_, 0, 0)) {}
+      tracker_(tracker), sender_id_(cluster::randomNodeId()), ping_(cluster::buildBusPing(sender_id_, 0, 0)) {}
 
 BusObserver::~BusObserver() { stop(); }
 
@@ -163,11 +163,11 @@ void BusObserver::stop() {
   links_.clear();
 }
 
-void BusObserver::onTopology(const TopologyPtr& topology) {
+void BusObserver::onTopology(const cluster::TopologyPtr& topology) {
   if (stopped_) return;
   topology_ = topology;
   std::unordered_map<std::string, std::unique_ptr<Link>> links;
-  for (const NodeInfo& node : topology->nodes()) {
+  for (const cluster::NodeInfo& node : topology->nodes()) {
     std::string key = node.id.empty() ? node.address() : node.id;
     uint16_t cport = node.cport ? node.cport : static_cast<uint16_t>(node.port + kBusPortOffset);
     auto it = links_.find(key);
@@ -214,30 +214,30 @@ void BusObserver::evaluate(Link& link) {
   tracker_.setFailing(link.id(), failing);
 }
 
-void BusObserver::onPong(Link& link, const BusPacket& packet) {
+void BusObserver::onPong(Link& link, const cluster::BusPacket& packet) {
   uint64_t now = loop_.nowMs();
   std::string id = link.id();
-  for (const BusGossip& entry : packet.gossip) {
-    if (entry.flags & (bus::kFlagHandshake | bus::kFlagNoAddr)) continue;
-    if (entry.flags & (bus::kFlagFail | bus::kFlagPFail)) gossip_down_ms_[entry.id] = now;
+  for (const cluster::BusGossip& entry : packet.gossip) {
+    if (entry.flags & (cluster::bus::kFlagHandshake | cluster::bus::kFlagNoAddr)) continue;
+    if (entry.flags & (cluster::bus::kFlagFail | cluster::bus::kFlagPFail)) gossip_down_ms_[entry.id] = now;
     if (!entry.ip.empty() && entry.port) tracker_.addKnownNode(entry.ip, entry.port);
   }
   gossip_down_ms_.erase(packet.sender);
   if (link.reportedFailing()) evaluate(link);
 
   // Does the map agree with what this node says of itself?
-  TopologyPtr topology = topology_;
+  cluster::TopologyPtr topology = topology_;
   if (!topology || !packet.master()) return;
   int index = topology->findById(packet.sender);
   std::string why;
   if (index < 0) {
     if (packet.slotCount() > 0) why = "a primary the map lacks claims slots";
   } else {
-    const NodeInfo& node = topology->nodes()[static_cast<size_t>(index)];
+    const cluster::NodeInfo& node = topology->nodes()[static_cast<size_t>(index)];
     if (node.config_epoch != 0 && packet.config_epoch > node.config_epoch) {
       why = "config epoch " + std::to_string(node.config_epoch) + " -> " + std::to_string(packet.config_epoch);
     } else {
-      for (int slot = 0; slot < kSlots && why.empty(); ++slot) {
+      for (int slot = 0; slot < cluster::kSlots && why.empty(); ++slot) {
         if (packet.servesSlot(slot) != (topology->ownerOf(slot) == index)) {
           why = "slot " + std::to_string(slot) + (packet.servesSlot(slot) ? " claimed" : " given up");
         }
@@ -245,12 +245,12 @@ void BusObserver::onPong(Link& link, const BusPacket& packet) {
     }
   }
   if (why.empty()) return;
-  const NodeInfo* node = index >= 0 ? &topology->nodes()[static_cast<size_t>(index)] : nullptr;
+  const cluster::NodeInfo* node = index >= 0 ? &topology->nodes()[static_cast<size_t>(index)] : nullptr;
   std::string host = node ? node->host : packet.ip;
   uint16_t port = node ? node->port : packet.port;
   common::logger("cluster")->debug("bus: {} ({}) differs from the map: {}", id.substr(0, 8),
                                    host + ":" + std::to_string(port), why);
-  tracker_.requestRefresh(RefreshCause::kGossip, "gossip: " + why, host, port);
+  tracker_.requestRefresh(cluster::RefreshCause::kGossip, "gossip: " + why, host, port);
 }
 
-}  // namespace slotgate::cluster
+}  // namespace slotgate::discovery
