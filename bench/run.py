@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """slotgate benchmark harness: redis-benchmark against a 3+3 Redis Cluster, directly and through
 slotgate, alternating A B A B, with medians, ratios, slotgate CPU per request, latency overhead,
-RSS under 10,000 idle clients and a 1-thread vs 2-thread scaling check.
+RSS under 10,000 idle clients and a 1-thread vs 2-thread scaling check; optionally (--unix) a unix
+socket vs loopback TCP to slotgate.
 
-    python3 bench/run.py [--quick] [--rounds N] [--json PATH] [--slotgate PATH]
+    python3 bench/run.py [--quick] [--rounds N] [--json PATH] [--slotgate PATH] [--unix]
+    python3 bench/run.py --quick --only unix      the unix socket comparison alone
 
 What every test sends, the output columns and the JSON-lines format are described in
 bench/README.md. Loopback only; every process started here is stopped on exit.
@@ -104,11 +106,12 @@ def raise_nofile(wanted):
 class Target:
     """Where a redis-benchmark run goes: the cluster itself (--cluster) or a slotgate."""
 
-    def __init__(self, name, port, cluster_mode, pid=None):
+    def __init__(self, name, port, cluster_mode, pid=None, unix_socket=None):
         self.name = name
         self.port = port
         self.cluster_mode = cluster_mode
         self.pid = pid  # process whose CPU is charged to the run (slotgate), or None
+        self.unix_socket = unix_socket  # connect there (redis-benchmark -s) instead of the port
 
 
 class Test:
@@ -138,7 +141,8 @@ class Test:
 
 
 def bench_args(target, test, clients, requests):
-    args = ["redis-benchmark", "-h", HOST, "-p", str(target.port), "-c", str(clients),
+    where = ["-s", target.unix_socket] if target.unix_socket else ["-h", HOST, "-p", str(target.port)]
+    args = ["redis-benchmark", *where, "-c", str(clients),
             "-n", str(requests), "-P", str(test.pipeline), "-r", str(test.keyspace)]
     if target.cluster_mode:
         args.append("--cluster")
@@ -561,6 +565,45 @@ def scaling(ctx, binary):
     return res
 
 
+def unix_vs_tcp(ctx, binary):
+    """Optional (--unix, or --only unix): one slotgate serving both a loopback port and a unix
+    socket; GET unpipelined and -P 16 alternately on each, CPU per request from slotgate's own
+    utime+stime."""
+    import tempfile
+    results = []
+    sock_dir = tempfile.mkdtemp(prefix="slotgate-bench-")
+    sock = os.path.join(sock_dir, "slotgate.sock")
+    progress("unix socket vs loopback TCP to slotgate, GET -c 50, -P 1 and -P 16")
+    ensure_data(ctx, (3, DEFAULT_KEYSPACE))
+    try:
+        with Slotgate(binary, ctx.cluster.seeds(), threads=2, log_level="warn",
+                      extra_args=["--unix-socket", sock]) as gate:
+            tcp = Target("tcp", gate.port, False, gate.proc.pid)
+            unix = Target("unix", gate.port, False, gate.proc.pid, unix_socket=sock)
+            for test in (Test("unix_get", "GET", builtin="get"),
+                         Test("unix_get_p16", "GET -P 16", pipeline=16, builtin="get")):
+                n = calibrate(ctx, test, 50, [tcp, unix], {})
+                runs = alternate(ctx, test, 50, [tcp, unix], n)
+                res = dict(type="unix_socket", test=test.name, label=test.label, clients=50,
+                           pipeline=test.pipeline, requests=n, rounds=ctx.args.rounds)
+                for name, rs in runs.items():
+                    ok = [r for r in rs if not r["error"]]
+                    res[f"{name}_rps"] = median(r["rps"] for r in ok)
+                    # CPU seconds per million requests = CPU microseconds per request.
+                    res[f"{name}_cpu_us_per_request"] = median(r["cpu_s_per_million"] for r in ok)
+                    res[f"{name}_p50_ms"] = median(r["p50_ms"] for r in ok)
+                for k, v in list(res.items()):
+                    if isinstance(v, float):
+                        res[k] = round(v, 3)
+                ctx.emit(res)
+                results.append(res)
+            if gate.proc.poll() is not None:
+                ctx.problems.append("the unix-socket slotgate died during the benchmark")
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    return results
+
+
 def open_idle_clients(port, count, batch=100):
     """count connections to port, each sends PING and reads +PONG. Returns (sockets, errors)."""
     socks, errors = [], []
@@ -665,7 +708,7 @@ def fmt_ovh(x):
     return "-" if x is None else f"{x:+.3f}"
 
 
-def print_table(ctx, scaling_res, rss, started):
+def print_table(ctx, scaling_res, rss, started, unix_res=None):
     w = sys.stdout.write
     w("\nslotgate vs direct (--cluster): medians of %d rounds, A B A B; ratio = slotgate/direct rps\n"
       % ctx.args.rounds)
@@ -691,6 +734,11 @@ def print_table(ctx, scaling_res, rss, started):
             w(f"  note: with --threads 1 slotgate kept only {s['t1_cores']:.2f} of a core busy, so it was not "
               f"the bottleneck on this machine ({os.cpu_count()} cores shared with redis-benchmark and the "
               f"nodes); the ratio says little about slotgate's scaling here\n")
+    if unix_res:
+        w("\nunix socket vs loopback TCP, through one slotgate (--threads 2), -c 50:\n")
+        for r in unix_res:
+            w(f"  {r['label']:<10} TCP {fmt_rps(r['tcp_rps']):>9} rps, {fmt(r['tcp_cpu_us_per_request'])} CPU us/request;"
+              f"  unix {fmt_rps(r['unix_rps']):>9} rps, {fmt(r['unix_cpu_us_per_request'])} CPU us/request\n")
     if rss:
         w("\nslotgate RSS\n")
         for r in rss:
@@ -721,6 +769,8 @@ def parse_args():
                    help="target duration of one run (default 1.0, --quick 0.35)")
     p.add_argument("--idle-clients", type=int, default=10000, help="idle clients for the RSS check")
     p.add_argument("--only", default="", help="comma-separated test names to run (default: all)")
+    p.add_argument("--unix", action="store_true",
+                   help="also compare a unix socket with loopback TCP (as does --only unix)")
     a = p.parse_args()
     if a.rounds < 1:
         p.error("--rounds must be at least 1")
@@ -755,7 +805,7 @@ def main():
                     seconds_per_run=args.seconds, quick=args.quick, nofile=nofile)
         jf.write(json.dumps(meta) + "\n")
         progress(f"starting a 3+3 cluster and slotgate ({binary}); load average {meta['loadavg']}")
-        scaling_res, rss = None, None
+        scaling_res, rss, unix_res = None, None, None
         ctx = None
         try:
             with RedisCluster(node_timeout=5000) as cluster:
@@ -779,6 +829,8 @@ def main():
                             scaling_res = scaling(ctx, binary)
                         if not only or "rss" in only:
                             rss = rss_check(ctx, rss_fresh, idle_clients)
+                        if args.unix or "unix" in only:
+                            unix_res = unix_vs_tcp(ctx, binary)
                     except Exception as e:  # report what was measured so far
                         traceback.print_exc()
                         ctx.problems.append(f"harness stopped early: {e!r}")
@@ -791,7 +843,7 @@ def main():
         if ctx is not None:
             for p in ctx.problems:
                 ctx.emit(dict(type="problem", text=p))
-            print_table(ctx, scaling_res, rss, started)
+            print_table(ctx, scaling_res, rss, started, unix_res)
             return 1 if ctx.problems else 0
     return 1
 

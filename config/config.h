@@ -61,6 +61,10 @@ struct Slowlog {
 
 struct Config {
   Address listen{"127.0.0.1", 7777};
+  bool listen_enabled = true;             // listen: off (then unix_socket serves alone)
+  // A unix socket served beside (or instead of) `listen`, like Redis's unixsocket; empty: none.
+  std::string unix_socket;
+  unsigned unix_socket_perm = 0660;       // its file mode (octal in the file, like unixsocketperm)
   std::vector<Address> seeds;
   unsigned threads = 0;                   // 0: one per core
   unsigned connect_timeout_ms = 1000;     // TCP connect to a node

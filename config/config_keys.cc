@@ -35,6 +35,7 @@ constexpr NumberField slowlogField() {
 
 constexpr const char* kLogFormats[] = {"text", "json"};
 
+constexpr TextField unixSocket() { return {[](Config& c) { return &c.unix_socket; }}; }
 constexpr TextField backendUser() { return {[](Config& c) { return &c.backend.user; }}; }
 constexpr TextField backendPassword() { return {[](Config& c) { return &c.backend.password; }}; }
 
@@ -88,6 +89,8 @@ constexpr std::array kKeyTable{
             limitsField<&Limits::client_output_buffer_soft_seconds>()},
     KeySpec{"limits.max_clients", Kind::kInteger, 1, 1000000, limitsField<&Limits::max_clients>()},
     KeySpec{"limits.maxmemory", Kind::kSize, 0, 1024 * kGiB, limitsField<&Limits::maxmemory>()},
+    KeySpec{"unix_socket", Kind::kString, 0, 0, {}, unixSocket()},
+    KeySpec{"unix_socket_perm", Kind::kFileMode, 0, 0777, configField<&Config::unix_socket_perm>()},
 };
 
 }  // namespace
@@ -141,7 +144,8 @@ std::string expectation(const KeySpec& spec) {
       return "a size from " + formatSize(spec.min) + " to " + formatSize(spec.max) +
              " (bytes, or with a k/kb/m/mb/g/gb suffix)";
     case Kind::kBool: return "true or false";
-    case Kind::kAddress: return "host:port with a port from 1 to 65535";
+    case Kind::kAddress: return "host:port with a port from 1 to 65535";  // or off (documented)
+    case Kind::kFileMode: return "octal permission bits from 0000 to 0777, e.g. \"0660\"";
     case Kind::kAdminAddress: return "host:port with a port from 1 to 65535, or off";
     case Kind::kChoice: {
       std::string names;

@@ -16,7 +16,8 @@
 namespace slotgate::config::detail {
 
 enum class Kind {
-  kInteger, kSize, kBool, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers, kChoice, kAdminAddress
+  kInteger, kSize, kBool, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers, kChoice, kAdminAddress,
+  kFileMode  // octal permission bits, e.g. "0660"
 };
 
 // Reads and writes one numeric field of Config; plain function pointers keep the table constexpr.

@@ -101,8 +101,15 @@ std::vector<std::string> validate(const Config& config) {
         }
         break;
       }
+      case Kind::kFileMode: {
+        uint64_t mode = spec.field.get(config);
+        if (mode > spec.max) report(spec.path, "expected " + expectation(spec) + ", got " + std::to_string(mode));
+        break;
+      }
       case Kind::kAddress:
-        if (!validAddress(config.listen)) {
+        if (!config.listen_enabled) {
+          if (config.unix_socket.empty()) report(spec.path, "is off and no unix_socket is set: nothing would serve clients");
+        } else if (!validAddress(config.listen)) {
           report(spec.path,
                  "expected " + expectation(spec) + ", got " + quote(formatAddress(config.listen)));
         }
@@ -115,7 +122,7 @@ std::vector<std::string> validate(const Config& config) {
           if (!validAddress(seed)) {
             report(path, "expected host:port with a port from 1 to 65535, got " +
                              quote(formatAddress(seed)));
-          } else if (seed == config.listen) {
+          } else if (config.listen_enabled && seed == config.listen) {
             // The proxy would forward every request to itself.
             report(path, "is the proxy's own listen address; seeds must be cluster nodes");
           }
@@ -141,7 +148,7 @@ std::vector<std::string> validate(const Config& config) {
         if (config.admin_enabled && !validAddress(config.admin_listen)) {
           report(spec.path, "expected " + expectation(spec) + ", got " +
                                 quote(formatAddress(config.admin_listen)));
-        } else if (config.admin_enabled && config.admin_listen == config.listen) {
+        } else if (config.admin_enabled && config.listen_enabled && config.admin_listen == config.listen) {
           report(spec.path, "is the proxy's own listen address; use another port or off");
         }
         break;
@@ -156,7 +163,12 @@ std::vector<std::string> validate(const Config& config) {
                ", more than the hard limit limits.client_output_buffer (" +
                formatSize(config.limits.client_output_buffer) + ")");
   }
-  if (config.protected_mode && !authConfigured(config) && validAddress(config.listen) &&
+  if (!config.unix_socket.empty()) {
+    for (const std::string& problem : detail::unixSocketPathProblems(config.unix_socket)) {
+      report("unix_socket", problem);
+    }
+  }
+  if (config.protected_mode && !authConfigured(config) && config.listen_enabled && validAddress(config.listen) &&
       !isLoopbackHost(config.listen.host)) {
     report("protected_mode",
            "listen address " + quote(formatAddress(config.listen)) +

@@ -30,7 +30,10 @@ std::vector<std::pair<std::string, std::string>> settings(const Config& config) 
         value = spec.field.get(config) ? "true" : "false";
         break;
       case Kind::kAddress:
-        value = formatAddress(config.listen);
+        value = config.listen_enabled ? formatAddress(config.listen) : "off";
+        break;
+      case Kind::kFileMode:
+        value = detail::formatFileMode(static_cast<unsigned>(spec.field.get(config)));
         break;
       case Kind::kAddressList:
         for (const Address& seed : config.seeds) value += (value.empty() ? "" : ",") + formatAddress(seed);
@@ -81,8 +84,12 @@ Config liveOnly(const Config& next, const Config& running) {
     switch (spec.kind) {
       case Kind::kInteger:
       case Kind::kSize:
-      case Kind::kBool: spec.field.set(out, spec.field.get(running)); break;
-      case Kind::kAddress: out.listen = running.listen; break;
+      case Kind::kBool:
+      case Kind::kFileMode: spec.field.set(out, spec.field.get(running)); break;
+      case Kind::kAddress:
+        out.listen = running.listen;
+        out.listen_enabled = running.listen_enabled;
+        break;
       case Kind::kAddressList: out.seeds = running.seeds; break;
       case Kind::kLogLevel: out.log_level = running.log_level; break;
       case Kind::kChoice: out.*spec.choice.member = running.*spec.choice.member; break;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <system_error>
 #include <vector>
 
@@ -51,6 +52,37 @@ std::optional<uint64_t> parseUnsigned(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+std::optional<unsigned> parseFileMode(std::string_view text) {
+  if (text.starts_with("0o") || text.starts_with("0O")) text.remove_prefix(2);
+  if (text.empty() || text.size() > 4) return std::nullopt;
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (mode > 0777) return std::nullopt;
+  return mode;
+}
+
+std::string formatFileMode(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", mode & 07777u);
+  return text;
+}
+
+std::vector<std::string> unixSocketPathProblems(const std::string& path) {
+  std::vector<std::string> problems;
+  // sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
+  constexpr size_t kMaxPath = 107;
+  if (path.size() > kMaxPath) {
+    problems.push_back("path is " + std::to_string(path.size()) + " bytes long; a unix socket path may have at most " +
+                       std::to_string(kMaxPath));
+  }
+  if (path.find('\0') != std::string::npos) problems.push_back("path contains a NUL byte");
+  if (!path.empty() && path.back() == '/') problems.push_back("path names a directory: " + quote(path));
+  return problems;
 }
 
 std::optional<bool> parseBool(std::string_view text) {

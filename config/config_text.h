@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 
@@ -41,6 +42,15 @@ bool isIpv6(std::string_view host);
 
 // A non-empty host and a non-zero port: what parseAddress() would have accepted.
 bool validAddress(const Address& address);
+
+// Permission bits written in octal as in redis.conf's unixsocketperm: "0660", "660", "0o660";
+// nothing above 0777.
+std::optional<unsigned> parseFileMode(std::string_view text);
+// "0660".
+std::string formatFileMode(unsigned mode);
+
+// What is wrong with a unix socket path (empty: nothing): the kernel takes at most 107 bytes.
+std::vector<std::string> unixSocketPathProblems(const std::string& path);
 
 // Optimal string alignment distance: edits, counting a swap of neighbours as one typo.
 size_t editDistance(std::string_view a, std::string_view b);

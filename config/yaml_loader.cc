@@ -168,10 +168,22 @@ void YamlLoader::loadValue(const KeySpec& spec, const YAML::Node& key, const YAM
       return;
     }
     case Kind::kAddress: {
+      if (value.IsScalar() && common::toLower(value.Scalar()) == "off") {
+        config.listen_enabled = false;
+        return;
+      }
       std::optional<Address> address;
       if (value.IsScalar()) address = parseAddress(value.Scalar());
       if (!address) return expected(spec, key, value);
+      config.listen_enabled = true;
       config.listen = std::move(*address);
+      return;
+    }
+    case Kind::kFileMode: {
+      std::optional<unsigned> mode;
+      if (value.IsScalar()) mode = parseFileMode(value.Scalar());
+      if (!mode) return expected(spec, key, value);
+      spec.field.set(config, *mode);
       return;
     }
     case Kind::kLogLevel: {

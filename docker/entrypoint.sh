@@ -12,6 +12,7 @@
 #   SLOTGATE_ADMIN_LISTEN  admin address or off (default 0.0.0.0:9121 without a file)
 #   SLOTGATE_PROTECTED_MODE yes|no (default no without a file: a container serves other hosts;
 #                          configure users or keep the port private)
+#   SLOTGATE_UNIX_SOCKET   also serve this unix socket path (e.g. /run/slotgate/slotgate.sock)
 #   SLOTGATE_THREADS, SLOTGATE_LOG_LEVEL
 #   SLOTGATE_BIN           the binary (default: slotgate on PATH)
 #   SLOTGATE_ADMIN_ADDR    where `healthcheck` connects (default 127.0.0.1:<admin port>)
@@ -31,6 +32,7 @@ fi
 [[ -n ${SLOTGATE_SEEDS:-} ]] && args+=(--seeds "$SLOTGATE_SEEDS")
 [[ -f $CONFIG && -n ${SLOTGATE_LISTEN:-} ]] && args+=(--listen "$SLOTGATE_LISTEN")
 [[ -f $CONFIG && -n ${SLOTGATE_ADMIN_LISTEN:-} ]] && args+=(--admin-listen "$SLOTGATE_ADMIN_LISTEN")
+[[ -n ${SLOTGATE_UNIX_SOCKET:-} ]] && args+=(--unix-socket "$SLOTGATE_UNIX_SOCKET")
 [[ -n ${SLOTGATE_THREADS:-} ]] && args+=(--threads "$SLOTGATE_THREADS")
 [[ -n ${SLOTGATE_LOG_LEVEL:-} ]] && args+=(--log-level "$SLOTGATE_LOG_LEVEL")
 
@@ -39,7 +41,13 @@ admin_addr() {
   if [[ -n ${SLOTGATE_ADMIN_ADDR:-} ]]; then echo "$SLOTGATE_ADMIN_ADDR"; return; fi
   local listen=${SLOTGATE_ADMIN_LISTEN:-}
   if [[ -z $listen && -f $CONFIG ]]; then
-    listen=$(sed -n '/^admin:/,/^[^ #]/s/^[[:space:]]*listen:[[:space:]]*"\{0,1\}\([^"#[:space:]]*\).*/\1/p' "$CONFIG" | head -n1)
+    # admin: listen: in the file, in bash alone (the image has no other tools).
+    local line in_admin=0 pattern='^[[:space:]]+listen:[[:space:]]*"?([^"#[:space:]]*)'
+    while IFS= read -r line || [[ -n $line ]]; do
+      if [[ $line == admin:* ]]; then in_admin=1; continue; fi
+      [[ $line =~ ^[^[:space:]#] ]] && in_admin=0
+      if ((in_admin)) && [[ $line =~ $pattern ]]; then listen=${BASH_REMATCH[1]}; break; fi
+    done <"$CONFIG"
   fi
   listen=${listen:-0.0.0.0:9121}
   echo "127.0.0.1:${listen##*:}"

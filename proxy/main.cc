@@ -29,13 +29,14 @@ int main(int argc, char** argv) {
   using namespace slotgate;
   CLI::App app{"slotgate: a transparent Redis Cluster proxy. Plain Redis clients connect to one port;\n"
                "slotgate routes each command to the node that owns its keys and hides redirects."};
-  std::string config_file, check_file, listen, seeds, log_level, admin_listen, protected_mode;
+  std::string config_file, check_file, listen, seeds, log_level, admin_listen, protected_mode, unix_socket;
   unsigned threads = 0;
   bool version = false;
   bool threads_given = false;
   app.add_option("-c,--config", config_file, "YAML configuration file (see config/slotgate.example.yaml)");
   app.add_option("--check-config", check_file, "validate a configuration file and exit (0 valid, 2 invalid)");
-  app.add_option("--listen", listen, "address to listen on, HOST:PORT (default 127.0.0.1:7777)");
+  app.add_option("--listen", listen, "address to listen on, HOST:PORT (default 127.0.0.1:7777), or off");
+  app.add_option("--unix-socket", unix_socket, "also serve clients on this unix socket path (unix_socket)");
   app.add_option("--seeds", seeds, "cluster nodes to start from, HOST:PORT[,HOST:PORT...]");
   auto* threads_opt = app.add_option("--threads", threads, "worker threads (0 = one per core)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitBadConfig;
   }
   if (version) {
-    std::cout << "slotgate " << SLOTGATE_VERSION << "\n";
+    std::cout << "slotgate " << SLOTGATE_VERSION << " (git " << SLOTGATE_GIT_REVISION << ")\n";
     return 0;
   }
 
@@ -74,11 +75,15 @@ int main(int argc, char** argv) {
   if (!config_file.empty()) result = config::loadFile(config_file);
   // Command-line values override the file, at start and on every reload.
   auto overrides = [=](config::Config& cfg, std::vector<std::string>* errors) {
-    if (!listen.empty()) {
+    if (!unix_socket.empty()) cfg.unix_socket = unix_socket;
+    if (listen == "off") {
+      cfg.listen_enabled = false;
+    } else if (!listen.empty()) {
       if (auto address = config::parseAddress(listen)) {
+        cfg.listen_enabled = true;
         cfg.listen = *address;
       } else if (errors) {
-        errors->push_back("--listen: expected HOST:PORT, got \"" + listen + "\"");
+        errors->push_back("--listen: expected HOST:PORT or off, got \"" + listen + "\"");
       }
     }
     if (!admin_listen.empty()) {

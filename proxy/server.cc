@@ -61,6 +61,7 @@ class Server {
   std::unique_ptr<discovery::TopologyTracker> tracker_;
   std::unique_ptr<discovery::BusObserver> observer_;
   session::ClientBudget budget_;
+  common::uv::UnixSocketFile unix_socket_;  // outlives the workers: its file is removed last
   std::vector<std::unique_ptr<Worker>> workers_;
   admin::ProxyInfoCollector info_;
   request::ScriptCache scripts_;
@@ -85,7 +86,7 @@ Server::Server(const config::Config& initial, ConfigSource source)
 
 bool Server::openListeners() {
   auto refresh = [this](cluster::RefreshCause cause, const std::string& reason) { requestRefresh(cause, reason); };
-  WorkerShared shared{refresh, &info_, &scripts_, &clients_, &slowlog_, &config_, &budget_};
+  WorkerShared shared{refresh, &info_, &scripts_, &clients_, &slowlog_, &config_, &budget_, &unix_socket_};
   info_.setBudget(&budget_);
   ConfigPtr config = config_.current();
   for (unsigned i = 0; i < threads_; ++i) {
@@ -96,7 +97,7 @@ bool Server::openListeners() {
         [&worker](std::function<void(admin::WorkerMetrics)> done) { worker.collectMetrics(std::move(done)); });
     std::string error;
     if (!worker.listen(&error)) {
-      log_->critical("cannot listen on {}:{}: {}", initial_.listen.host, initial_.listen.port, error);
+      log_->critical("cannot listen: {}", error);
       return false;
     }
   }
@@ -156,8 +157,10 @@ void Server::logStarted() const {
   for (const auto& seed : initial_.seeds) {
     seeds += (seeds.empty() ? "" : ",") + seed.host + ":" + std::to_string(seed.port);
   }
-  log_->info("slotgate {} listening on {}:{} with {} worker thread(s); seeds {}; admin {}", SLOTGATE_VERSION,
-             initial_.listen.host, initial_.listen.port, threads_, seeds,
+  log_->info("slotgate {} listening on {}{} with {} worker thread(s); seeds {}; admin {}", SLOTGATE_VERSION,
+             initial_.listen_enabled ? initial_.listen.host + ":" + std::to_string(initial_.listen.port) : "",
+             initial_.unix_socket.empty() ? "" : (initial_.listen_enabled ? " and " : "") + initial_.unix_socket,
+             threads_, seeds,
              initial_.admin_enabled
                  ? "http://" + initial_.admin_listen.host + ":" + std::to_string(initial_.admin_listen.port)
                  : std::string("off"));

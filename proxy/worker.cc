@@ -65,11 +65,30 @@ Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
 Worker::~Worker() { join(); }
 
 bool Worker::listen(std::string* error) {
-  return listener_->listen(config_->listen.host, config_->listen.port, kListenBacklog,
-                           [this](common::uv::TcpConnection* conn) { onAccept(conn); }, error) == 0;
+  auto on_accept = [this](common::uv::TcpConnection* conn) { onAccept(conn); };
+  if (config_->listen_enabled &&
+      listener_->listen(config_->listen.host, config_->listen.port, kListenBacklog, on_accept, error) != 0) {
+    if (error->find(config_->listen.host) == std::string::npos) {
+      *error = config_->listen.host + ":" + std::to_string(config_->listen.port) + ": " + *error;
+    }
+    return false;
+  }
+  if (config_->unix_socket.empty()) return true;
+  common::uv::UnixSocketFile* socket = shared_.unix_socket;
+  if (!socket) {
+    *error = "unix socket " + config_->unix_socket + ": not available";
+    return false;
+  }
+  if (!socket->isOpen() && socket->open(config_->unix_socket, config_->unix_socket_perm, kListenBacklog, error) != 0) {
+    return false;
+  }
+  unix_listener_ = std::make_unique<common::uv::UnixListener>(loop_);
+  return unix_listener_->listen(*socket, kListenBacklog, on_accept, error) == 0;
 }
 
 void Worker::start() {
+  // Every worker listened before any starts: each holds its own copy of the unix socket now.
+  if (shared_.unix_socket) shared_.unix_socket->closeDescriptor();
   sweep_->start(kTimeoutSweepMs, kTimeoutSweepMs, [this] {
     uint64_t now = loop_.nowMs();
     // Timers run before I/O in a loop turn: after the loop was busy for long (a huge command),
@@ -124,7 +143,8 @@ void Worker::publishCommands(command::LearnedCommandsPtr learned) {
 // Protected mode and max_clients. A refused client gets Redis's error and is closed once it is sent.
 bool Worker::admit(common::uv::TcpConnection* conn) {
   std::string_view reply;
-  if (config_->protected_mode && !config::authConfigured(*config_)) {
+  // A unix-socket client is local by construction; its file's mode is what protects it.
+  if (config_->protected_mode && !config::authConfigured(*config_) && !conn->unixSocket()) {
     const std::string& peer = conn->peer();
     size_t colon = peer.rfind(':');
     if (colon == std::string::npos || !config::isLoopbackHost(peer.substr(0, colon))) {
@@ -255,6 +275,7 @@ void Worker::drain(uint64_t deadline_ms, std::function<void(size_t)> done) {
     drain_deadline_ms_ = loop_.nowMs() + deadline_ms;
     drain_done_ = std::move(done);
     listener_->close();
+    if (unix_listener_) unix_listener_->close();
     drain_timer_ = std::make_unique<common::uv::Timer>(loop_);
     drain_timer_->start(0, kDrainCheckMs, [this] { drainStep(); });
   });
@@ -295,6 +316,7 @@ void Worker::stop() {
 
 void Worker::shutdownOnLoop() {
   listener_->close();
+  unix_listener_.reset();
   sweep_.reset();
   drain_timer_.reset();
   // Sessions first (their requests then drop their replies), then the node connections.

@@ -13,6 +13,7 @@
 #include "common/uv/event_loop.h"
 #include "common/uv/tcp_listener.h"
 #include "common/uv/timer.h"
+#include "common/uv/unix_listener.h"
 #include "config/config.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/backend/backend_pool.h"
@@ -36,6 +37,8 @@ struct WorkerShared {
   request::Slowlog* slowlog = nullptr;
   request::ControlPort* control = nullptr;
   session::ClientBudget* budget = nullptr;  // max_clients and maxmemory
+  // unix_socket: bound by the first worker's listen(), served by all; removed when it is destroyed.
+  common::uv::UnixSocketFile* unix_socket = nullptr;
 };
 
 class Worker {
@@ -43,7 +46,8 @@ class Worker {
   Worker(int index, ConfigPtr config, WorkerShared shared);
   ~Worker();
 
-  // Binds the listening socket (before start()); false with `error` set on failure.
+  // Binds the listening socket and serves the unix socket if configured (before start()); false
+  // with `error` set on failure.
   bool listen(std::string* error);
   void start();
   // Thread-safe.
@@ -92,6 +96,7 @@ class Worker {
   session::CommandStats command_stats_;
   common::uv::IoCounters client_io_;
   std::unique_ptr<common::uv::TcpListener> listener_;
+  std::unique_ptr<common::uv::UnixListener> unix_listener_;
   std::unique_ptr<common::uv::Timer> sweep_;
   session::ClientBudget* budget_;
   int64_t reported_buffered_ = 0;  // this worker's share of budget_->buffered()

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages slotgate needs to build, test and run its demo, if any is missing.
+#   install_deps.sh           build, test, demo
+#   install_deps.sh docker    the docker engine, compose and debootstrap (make test-docker)
+#   install_deps.sh package   what cpack -G DEB uses to find the runtime dependencies
 set -euo pipefail
 
 PACKAGES=(cmake g++ make pkg-config libuv1-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
@@ -8,6 +11,12 @@ PACKAGES=(cmake g++ make pkg-config libuv1-dev libyaml-cpp-dev libspdlog-dev lib
           clang-format    # scripts/format.sh
           redis-redisearch  # a module whose commands no table knows, for the tests
           clang libclang-rt-14-dev)  # libFuzzer and the sanitizers' runtimes for make fuzz
+case ${1:-} in
+  docker) PACKAGES=(docker.io docker-compose debootstrap) ;;
+  package) PACKAGES=(dpkg-dev file) ;;
+  "") ;;
+  *) echo "install_deps: unknown group '$1'" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -12,8 +12,13 @@ constexpr uint64_t kLateTimerMs = 50;
 
 }  // namespace
 
-TcpConnection::TcpConnection(EventLoop& loop, Handler* handler) : loop_(loop), handler_(handler) {
-  uv_tcp_init(loop_.raw(), &tcp_);
+TcpConnection::TcpConnection(EventLoop& loop, Handler* handler, bool unix_socket)
+    : loop_(loop), handler_(handler), unix_socket_(unix_socket) {
+  if (unix_socket) {
+    uv_pipe_init(loop_.raw(), &pipe_, 0);
+  } else {
+    uv_tcp_init(loop_.raw(), &tcp_);
+  }
   tcp_.data = this;
   open_handles_ = 1;
 }
@@ -21,10 +26,18 @@ TcpConnection::TcpConnection(EventLoop& loop, Handler* handler) : loop_(loop), h
 TcpConnection::~TcpConnection() = default;
 
 TcpConnection* TcpConnection::accept(EventLoop& loop, uv_stream_t* server, Handler* handler) {
-  auto* conn = new TcpConnection(loop, handler);
+  bool unix_socket = server->type == UV_NAMED_PIPE;
+  auto* conn = new TcpConnection(loop, handler, unix_socket);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&conn->tcp_)) != 0) {
     conn->close();
     return nullptr;
+  }
+  if (unix_socket) {
+    char path[256] = {};
+    size_t len = sizeof(path);
+    if (uv_pipe_getsockname(&conn->pipe_, path, &len) == 0) conn->peer_.assign(path, len);
+    conn->peer_ += ":0";
+    return conn;
   }
   uv_tcp_nodelay(&conn->tcp_, 1);
   sockaddr_storage addr{};

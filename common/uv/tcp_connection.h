@@ -1,4 +1,5 @@
-// One TCP stream (accepted or outgoing) and its uv_tcp_t. The connection owns its handles and frees
+// One TCP stream (accepted or outgoing) and its uv_tcp_t, or a client accepted on a unix socket
+// (a uv_pipe_t; the stream calls are the same). The connection owns its handles and frees
 // itself in their close callbacks: its owner calls close() and forgets the pointer. Until then it
 // reports to its Handler; after close() it reports nothing.
 //
@@ -45,7 +46,8 @@ class TcpConnection {
     virtual void onDrained() {}
   };
 
-  // Takes a pending connection from `server`. Returns nullptr if accept failed.
+  // Takes a pending connection from `server` (a TCP or unix-socket listener). Returns nullptr if
+  // accept failed.
   static TcpConnection* accept(EventLoop& loop, uv_stream_t* server, Handler* handler);
   // Starts connecting to host:port (IP literal or name); the handler hears onConnected.
   static TcpConnection* connect(EventLoop& loop, const std::string& host, uint16_t port,
@@ -71,10 +73,13 @@ class TcpConnection {
   void close(bool flush_first = false);
   bool closing() const { return closing_; }
 
+  // "ip:port"; for a unix-socket client "path:0", as Redis shows it.
   const std::string& peer() const { return peer_; }
+  // Accepted on a unix socket: a local client by construction.
+  bool unixSocket() const { return unix_socket_; }
 
  private:
-  TcpConnection(EventLoop& loop, Handler* handler);
+  TcpConnection(EventLoop& loop, Handler* handler, bool unix_socket = false);
   ~TcpConnection();
 
   void resolveAndConnect(const std::string& host, uint16_t port, uint64_t timeout_ms);
@@ -99,7 +104,11 @@ class TcpConnection {
     bool rechecked = false;
   };
 
-  uv_tcp_t tcp_;
+  // Both begin with uv_stream_t's fields: every stream call takes &tcp_ for either.
+  union {
+    uv_tcp_t tcp_;
+    uv_pipe_t pipe_;
+  };
   uv_write_t write_req_;
   std::unique_ptr<ConnectState> connect_;
   Buffer in_;
@@ -108,6 +117,7 @@ class TcpConnection {
   std::string peer_;
   IoCounters* counters_ = nullptr;
   int open_handles_ = 0;
+  bool unix_socket_ = false;
   bool reading_ = false;
   bool connecting_ = false;
   bool resolving_ = false;

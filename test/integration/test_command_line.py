@@ -2,6 +2,7 @@
 slotgate whose seeds do not answer yet (it must keep trying and answer -CLUSTERDOWN meanwhile)."""
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,8 @@ def run(*args):
 def test_version_and_help():
     out = run("--version")
     assert out.returncode == 0 and out.stdout.startswith("slotgate "), out
+    # The version and the git revision it was built from (or "unknown" outside a git checkout).
+    assert re.fullmatch(r"slotgate \d+\.\d+\.\d+ \(git [\w.-]+\)\n", out.stdout), out
     out = run("--help")
     assert out.returncode == 0 and "--seeds" in out.stdout and "--check-config" in out.stdout, out
 

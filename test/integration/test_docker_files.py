@@ -95,13 +95,20 @@ def test_sidecar_files():
     config = _load(os.path.join(sidecar_dir, "slotgate.yaml"))
     assert config["listen"] == "127.0.0.1:6379"
     _check_config(os.path.join(sidecar_dir, "slotgate.yaml"))
+    # The unix socket lives in a volume both containers mount.
+    socket_dir = os.path.dirname(config["unix_socket"])
+    for name in ("slotgate", "app"):
+        assert any(v.endswith(":" + socket_dir) for v in services[name]["volumes"]), (name, socket_dir)
+    assert services["app"]["environment"]["SLOTGATE_SOCKET"] == config["unix_socket"]
 
 
 def test_dockerfile():
     with open(os.path.join(DOCKER, "Dockerfile")) as f:
         text = f.read()
     assert re.search(r"^FROM debian:bookworm AS build$", text, re.M)
-    assert re.search(r"^FROM debian:bookworm-slim$", text, re.M)
+    # The runtime image is only what docker/rootfs.sh assembles: binary, bash, their libraries.
+    assert re.search(r"^FROM scratch$", text, re.M)
+    assert re.search(r"^COPY --from=build /rootfs /$", text, re.M)
     users = re.findall(r"^USER (\S+)$", text, re.M)
     assert users and users[-1] not in ("root", "0"), users
     assert re.search(r"^EXPOSE 7777 9121$", text, re.M)
@@ -114,7 +121,7 @@ def test_dockerfile():
         deps = f.read()
     for pkg in ("libuv1-dev", "libyaml-cpp-dev", "libspdlog-dev", "libcli11-dev", "libssl-dev"):
         assert pkg in text and pkg in deps, pkg
-    for script in ("entrypoint.sh", "cluster-init.sh", os.path.join("sidecar", "app.sh")):
+    for script in ("entrypoint.sh", "cluster-init.sh", "rootfs.sh", os.path.join("sidecar", "app.sh")):
         res = subprocess.run(["bash", "-n", os.path.join(DOCKER, script)], capture_output=True)
         assert res.returncode == 0, (script, res.stderr)
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -158,6 +159,50 @@ TEST_CASE("the example file loads cleanly and documents the defaults", "[config]
   CHECK(loaded.limits.maxmemory == defaults.limits.maxmemory);
   CHECK(loaded.client_idle_s == defaults.client_idle_s);
   CHECK(loaded.protected_mode == defaults.protected_mode);
+  CHECK(loaded.listen_enabled == defaults.listen_enabled);
+  CHECK(loaded.unix_socket == defaults.unix_socket);
+  CHECK(loaded.unix_socket_perm == defaults.unix_socket_perm);
+}
+
+TEST_CASE("unix_socket, unix_socket_perm and listen: off", "[config]") {
+  LoadResult result = load("unix_socket: /run/slotgate/s.sock\nunix_socket_perm: \"0600\"\nlisten: off\n"
+                           "seeds: [\"10.0.0.1:7000\"]\n");
+  INFO(joined(result.errors));
+  REQUIRE(result.ok());
+  CHECK(result.config.unix_socket == "/run/slotgate/s.sock");
+  CHECK(result.config.unix_socket_perm == 0600);
+  CHECK_FALSE(result.config.listen_enabled);
+  CHECK(validate(result.config).empty());
+  auto all = settings(result.config);
+  CHECK(std::find(all.begin(), all.end(), std::pair<std::string, std::string>{"unix_socket_perm", "0600"}) != all.end());
+  CHECK(std::find(all.begin(), all.end(), std::pair<std::string, std::string>{"listen", "off"}) != all.end());
+  // Unquoted, YAML still hands over the digits; 660 reads as octal too, like redis.conf.
+  CHECK(load("unix_socket_perm: 0660\n").config.unix_socket_perm == 0660);
+  CHECK(load("unix_socket_perm: 777\n").config.unix_socket_perm == 0777);
+  for (std::string_view bad : {"unix_socket_perm: \"0999\"\n", "unix_socket_perm: 01000\n", "unix_socket_perm: rw\n",
+                               "unix_socket_perm: [1]\n"}) {
+    std::string error = onlyError(bad);
+    INFO(bad);
+    CHECK(error.find("unix_socket_perm") != std::string::npos);
+    CHECK(error.find("octal") != std::string::npos);
+  }
+  // Every problem at once: listen off with no socket, a path too long for sockaddr_un.
+  Config c;
+  c.seeds.push_back({"10.0.0.1", 7000});
+  c.listen_enabled = false;
+  auto problems = validate(c);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("nothing would serve clients") != std::string::npos);
+  c.listen_enabled = true;
+  c.unix_socket = "/tmp/" + std::string(120, 'x');
+  problems = validate(c);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("at most 107") != std::string::npos);
+  // Restart-only: a reload keeps the running socket.
+  Config next = c;
+  next.unix_socket = "/tmp/other.sock";
+  CHECK(liveOnly(next, c).unix_socket == c.unix_socket);
+  CHECK(restartRequired(c, next) == std::vector<std::string>{"unix_socket"});
 }
 
 TEST_CASE("protected_mode refuses a non-loopback listen address unless turned off", "[config]") {
