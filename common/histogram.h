@@ -10,7 +10,7 @@ namespace slotgate::common {
 
 class Histogram {
  public:
-  static constexpr int kSubBuckets = 4;          // per doubling: bounds 2^(k/4) µs
+  static constexpr int kSubBuckets = 4;                  // per doubling: bounds 2^(k/4) µs
   static constexpr int kBuckets = 26 * kSubBuckets + 1;  // the last one is +Inf
 
   void record(uint64_t micros) {

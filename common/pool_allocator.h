@@ -38,7 +38,9 @@ class PoolAllocator {
   }
 
   template <typename U>
-  bool operator==(const PoolAllocator<U>&) const noexcept { return true; }
+  bool operator==(const PoolAllocator<U>&) const noexcept {
+    return true;
+  }
 
  private:
   static constexpr size_t kMaxSpare = 4096;

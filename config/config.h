@@ -1,8 +1,8 @@
 // Plain settings structs with their defaults. Nothing here knows YAML; config_loader fills these in.
 #pragma once
 
-#include <cstddef>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,10 +17,10 @@ struct Address {
 
 // Bounds on what one client may send or make the proxy hold. Defaults follow Redis's own.
 struct Limits {
-  size_t max_bulk_len = 512ull * 1024 * 1024;  // proto-max-bulk-len
-  size_t max_inline_len = 64 * 1024;           // PROTO_INLINE_MAX_SIZE
-  size_t max_args = 1024 * 1024;               // arguments in one multibulk request
-  size_t max_pipeline = 1024;                  // commands in flight per client before reading pauses
+  size_t max_bulk_len = 512ull * 1024 * 1024;         // proto-max-bulk-len
+  size_t max_inline_len = 64 * 1024;                  // PROTO_INLINE_MAX_SIZE
+  size_t max_args = 1024 * 1024;                      // arguments in one multibulk request
+  size_t max_pipeline = 1024;                         // commands in flight per client before reading pauses
   size_t client_output_buffer = 64ull * 1024 * 1024;  // unsent reply bytes before the client is dropped
   // Soft output limit: a client above it for soft_seconds in a row is dropped. 0 = off (Redis's
   // default for normal clients).
@@ -61,28 +61,28 @@ struct Slowlog {
 
 struct Config {
   Address listen{"127.0.0.1", 7777};
-  bool listen_enabled = true;             // listen: off (then unix_socket serves alone)
+  bool listen_enabled = true;  // listen: off (then unix_socket serves alone)
   // A unix socket served beside (or instead of) `listen`, like Redis's unixsocket; empty: none.
   std::string unix_socket;
-  unsigned unix_socket_perm = 0660;       // its file mode (octal in the file, like unixsocketperm)
+  unsigned unix_socket_perm = 0660;  // its file mode (octal in the file, like unixsocketperm)
   std::vector<Address> seeds;
-  unsigned threads = 0;                   // 0: one per core
-  unsigned connect_timeout_ms = 1000;     // TCP connect to a node
-  unsigned backend_timeout_ms = 5000;     // a node's reply to one command
-  unsigned max_redirects = 5;             // MOVED/ASK/TRYAGAIN/retries one request may follow
-  unsigned refresh_interval_ms = 10000;   // periodic topology refresh, the safety net
-  bool gossip = true;                     // watch the cluster bus (PING/PONG) for changes
-  unsigned gossip_interval_ms = 500;      // between two PINGs to one node's bus port
-  unsigned failover_wait_ms = 10000;      // how long requests for a failed primary's slots wait
-  unsigned client_idle_s = 0;             // close clients idle this long; 0 = never (Redis's timeout)
+  unsigned threads = 0;                  // 0: one per core
+  unsigned connect_timeout_ms = 1000;    // TCP connect to a node
+  unsigned backend_timeout_ms = 5000;    // a node's reply to one command
+  unsigned max_redirects = 5;            // MOVED/ASK/TRYAGAIN/retries one request may follow
+  unsigned refresh_interval_ms = 10000;  // periodic topology refresh, the safety net
+  bool gossip = true;                    // watch the cluster bus (PING/PONG) for changes
+  unsigned gossip_interval_ms = 500;     // between two PINGs to one node's bus port
+  unsigned failover_wait_ms = 10000;     // how long requests for a failed primary's slots wait
+  unsigned client_idle_s = 0;            // close clients idle this long; 0 = never (Redis's timeout)
   // Without auth configured, accept clients from loopback only and refuse a non-loopback listen
   // address (Redis's protected-mode).
   bool protected_mode = true;
-  unsigned shutdown_timeout_ms = 10000;   // SIGTERM: in-flight requests may finish for this long
-  std::string log_level = "info";         // trace|debug|info|warn|error|critical|off
-  std::string log_format = "text";        // text|json
-  std::string read_from = "master";       // one of kReadFromChoices
-  bool admin_enabled = true;              // admin.listen: off
+  unsigned shutdown_timeout_ms = 10000;     // SIGTERM: in-flight requests may finish for this long
+  std::string log_level = "info";           // trace|debug|info|warn|error|critical|off
+  std::string log_format = "text";          // text|json
+  std::string read_from = "master";         // one of kReadFromChoices
+  bool admin_enabled = true;                // admin.listen: off
   Address admin_listen{"127.0.0.1", 9121};  // HTTP: /metrics /healthz /readyz /topology
   Slowlog slowlog;
   Limits limits;

@@ -12,9 +12,7 @@ namespace {
 template <auto kMember>
 constexpr NumberField configField() {
   return {[](const Config& c) -> uint64_t { return c.*kMember; },
-          [](Config& c, uint64_t v) {
-            c.*kMember = static_cast<std::remove_cvref_t<decltype(c.*kMember)>>(v);
-          }};
+          [](Config& c, uint64_t v) { c.*kMember = static_cast<std::remove_cvref_t<decltype(c.*kMember)>>(v); }};
 }
 
 template <auto kMember>
@@ -35,50 +33,90 @@ constexpr NumberField slowlogField() {
 
 constexpr const char* kLogFormats[] = {"text", "json"};
 
-constexpr TextField unixSocket() { return {[](Config& c) { return &c.unix_socket; }}; }
-constexpr TextField backendUser() { return {[](Config& c) { return &c.backend.user; }}; }
-constexpr TextField backendPassword() { return {[](Config& c) { return &c.backend.password; }}; }
+constexpr TextField unixSocket() {
+  return {[](Config& c) { return &c.unix_socket; }};
+}
+constexpr TextField backendUser() {
+  return {[](Config& c) { return &c.backend.user; }};
+}
+constexpr TextField backendPassword() {
+  return {[](Config& c) { return &c.backend.password; }};
+}
 
 // The schema. Ranges must match config/slotgate.example.yaml.
 constexpr std::array kKeyTable{
     KeySpec{"listen", Kind::kAddress},
     KeySpec{"seeds", Kind::kAddressList},
     KeySpec{"threads", Kind::kInteger, 0, 256, configField<&Config::threads>()},
-    KeySpec{"timeouts.connect_ms", Kind::kInteger, 1, 600000,
-            configField<&Config::connect_timeout_ms>(), {}, kLive},
-    KeySpec{"timeouts.backend_ms", Kind::kInteger, 1, 3600000,
-            configField<&Config::backend_timeout_ms>(), {}, kLive},
-    KeySpec{"timeouts.shutdown_ms", Kind::kInteger, 0, 3600000,
-            configField<&Config::shutdown_timeout_ms>(), {}, kLive},
+    KeySpec{
+        "timeouts.connect_ms", Kind::kInteger, 1, 600000, configField<&Config::connect_timeout_ms>(), {}, kLive},
+    KeySpec{
+        "timeouts.backend_ms", Kind::kInteger, 1, 3600000, configField<&Config::backend_timeout_ms>(), {}, kLive},
+    KeySpec{"timeouts.shutdown_ms",
+            Kind::kInteger,
+            0,
+            3600000,
+            configField<&Config::shutdown_timeout_ms>(),
+            {},
+            kLive},
     KeySpec{"max_redirects", Kind::kInteger, 0, 100, configField<&Config::max_redirects>(), {}, kLive},
-    KeySpec{"read_from", Kind::kChoice, 0, 0, {}, {}, kLive,
+    KeySpec{"read_from",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kLive,
             {&Config::read_from, kReadFromChoices, std::size(kReadFromChoices)}},
-    KeySpec{"timeouts.client_idle_s", Kind::kInteger, 0, 31536000,
-            configField<&Config::client_idle_s>()},
+    KeySpec{"timeouts.client_idle_s", Kind::kInteger, 0, 31536000, configField<&Config::client_idle_s>()},
     KeySpec{"topology.refresh_interval_ms", Kind::kInteger, 100, 86400000,
             configField<&Config::refresh_interval_ms>()},
     KeySpec{"topology.gossip", Kind::kBool, 0, 1, configField<&Config::gossip>()},
-    KeySpec{"topology.gossip_interval_ms", Kind::kInteger, 10, 60000,
-            configField<&Config::gossip_interval_ms>()},
-    KeySpec{"topology.failover_wait_ms", Kind::kInteger, 0, 3600000,
-            configField<&Config::failover_wait_ms>(), {}, kLive},
+    KeySpec{"topology.gossip_interval_ms", Kind::kInteger, 10, 60000, configField<&Config::gossip_interval_ms>()},
+    KeySpec{"topology.failover_wait_ms",
+            Kind::kInteger,
+            0,
+            3600000,
+            configField<&Config::failover_wait_ms>(),
+            {},
+            kLive},
     KeySpec{"log.level", Kind::kLogLevel, 0, 0, {}, {}, kLive},
-    KeySpec{"log.format", Kind::kChoice, 0, 0, {}, {}, kLive,
+    KeySpec{"log.format",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kLive,
             {&Config::log_format, kLogFormats, std::size(kLogFormats)}},
     KeySpec{"admin.listen", Kind::kAdminAddress},
-    KeySpec{"slowlog.slower_than_us", Kind::kInteger, 0, 3600000000,
-            slowlogField<&Slowlog::slower_than_us>(), {}, kLive},
+    KeySpec{"slowlog.slower_than_us",
+            Kind::kInteger,
+            0,
+            3600000000,
+            slowlogField<&Slowlog::slower_than_us>(),
+            {},
+            kLive},
     KeySpec{"slowlog.max_len", Kind::kInteger, 0, 1000000, slowlogField<&Slowlog::max_len>(), {}, kLive},
     KeySpec{"limits.max_bulk_len", Kind::kSize, 1, 4 * kGiB, limitsField<&Limits::max_bulk_len>(), {}, kLive},
     KeySpec{"protected_mode", Kind::kBool, 0, 1, configField<&Config::protected_mode>()},
-    KeySpec{"limits.max_inline_len", Kind::kSize, 1, 512 * kMiB,
-            limitsField<&Limits::max_inline_len>(), {}, kLive},
-    KeySpec{"limits.max_args", Kind::kInteger, 1, (uint64_t{1} << 31) - 1,
-            limitsField<&Limits::max_args>(), {}, kLive},
-    KeySpec{"limits.max_pipeline", Kind::kInteger, 1, 1000000,
-            limitsField<&Limits::max_pipeline>(), {}, kLive},
-    KeySpec{"limits.client_output_buffer", Kind::kSize, kKiB, 64 * kGiB,
-            limitsField<&Limits::client_output_buffer>(), {}, kLive},
+    KeySpec{
+        "limits.max_inline_len", Kind::kSize, 1, 512 * kMiB, limitsField<&Limits::max_inline_len>(), {}, kLive},
+    KeySpec{"limits.max_args",
+            Kind::kInteger,
+            1,
+            (uint64_t{1} << 31) - 1,
+            limitsField<&Limits::max_args>(),
+            {},
+            kLive},
+    KeySpec{"limits.max_pipeline", Kind::kInteger, 1, 1000000, limitsField<&Limits::max_pipeline>(), {}, kLive},
+    KeySpec{"limits.client_output_buffer",
+            Kind::kSize,
+            kKiB,
+            64 * kGiB,
+            limitsField<&Limits::client_output_buffer>(),
+            {},
+            kLive},
     KeySpec{"users", Kind::kUsers, 0, 0, {}, {}, kLive},
     KeySpec{"backend.user", Kind::kString, 0, 0, {}, backendUser(), kLive},
     KeySpec{"backend.password", Kind::kSecret, 0, 0, {}, backendPassword(), kLive},
@@ -107,8 +145,7 @@ const KeySpec* findKey(std::string_view path) {
 
 bool isSection(std::string_view path) {
   for (const KeySpec& spec : kKeys) {
-    if (spec.path.size() > path.size() && spec.path.starts_with(path) &&
-        spec.path[path.size()] == '.') {
+    if (spec.path.size() > path.size() && spec.path.starts_with(path) && spec.path[path.size()] == '.') {
       return true;
     }
   }
@@ -143,26 +180,31 @@ std::string expectation(const KeySpec& spec) {
     case Kind::kSize:
       return "a size from " + formatSize(spec.min) + " to " + formatSize(spec.max) +
              " (bytes, or with a k/kb/m/mb/g/gb suffix)";
-    case Kind::kBool: return "true or false";
-    case Kind::kAddress: return "host:port with a port from 1 to 65535";  // or off (documented)
-    case Kind::kFileMode: return "octal permission bits from 0000 to 0777, e.g. \"0660\"";
-    case Kind::kAdminAddress: return "host:port with a port from 1 to 65535, or off";
+    case Kind::kBool:
+      return "true or false";
+    case Kind::kAddress:
+      return "host:port with a port from 1 to 65535";  // or off (documented)
+    case Kind::kFileMode:
+      return "octal permission bits from 0000 to 0777, e.g. \"0660\"";
+    case Kind::kAdminAddress:
+      return "host:port with a port from 1 to 65535, or off";
     case Kind::kChoice: {
       std::string names;
       for (size_t i = 0; i < spec.choice.count; ++i)
         names += (names.empty() ? "" : ", ") + std::string(spec.choice.choices[i]);
       return "one of " + names;
     }
-    case Kind::kAddressList: return "a list of host:port addresses";
+    case Kind::kAddressList:
+      return "a list of host:port addresses";
     case Kind::kString:
-    case Kind::kSecret: return "a string";
+    case Kind::kSecret:
+      return "a string";
     case Kind::kUsers:
       return "a list of users, each a map with name, password or password_sha256, permissions "
              "(read-only, read-write or admin) and key_prefixes";
     case Kind::kLogLevel: {
       std::string names;
-      for (std::string_view level : kLogLevels)
-        names += (names.empty() ? "" : ", ") + std::string(level);
+      for (std::string_view level : kLogLevels) names += (names.empty() ? "" : ", ") + std::string(level);
       return "one of " + names;
     }
   }

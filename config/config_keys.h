@@ -16,7 +16,17 @@
 namespace slotgate::config::detail {
 
 enum class Kind {
-  kInteger, kSize, kBool, kAddress, kAddressList, kLogLevel, kString, kSecret, kUsers, kChoice, kAdminAddress,
+  kInteger,
+  kSize,
+  kBool,
+  kAddress,
+  kAddressList,
+  kLogLevel,
+  kString,
+  kSecret,
+  kUsers,
+  kChoice,
+  kAdminAddress,
   kFileMode  // octal permission bits, e.g. "0660"
 };
 

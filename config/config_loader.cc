@@ -38,8 +38,8 @@ LoadResult loadFile(const std::string& path) {
   }
   if (error != 0) {
     LoadResult result;
-    result.errors.push_back(
-        path + ": cannot read the configuration file: " + std::generic_category().message(error));
+    result.errors.push_back(path +
+                            ": cannot read the configuration file: " + std::generic_category().message(error));
     return result;
   }
   return loadString(text, path);
@@ -52,8 +52,7 @@ LoadResult loadString(std::string_view yaml, std::string_view source_name) {
   } catch (const std::exception& e) {
     // yaml-cpp documents few of its throws; report rather than let one escape.
     LoadResult result;
-    result.errors.push_back(std::string(source_name) +
-                            ": cannot load the configuration: " + e.what());
+    result.errors.push_back(std::string(source_name) + ": cannot load the configuration: " + e.what());
     return result;
   }
 }
@@ -108,10 +107,10 @@ std::vector<std::string> validate(const Config& config) {
       }
       case Kind::kAddress:
         if (!config.listen_enabled) {
-          if (config.unix_socket.empty()) report(spec.path, "is off and no unix_socket is set: nothing would serve clients");
+          if (config.unix_socket.empty())
+            report(spec.path, "is off and no unix_socket is set: nothing would serve clients");
         } else if (!validAddress(config.listen)) {
-          report(spec.path,
-                 "expected " + expectation(spec) + ", got " + quote(formatAddress(config.listen)));
+          report(spec.path, "expected " + expectation(spec) + ", got " + quote(formatAddress(config.listen)));
         }
         break;
       case Kind::kAddressList:
@@ -120,8 +119,7 @@ std::vector<std::string> validate(const Config& config) {
           const Address& seed = config.seeds[i];
           std::string path = std::string(spec.path) + "[" + std::to_string(i) + "]";
           if (!validAddress(seed)) {
-            report(path, "expected host:port with a port from 1 to 65535, got " +
-                             quote(formatAddress(seed)));
+            report(path, "expected host:port with a port from 1 to 65535, got " + quote(formatAddress(seed)));
           } else if (config.listen_enabled && seed == config.listen) {
             // The proxy would forward every request to itself.
             report(path, "is the proxy's own listen address; seeds must be cluster nodes");
@@ -146,8 +144,8 @@ std::vector<std::string> validate(const Config& config) {
       }
       case Kind::kAdminAddress:
         if (config.admin_enabled && !validAddress(config.admin_listen)) {
-          report(spec.path, "expected " + expectation(spec) + ", got " +
-                                quote(formatAddress(config.admin_listen)));
+          report(spec.path,
+                 "expected " + expectation(spec) + ", got " + quote(formatAddress(config.admin_listen)));
         } else if (config.admin_enabled && config.listen_enabled && config.admin_listen == config.listen) {
           report(spec.path, "is the proxy's own listen address; use another port or off");
         }
@@ -158,10 +156,9 @@ std::vector<std::string> validate(const Config& config) {
     report("backend.password", "required when backend.user is set");
   }
   if (config.limits.client_output_buffer_soft > config.limits.client_output_buffer) {
-    report("limits.client_output_buffer_soft",
-           "is " + formatSize(config.limits.client_output_buffer_soft) +
-               ", more than the hard limit limits.client_output_buffer (" +
-               formatSize(config.limits.client_output_buffer) + ")");
+    report("limits.client_output_buffer_soft", "is " + formatSize(config.limits.client_output_buffer_soft) +
+                                                   ", more than the hard limit limits.client_output_buffer (" +
+                                                   formatSize(config.limits.client_output_buffer) + ")");
   }
   if (!config.unix_socket.empty()) {
     for (const std::string& problem : detail::unixSocketPathProblems(config.unix_socket)) {

@@ -85,21 +85,33 @@ Config liveOnly(const Config& next, const Config& running) {
       case Kind::kInteger:
       case Kind::kSize:
       case Kind::kBool:
-      case Kind::kFileMode: spec.field.set(out, spec.field.get(running)); break;
+      case Kind::kFileMode:
+        spec.field.set(out, spec.field.get(running));
+        break;
       case Kind::kAddress:
         out.listen = running.listen;
         out.listen_enabled = running.listen_enabled;
         break;
-      case Kind::kAddressList: out.seeds = running.seeds; break;
-      case Kind::kLogLevel: out.log_level = running.log_level; break;
-      case Kind::kChoice: out.*spec.choice.member = running.*spec.choice.member; break;
+      case Kind::kAddressList:
+        out.seeds = running.seeds;
+        break;
+      case Kind::kLogLevel:
+        out.log_level = running.log_level;
+        break;
+      case Kind::kChoice:
+        out.*spec.choice.member = running.*spec.choice.member;
+        break;
       case Kind::kAdminAddress:
         out.admin_enabled = running.admin_enabled;
         out.admin_listen = running.admin_listen;
         break;
       case Kind::kString:
-      case Kind::kSecret: *spec.text.ref(out) = *spec.text.ref(const_cast<Config&>(running)); break;
-      case Kind::kUsers: out.users = running.users; break;
+      case Kind::kSecret:
+        *spec.text.ref(out) = *spec.text.ref(const_cast<Config&>(running));
+        break;
+      case Kind::kUsers:
+        out.users = running.users;
+        break;
     }
   }
   return out;

@@ -35,13 +35,11 @@ constexpr std::array<SizeUnit, 8> kSizeUnits{{
     {"gb", kGiB},
 }};
 
-bool isDigit(char c) {
-  return c >= '0' && c <= '9';
-}
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool isHostChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' || c == '.' ||
-         c == '_' || c == ':' || c == '%';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '-' || c == '.' || c == '_' ||
+         c == ':' || c == '%';
 }
 
 }  // namespace
@@ -77,8 +75,8 @@ std::vector<std::string> unixSocketPathProblems(const std::string& path) {
   // sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
   constexpr size_t kMaxPath = 107;
   if (path.size() > kMaxPath) {
-    problems.push_back("path is " + std::to_string(path.size()) + " bytes long; a unix socket path may have at most " +
-                       std::to_string(kMaxPath));
+    problems.push_back("path is " + std::to_string(path.size()) +
+                       " bytes long; a unix socket path may have at most " + std::to_string(kMaxPath));
   }
   if (path.find('\0') != std::string::npos) problems.push_back("path contains a NUL byte");
   if (!path.empty() && path.back() == '/') problems.push_back("path names a directory: " + quote(path));
@@ -98,8 +96,8 @@ std::optional<uint64_t> parseSize(std::string_view text) {
   std::optional<uint64_t> number = parseUnsigned(text.substr(0, digits));
   if (!number) return std::nullopt;
   std::string unit = common::toLower(text.substr(digits));
-  auto unit_it = std::find_if(kSizeUnits.begin(), kSizeUnits.end(),
-                              [&](const SizeUnit& u) { return u.name == unit; });
+  auto unit_it =
+      std::find_if(kSizeUnits.begin(), kSizeUnits.end(), [&](const SizeUnit& u) { return u.name == unit; });
   if (unit_it == kSizeUnits.end()) return std::nullopt;
   uint64_t multiplier = unit_it->multiplier;
   if (*number > UINT64_MAX / multiplier) return std::nullopt;
@@ -119,8 +117,7 @@ std::string formatAddress(const Address& address) {
 }
 
 std::string quote(std::string_view text) {
-  if (text.size() > kMaxShownValue)
-    return "\"" + std::string(text.substr(0, kMaxShownValue)) + "...\"";
+  if (text.size() > kMaxShownValue) return "\"" + std::string(text.substr(0, kMaxShownValue)) + "...\"";
   return "\"" + std::string(text) + "\"";
 }
 
@@ -130,9 +127,7 @@ bool isIpv6(std::string_view host) {
   return inet_pton(AF_INET6, address.c_str(), &parsed) == 1;
 }
 
-bool validAddress(const Address& address) {
-  return !address.host.empty() && address.port != 0;
-}
+bool validAddress(const Address& address) { return !address.host.empty() && address.port != 0; }
 
 size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));

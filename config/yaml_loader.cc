@@ -20,10 +20,14 @@ namespace {
 // What was found instead, as it reads after "got ".
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Scalar: return quote(node.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    default: return "no value";
+    case YAML::NodeType::Scalar:
+      return quote(node.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "no value";
   }
 }
 
@@ -42,8 +46,7 @@ class DocumentCounter : public YAML::EventHandler {
     node(mark);
   }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
     node(mark);
   }
   void OnMapEnd() override {}
@@ -85,8 +88,7 @@ LoadResult YamlLoader::run(std::string_view yaml) {
   if (documents > 1) {
     fail(second, "",
          "expected one YAML document, found " +
-             (documents == kMaxDocuments ? "at least " + std::to_string(documents)
-                                         : std::to_string(documents)));
+             (documents == kMaxDocuments ? "at least " + std::to_string(documents) : std::to_string(documents)));
   }
   if (documents == 0 || first.IsNull()) return std::move(result_);
   const YAML::Node& root = first;
@@ -141,8 +143,7 @@ void YamlLoader::walkMap(const YAML::Node& map, const std::string& prefix) {
       }
     } else {
       std::string hint = suggestKey(prefix, name);
-      fail(key.Mark(), path,
-           hint.empty() ? "unknown key" : "unknown key; did you mean \"" + hint + "\"?");
+      fail(key.Mark(), path, hint.empty() ? "unknown key" : "unknown key; did you mean \"" + hint + "\"?");
     }
   }
 }
@@ -194,13 +195,15 @@ void YamlLoader::loadValue(const KeySpec& spec, const YAML::Node& key, const YAM
       config.log_level = std::move(level);
       return;
     }
-    case Kind::kAddressList: return loadSeeds(spec, key, value);
+    case Kind::kAddressList:
+      return loadSeeds(spec, key, value);
     case Kind::kString:
     case Kind::kSecret:
       if (!value.IsScalar()) return expected(spec, key, value);
       *spec.text.ref(config) = value.Scalar();
       return;
-    case Kind::kUsers: return loadUsers(spec, key, value);
+    case Kind::kUsers:
+      return loadUsers(spec, key, value);
     case Kind::kChoice: {
       std::string word = value.IsScalar() ? common::toLower(value.Scalar()) : "";
       for (size_t i = 0; i < spec.choice.count; ++i) {
@@ -240,8 +243,10 @@ void YamlLoader::loadUsers(const KeySpec& spec, const YAML::Node& key, const YAM
       fail(mark, path + (field.empty() ? "" : "." + std::string(field)), what);
     };
     if (!item.IsMap()) {
-      bad("", "expected a map with name, password or password_sha256, permissions and "
-              "key_prefixes, got " + describe(item));
+      bad("",
+          "expected a map with name, password or password_sha256, permissions and "
+          "key_prefixes, got " +
+              describe(item));
       continue;
     }
     User user;
@@ -264,8 +269,7 @@ void YamlLoader::loadUsers(const KeySpec& spec, const YAML::Node& key, const YAM
         }
         if (!digest) {
           bad(name, name == "password" ? "expected a string, got " + describe(v)
-                                       : "expected 64 hex digits (sha256sum of the password), got " +
-                                             describe(v));
+                                       : "expected 64 hex digits (sha256sum of the password), got " + describe(v));
         } else {
           user.password_sha256 = *digest;
           has_password = true;

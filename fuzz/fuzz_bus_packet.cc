@@ -7,8 +7,8 @@
 
 #include "proxy/cluster/bus_packet.h"
 
-#define FUZZ_CHECK(cond) \
-  do {                   \
+#define FUZZ_CHECK(cond)           \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 

@@ -14,8 +14,8 @@ namespace {
 
 using slotgate::resp::ReplyScanner;
 
-#define FUZZ_CHECK(cond) \
-  do {                   \
+#define FUZZ_CHECK(cond)           \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 

@@ -1,8 +1,8 @@
 // libFuzzer target: the client request parser (multibulk and inline), fed in pieces the way a
 // socket delivers them. Checks that a request resumed across reads parses exactly as in one read,
 // and that every argument it reports lies inside the bytes it consumed.
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,8 +16,8 @@ using slotgate::resp::ParseLimits;
 using slotgate::resp::ParseStatus;
 using slotgate::resp::RequestParser;
 
-#define FUZZ_CHECK(cond) \
-  do {                   \
+#define FUZZ_CHECK(cond)           \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 

@@ -20,8 +20,8 @@ namespace slotgate {
 using ConfigPtr = std::shared_ptr<const config::Config>;
 
 struct ConfigSource {
-  std::string path;                                 // empty: started without -c
-  std::function<void(config::Config&)> overrides;   // the command line's, re-applied on reload
+  std::string path;                                // empty: started without -c
+  std::function<void(config::Config&)> overrides;  // the command line's, re-applied on reload
 };
 
 class ConfigControl : public request::ControlPort {

@@ -19,16 +19,17 @@ constexpr int kExitBadConfig = 2;
 
 void printProblems(const std::vector<std::string>& problems) {
   for (const auto& problem : problems) std::cerr << "slotgate: " << problem << "\n";
-  std::cerr << "slotgate: " << problems.size() << " configuration problem"
-            << (problems.size() == 1 ? "" : "s") << "; nothing was started\n";
+  std::cerr << "slotgate: " << problems.size() << " configuration problem" << (problems.size() == 1 ? "" : "s")
+            << "; nothing was started\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace slotgate;
-  CLI::App app{"slotgate: a transparent Redis Cluster proxy. Plain Redis clients connect to one port;\n"
-               "slotgate routes each command to the node that owns its keys and hides redirects."};
+  CLI::App app{
+      "slotgate: a transparent Redis Cluster proxy. Plain Redis clients connect to one port;\n"
+      "slotgate routes each command to the node that owns its keys and hides redirects."};
   std::string config_file, check_file, listen, seeds, log_level, admin_listen, protected_mode, unix_socket;
   unsigned threads = 0;
   bool version = false;

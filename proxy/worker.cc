@@ -3,8 +3,8 @@
 #include <malloc.h>
 
 #include "common/log.h"
-#include "proxy/backend/callback_waiter.h"
 #include "config/config_loader.h"
+#include "proxy/backend/callback_waiter.h"
 #include "proxy/resp/errors.h"
 
 namespace slotgate {
@@ -36,9 +36,15 @@ Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
                                                              shared_.request_refresh, request_stats_);
     stack.dispatcher->setScripts(shared_.scripts);
     stack.dispatcher->setBackendLatency(&backend_latency_);
-    request::LocalContext local{config_->listen.host, config_->listen.port,
-                                request::proxyNodeId(config_->listen.host, config_->listen.port), 0, config_.get(),
-                                nullptr, proto, shared_.control, shared_.slowlog};
+    request::LocalContext local{config_->listen.host,
+                                config_->listen.port,
+                                request::proxyNodeId(config_->listen.host, config_->listen.port),
+                                0,
+                                config_.get(),
+                                nullptr,
+                                proto,
+                                shared_.control,
+                                shared_.slowlog};
     stack.executor = std::make_unique<request::Executor>(*stack.dispatcher, std::move(local), shared_.info);
     session_context_.executors[i] = stack.executor.get();
     session_context_.dispatchers[i] = stack.dispatcher.get();
@@ -79,7 +85,8 @@ bool Worker::listen(std::string* error) {
     *error = "unix socket " + config_->unix_socket + ": not available";
     return false;
   }
-  if (!socket->isOpen() && socket->open(config_->unix_socket, config_->unix_socket_perm, kListenBacklog, error) != 0) {
+  if (!socket->isOpen() &&
+      socket->open(config_->unix_socket, config_->unix_socket_perm, kListenBacklog, error) != 0) {
     return false;
   }
   unix_listener_ = std::make_unique<common::uv::UnixListener>(loop_);
@@ -130,7 +137,8 @@ void Worker::learnBackendVersion() {
                    if (at == std::string_view::npos) return;
                    at += 14;
                    size_t end = reply.find("\r\n", at);
-                   session_context_.backend_version = std::make_shared<const std::string>(reply.substr(at, end - at));
+                   session_context_.backend_version =
+                       std::make_shared<const std::string>(reply.substr(at, end - at));
                  },
                  [this](backend::Failure, const std::string&, const std::string&) { version_asked_ = false; }),
              "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n");
@@ -154,8 +162,8 @@ bool Worker::admit(common::uv::TcpConnection* conn) {
     }
   }
   if (reply.empty() && !budget_->tryAdmit()) {
-    common::logger("session")->debug("client {} refused: {} clients connected (limits.max_clients)",
-                                     conn->peer(), budget_->clients());
+    common::logger("session")->debug("client {} refused: {} clients connected (limits.max_clients)", conn->peer(),
+                                     budget_->clients());
     session_stats_.rejected_connections.add();
     reply = resp::err::kMaxClients;
   }
@@ -186,10 +194,10 @@ void Worker::sweepSessions(uint64_t now_ms, bool check_nodes) {
       common::logger("session")->debug("client {} closed: idle for {} s", raw->peer(), config_->client_idle_s);
       session_stats_.idle_disconnects.add();
     } else {
-      common::logger("session")->warn(
-          "client {} dropped: {} bytes of replies unread for {} s (soft limit {})", raw->peer(),
-          raw->bufferedBytes(), config_->limits.client_output_buffer_soft_seconds,
-          config_->limits.client_output_buffer_soft);
+      common::logger("session")->warn("client {} dropped: {} bytes of replies unread for {} s (soft limit {})",
+                                      raw->peer(), raw->bufferedBytes(),
+                                      config_->limits.client_output_buffer_soft_seconds,
+                                      config_->limits.client_output_buffer_soft);
       session_stats_.output_limit_disconnects.add();
     }
     raw->drop();
@@ -239,13 +247,13 @@ void Worker::collectMetrics(std::function<void(admin::WorkerMetrics)> done) {
     m.backend_latency = backend_latency_;
     for (Stack& stack : stacks_) {
       stack.pool->forEach([&m](const backend::BackendConnection& conn) {
-      admin::NodeMetrics& n = m.nodes[conn.address()];
-      n.connected += conn.connected() ? 1 : 0;
-      n.connects += conn.connects();
-      n.reconnects += conn.connects() > 0 ? conn.connects() - 1 : 0;
-      n.connect_failures += conn.connectFailures();
-      n.in_flight += conn.inFlight();
-      n.down += conn.down() ? 1 : 0;
+        admin::NodeMetrics& n = m.nodes[conn.address()];
+        n.connected += conn.connected() ? 1 : 0;
+        n.connects += conn.connects();
+        n.reconnects += conn.connects() > 0 ? conn.connects() - 1 : 0;
+        n.connect_failures += conn.connectFailures();
+        n.in_flight += conn.inFlight();
+        n.down += conn.down() ? 1 : 0;
       });
       m.backend_bytes_in += stack.pool->io().bytes_in;
       m.backend_bytes_out += stack.pool->io().bytes_out;

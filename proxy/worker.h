@@ -20,8 +20,8 @@
 #include "proxy/cluster/topology.h"
 #include "proxy/request/dispatcher.h"
 #include "proxy/request/executor.h"
-#include "proxy/request/slowlog.h"
 #include "proxy/request/slotgate_command.h"
+#include "proxy/request/slowlog.h"
 #include "proxy/session/session.h"
 
 namespace slotgate {

@@ -6,9 +6,7 @@
 #include "common/uv/tcp_connection.h"
 
 namespace slotgate::common::uv {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 struct EventLoop::DelayedCall {
   uv_timer_t timer;
@@ -97,9 +95,7 @@ void EventLoop::scheduleFlush(TcpConnection* conn) {
   to_flush_.push_back(conn);
 }
 
-void EventLoop::cancelFlush(TcpConnection* conn) {
-  std::erase(to_flush_, conn);
-}
+void EventLoop::cancelFlush(TcpConnection* conn) { std::erase(to_flush_, conn); }
 
 void EventLoop::onIdle(uv_idle_t*) {}
 

@@ -59,11 +59,10 @@ TcpConnection* TcpConnection::accept(EventLoop& loop, uv_stream_t* server, Handl
   return conn;
 }
 
-TcpConnection* TcpConnection::connect(EventLoop& loop, const std::string& host, uint16_t port,
-                                      uint64_t timeout_ms, Handler* handler) {
+TcpConnection* TcpConnection::connect(EventLoop& loop, const std::string& host, uint16_t port, uint64_t timeout_ms,
+                                      Handler* handler) {
   auto* conn = new TcpConnection(loop, handler);
-  conn->peer_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                std::to_string(port);
+  conn->peer_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   conn->connecting_ = true;
   conn->connect_ = std::make_unique<ConnectState>();
   uv_timer_init(loop.raw(), &conn->connect_->timer);
@@ -159,8 +158,7 @@ void TcpConnection::fail(int status) {
 void TcpConnection::startReading() {
   if (reading_ || closing_) return;
   reading_ = true;
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &TcpConnection::onAlloc,
-                &TcpConnection::onReadCb);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &TcpConnection::onAlloc, &TcpConnection::onReadCb);
 }
 
 void TcpConnection::stopReading() {
@@ -228,12 +226,11 @@ void TcpConnection::flushNow() {
       // The kernel took part of it: hand the rest to libuv, which keeps the bytes until written.
       inflight_.swap(out_);
       std::string_view rest = inflight_.readable();
-      uv_buf_t rest_buf =
-          uv_buf_init(const_cast<char*>(rest.data()), static_cast<unsigned>(rest.size()));
+      uv_buf_t rest_buf = uv_buf_init(const_cast<char*>(rest.data()), static_cast<unsigned>(rest.size()));
       write_req_.data = this;
       writing_ = true;
-      int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &rest_buf, 1,
-                        &TcpConnection::onWriteCb);
+      int rc =
+          uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &rest_buf, 1, &TcpConnection::onWriteCb);
       if (rc != 0) {
         writing_ = false;
         if (close_after_flush_) return closeHandles();

@@ -50,8 +50,8 @@ class TcpConnection {
   // accept failed.
   static TcpConnection* accept(EventLoop& loop, uv_stream_t* server, Handler* handler);
   // Starts connecting to host:port (IP literal or name); the handler hears onConnected.
-  static TcpConnection* connect(EventLoop& loop, const std::string& host, uint16_t port,
-                                uint64_t timeout_ms, Handler* handler);
+  static TcpConnection* connect(EventLoop& loop, const std::string& host, uint16_t port, uint64_t timeout_ms,
+                                Handler* handler);
 
   void setHandler(Handler* handler) { handler_ = handler; }
   // Where this connection adds the bytes it reads and writes; may be null.

@@ -1,7 +1,7 @@
 #include "common/uv/tcp_listener.h"
 
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

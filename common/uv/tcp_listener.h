@@ -31,8 +31,8 @@ class TcpListener {
 
   // Returns 0 or a libuv error code; `error` then says what failed. Without `reuse_port` a port
   // another socket holds is refused (EADDRINUSE) instead of shared.
-  int listen(const std::string& host, uint16_t port, int backlog, AcceptFn on_accept,
-             std::string* error, bool reuse_port = true);
+  int listen(const std::string& host, uint16_t port, int backlog, AcceptFn on_accept, std::string* error,
+             bool reuse_port = true);
   void close();
 
   // How long accepting pauses after a failed accept.

@@ -17,17 +17,28 @@ constexpr std::string_view kJson = "application/json";
 
 std::string_view reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
   }
 }
 
@@ -107,7 +118,8 @@ class AdminServer::Connection : private common::uv::TcpConnection::Handler {
     }
     if (request.path == "/topology") return respond(httpResponse(200, kJson, h.topology(), head));
     if (request.path == "/metrics") {
-      h.metrics([reply_later, head](std::string text) { reply_later(httpResponse(200, kPrometheus, text, head)); });
+      h.metrics(
+          [reply_later, head](std::string text) { reply_later(httpResponse(200, kPrometheus, text, head)); });
       return;
     }
     respond(httpResponse(404, kText, "not found; try /metrics, /healthz, /readyz or /topology\n", head));
@@ -126,8 +138,9 @@ AdminServer::~AdminServer() { close(); }
 
 int AdminServer::listen(const std::string& host, uint16_t port, std::string* error) {
   listener_ = std::make_unique<common::uv::TcpListener>(loop_);
-  return listener_->listen(host, port, kBacklog, [this](common::uv::TcpConnection* conn) { onAccept(conn); },
-                           error, /*reuse_port=*/false);
+  return listener_->listen(
+      host, port, kBacklog, [this](common::uv::TcpConnection* conn) { onAccept(conn); }, error,
+      /*reuse_port=*/false);
 }
 
 void AdminServer::close() {

@@ -45,7 +45,6 @@ class AdminServer {
 };
 
 // The full HTTP/1.1 response for `status` with `body` (Connection: close); `head_only` for HEAD.
-std::string httpResponse(int status, std::string_view content_type, std::string_view body,
-                         bool head_only = false);
+std::string httpResponse(int status, std::string_view content_type, std::string_view body, bool head_only = false);
 
 }  // namespace slotgate::admin

@@ -155,8 +155,7 @@ std::string renderPrometheus(const ProcessMetrics& p, const WorkerMetrics& w) {
   }
   out.histogram("slotgate_request_duration_seconds",
                 "client commands, from read to reply ready (end to end in the proxy)", w.latency);
-  out.histogram("slotgate_backend_duration_seconds", "node round trips, from send to reply",
-                w.backend_latency);
+  out.histogram("slotgate_backend_duration_seconds", "node round trips, from send to reply", w.backend_latency);
 
   struct NodeFamily {
     const char* name;
@@ -184,7 +183,8 @@ std::string renderPrometheus(const ProcessMetrics& p, const WorkerMetrics& w) {
 
   out.single("slotgate_cluster_nodes", "gauge", "nodes in the current topology", p.nodes);
   out.single("slotgate_cluster_primaries", "gauge", "primaries serving slots", p.primaries);
-  out.single("slotgate_cluster_slots_covered", "gauge", "slots with an owner", static_cast<uint64_t>(p.slots_covered));
+  out.single("slotgate_cluster_slots_covered", "gauge", "slots with an owner",
+             static_cast<uint64_t>(p.slots_covered));
   out.stats("cluster", p.cluster);
   out.single("slotgate_config_reloads_total", "counter", "configuration reloads applied", p.reloads);
   out.single("slotgate_config_reload_failures_total", "counter", "configuration reloads refused",

@@ -22,20 +22,20 @@ struct StatValue {
 };
 
 struct NodeMetrics {
-  uint64_t connected = 0;         // worker connections open now
-  uint64_t connects = 0;          // successful connects
-  uint64_t reconnects = 0;        // connects after the first, per worker connection
+  uint64_t connected = 0;   // worker connections open now
+  uint64_t connects = 0;    // successful connects
+  uint64_t reconnects = 0;  // connects after the first, per worker connection
   uint64_t connect_failures = 0;
-  uint64_t in_flight = 0;         // commands sent and not answered
-  uint64_t down = 0;              // workers whose last connect to the node failed (backing off)
+  uint64_t in_flight = 0;  // commands sent and not answered
+  uint64_t down = 0;       // workers whose last connect to the node failed (backing off)
 };
 
 struct WorkerMetrics {
   std::vector<StatValue> session;  // SLOTGATE_SESSION_STATS
   std::vector<StatValue> request;  // SLOTGATE_REQUEST_STATS
   std::unordered_map<std::string, session::CommandCounters> commands;
-  common::Histogram latency;          // end to end
-  common::Histogram backend_latency;  // node round trips
+  common::Histogram latency;                 // end to end
+  common::Histogram backend_latency;         // node round trips
   std::map<std::string, NodeMetrics> nodes;  // by "host:port"
   uint64_t client_bytes_in = 0, client_bytes_out = 0;
   uint64_t backend_bytes_in = 0, backend_bytes_out = 0;

@@ -70,8 +70,7 @@ BackendOptions backendOptions(const config::Config& config, int proto) {
 BackendConnection::BackendConnection(common::uv::EventLoop& loop, std::string host, uint16_t port,
                                      const BackendOptions& options)
     : loop_(loop), host_(std::move(host)), port_(port), options_(options) {
-  address_ = (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" +
-             std::to_string(port_);
+  address_ = (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + std::to_string(port_);
 }
 
 BackendConnection::~BackendConnection() {

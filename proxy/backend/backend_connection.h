@@ -39,8 +39,7 @@ BackendOptions backendOptions(const config::Config& config, int proto);
 
 class BackendConnection final : public NodeLink, private common::uv::TcpConnection::Handler {
  public:
-  BackendConnection(common::uv::EventLoop& loop, std::string host, uint16_t port,
-                    const BackendOptions& options);
+  BackendConnection(common::uv::EventLoop& loop, std::string host, uint16_t port, const BackendOptions& options);
   ~BackendConnection() override;
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
@@ -49,7 +48,9 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   void send(WaiterPtr waiter, std::string_view command, bool asking = false, uint64_t extra_ms = 0,
             unsigned replies = 1) override;
   void sendRaw(std::string_view command) override;
-  void setPushHandler(std::function<void(std::string_view)> handler) override { push_handler_ = std::move(handler); }
+  void setPushHandler(std::function<void(std::string_view)> handler) override {
+    push_handler_ = std::move(handler);
+  }
   void setCloseHandler(std::function<void(const std::string&)> handler) override {
     close_handler_ = std::move(handler);
   }
@@ -90,8 +91,8 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   struct Entry {
     WaiterPtr waiter;
     uint64_t deadline_ms;
-    bool written;           // handed to a connected socket (else still waiting for the connection)
-    unsigned replies = 1;   // replies still owed to the waiter (a MULTI ... EXEC batch owes several)
+    bool written;          // handed to a connected socket (else still waiting for the connection)
+    unsigned replies = 1;  // replies still owed to the waiter (a MULTI ... EXEC batch owes several)
   };
 
   void ensureConnection();
@@ -114,7 +115,7 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   bool connecting_ = false;
   std::deque<Entry> fifo_;
   resp::ReplyScanner scanner_;
-  uint64_t down_until_ms_ = 0;  // refusing sends until then after a failed connect
+  uint64_t down_until_ms_ = 0;    // refusing sends until then after a failed connect
   unsigned failed_connects_ = 0;  // in a row: the step on the retry policy's backoff curve
   std::string last_error_;
   bool warned_down_ = false;

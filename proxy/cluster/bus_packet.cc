@@ -32,12 +32,8 @@ constexpr size_t kGossipFlags = 98;
 uint16_t be16(std::string_view d, size_t at) {
   return static_cast<uint16_t>((static_cast<uint8_t>(d[at]) << 8) | static_cast<uint8_t>(d[at + 1]));
 }
-uint32_t be32(std::string_view d, size_t at) {
-  return (uint32_t{be16(d, at)} << 16) | be16(d, at + 2);
-}
-uint64_t be64(std::string_view d, size_t at) {
-  return (uint64_t{be32(d, at)} << 32) | be32(d, at + 4);
-}
+uint32_t be32(std::string_view d, size_t at) { return (uint32_t{be16(d, at)} << 16) | be16(d, at + 2); }
+uint64_t be64(std::string_view d, size_t at) { return (uint64_t{be32(d, at)} << 32) | be32(d, at + 4); }
 void put16(std::string& d, size_t at, uint16_t v) {
   d[at] = static_cast<char>(v >> 8);
   d[at + 1] = static_cast<char>(v & 0xff);

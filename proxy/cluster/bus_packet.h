@@ -55,10 +55,10 @@ struct BusPacket {
   uint16_t count = 0;
   uint64_t current_epoch = 0;
   uint64_t config_epoch = 0;
-  std::string sender;      // 40 hex chars
+  std::string sender;                 // 40 hex chars
   std::array<uint8_t, 2048> slots{};  // bit s%8 of byte s/8 set: the sender serves slot s
-  std::string replica_of;  // empty when the sender is a master (all zero on the wire)
-  std::string ip;          // empty when not announced
+  std::string replica_of;             // empty when the sender is a master (all zero on the wire)
+  std::string ip;                     // empty when not announced
   uint16_t cport = 0;
   uint16_t flags = 0;
   std::vector<BusGossip> gossip;  // PING, PONG and MEET only

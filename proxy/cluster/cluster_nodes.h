@@ -17,11 +17,11 @@ struct ClusterNodesEntry {
   uint16_t port = 0;
   uint16_t cport = 0;
   bool master = false;
-  bool fail = false;       // "fail": the cluster agreed the node is down
-  bool pfail = false;      // "fail?": the answering node alone suspects it
+  bool fail = false;   // "fail": the cluster agreed the node is down
+  bool pfail = false;  // "fail?": the answering node alone suspects it
   bool handshake = false;
   bool myself = false;
-  std::string master_id;   // replicas
+  std::string master_id;  // replicas
   uint64_t config_epoch = 0;
 };
 

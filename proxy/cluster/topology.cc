@@ -102,8 +102,8 @@ std::string Topology::describe() const {
     int count = 0;
     std::string ranges = slotRanges(static_cast<int>(i), &count);
     if (!out.empty()) out += "; ";
-    out += nodes_[i].address() + " " + (ranges.empty() ? "no slots" : ranges) + " (" +
-           std::to_string(count) + " slots)";
+    out += nodes_[i].address() + " " + (ranges.empty() ? "no slots" : ranges) + " (" + std::to_string(count) +
+           " slots)";
   }
   return out;
 }

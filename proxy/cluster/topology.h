@@ -17,11 +17,11 @@ struct NodeInfo {
   std::string host;
   uint16_t port = 0;
   bool primary = false;
-  std::string primary_id;  // replicas: the id of their primary
-  bool healthy = true;     // not reported failed
-  uint16_t cport = 0;      // cluster-bus port, 0 if not known (then port + 10000)
+  std::string primary_id;     // replicas: the id of their primary
+  bool healthy = true;        // not reported failed
+  uint16_t cport = 0;         // cluster-bus port, 0 if not known (then port + 10000)
   uint64_t config_epoch = 0;  // from CLUSTER NODES; 0 if not known
-  bool failing = false;    // a failed primary: requests for its slots wait for a replica to take over
+  bool failing = false;       // a failed primary: requests for its slots wait for a replica to take over
 
   std::string address() const;  // "host:port", IPv6 hosts in brackets
 };

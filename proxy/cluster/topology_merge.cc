@@ -15,7 +15,8 @@ MergeResult mergeByEpoch(const Topology* current, Topology fresh, const std::str
   std::vector<int> in_fresh(old_nodes.size(), -1);
   for (size_t i = 0; i < old_nodes.size(); ++i) {
     in_fresh[i] = fresh.findById(old_nodes[i].id);
-    if (in_fresh[i] < 0 && old_nodes[i].id.empty()) in_fresh[i] = fresh.findByAddress(old_nodes[i].host, old_nodes[i].port);
+    if (in_fresh[i] < 0 && old_nodes[i].id.empty())
+      in_fresh[i] = fresh.findByAddress(old_nodes[i].host, old_nodes[i].port);
   }
   // A node's config epoch never goes back: a lagging answer keeps the newest one known.
   for (size_t i = 0; i < old_nodes.size(); ++i) {

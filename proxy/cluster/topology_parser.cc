@@ -79,8 +79,8 @@ std::optional<Topology> parseClusterShards(const Value& reply, const std::string
     }
     for (size_t i = 0; i < slots->elements.size(); i += 2) {
       int64_t first = 0, last = 0;
-      if (!integer(&slots->elements[i], &first) || !integer(&slots->elements[i + 1], &last) ||
-          first < 0 || last >= kSlots || first > last) {
+      if (!integer(&slots->elements[i], &first) || !integer(&slots->elements[i + 1], &last) || first < 0 ||
+          last >= kSlots || first > last) {
         *error = "CLUSTER SHARDS slot range out of bounds";
         return std::nullopt;
       }
@@ -110,8 +110,8 @@ std::optional<Topology> parseClusterSlots(const Value& reply, const std::string&
     for (size_t i = 2; i < range.elements.size(); ++i) {
       const Value& node = range.elements[i];
       int64_t port = 0;
-      if (!node.isArray() || node.elements.size() < 2 || !integer(&node.elements[1], &port) ||
-          port <= 0 || port > 65535) {
+      if (!node.isArray() || node.elements.size() < 2 || !integer(&node.elements[1], &port) || port <= 0 ||
+          port > 65535) {
         *error = "CLUSTER SLOTS node entry malformed";
         return std::nullopt;
       }

@@ -46,16 +46,16 @@ void classify(std::span<const std::string_view> argv, Classification* c, const L
   if (!spec) spec = findProxyCommand(argv[0]);
   if (!spec && learned) spec = learned->find(argv[0]);
   if (!spec) {
-    c->error = resp::errorReply(fmt::runtime(resp::err::kUnknownCommand),
-                                std::string(argv[0].substr(0, 128)), quotedArgs(argv));
+    c->error = resp::errorReply(fmt::runtime(resp::err::kUnknownCommand), std::string(argv[0].substr(0, 128)),
+                                quotedArgs(argv));
     return;
   }
   if (spec->subcommand_count > 0 && argv.size() >= 2) {
     const CommandSpec* sub = findSubcommand(*spec, argv[1]);
     if (!sub) {
       c->fallback = findProxySubcommand(*spec, argv[1]);
-      c->error = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand),
-                                  std::string(argv[1].substr(0, 128)), upper(spec->name));
+      c->error = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand), std::string(argv[1].substr(0, 128)),
+                                  upper(spec->name));
       return;
     }
     spec = sub;

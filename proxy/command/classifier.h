@@ -19,7 +19,7 @@ namespace slotgate::command {
 struct Classification {
   const CommandSpec* spec = nullptr;  // the subcommand's row for container commands
   std::vector<uint32_t> key_positions;
-  std::string error;                  // non-empty: the reply, and nothing else happens
+  std::string error;  // non-empty: the reply, and nothing else happens
   // With `error` (unknown subcommand): the row of a subcommand newer than the table that slotgate
   // answers itself for an authenticated client instead of the error (CLIENT SETINFO, NO-TOUCH;
   // see findProxySubcommand). Its arity is not checked here.

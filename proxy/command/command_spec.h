@@ -47,33 +47,33 @@ enum class FindKeys : uint8_t { kRange, kKeynum, kUnknown };
 // One Redis 7 key specification: where the search for keys begins, then how keys are found.
 struct KeySpec {
   BeginSearch begin;
-  int16_t index;          // kIndex: argv position (argv[0] is the command name)
-  const char* keyword;    // kKeyword: keyword to look for (upper case), e.g. "STREAMS"
-  int16_t startfrom;      // kKeyword: where to start looking; negative counts from the end, backwards
+  int16_t index;        // kIndex: argv position (argv[0] is the command name)
+  const char* keyword;  // kKeyword: keyword to look for (upper case), e.g. "STREAMS"
+  int16_t startfrom;    // kKeyword: where to start looking; negative counts from the end, backwards
   FindKeys find;
-  int16_t lastkey;        // kRange: last key, relative to the begin position; -1 = last argument
-  int16_t keystep;        // kRange and kKeynum: distance between keys
-  int16_t limit;          // kRange with lastkey < 0: only 1/limit of the remaining args
-  int16_t keynumidx;      // kKeynum: position of the key count, relative to the begin position
-  int16_t firstkey;       // kKeynum: first key, relative to the begin position
-  uint32_t flags;         // KeyFlag bits
+  int16_t lastkey;    // kRange: last key, relative to the begin position; -1 = last argument
+  int16_t keystep;    // kRange and kKeynum: distance between keys
+  int16_t limit;      // kRange with lastkey < 0: only 1/limit of the remaining args
+  int16_t keynumidx;  // kKeynum: position of the key count, relative to the begin position
+  int16_t firstkey;   // kKeynum: first key, relative to the begin position
+  uint32_t flags;     // KeyFlag bits
 };
 
 // Where the proxy sends the command: the routing class of its Handler (the generator derives one
 // from the other; route::plan switches on this).
 enum class Policy : uint8_t {
-  kForward,      // keyed: to the owner of the keys' slot (all keys must share one slot);
-                 // keyless: to any primary (the command's answer does not depend on which)
-  kLocal,        // answered by the proxy itself (PING, ECHO, QUIT, SELECT, CLUSTER KEYSLOT, ...)
-  kSplit,        // multi-key command split by slot and merged (MGET, MSET, DEL, ...)
-  kAllPrimaries, // keyspace-wide: fanned out to every primary, merged by `merge`
-                 // (KEYS, DBSIZE, FLUSHALL, SCRIPT LOAD, INFO, ...)
-  kAllNodes,     // every node, replicas too, all must succeed (CONFIG SET, CONFIG RESETSTAT)
-  kSlotArg,      // to the owner of the slot given as the command's third argument
-                 // (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT)
-  kCursor,       // SCAN: one primary at a time, the cursor says which
-  kStateful,     // needs a connection of its own (MULTI, WATCH, SUBSCRIBE, blocking commands, ...)
-  kUnsupported,  // meaningless through a proxy (CLUSTER topology changes, MONITOR, ...)
+  kForward,       // keyed: to the owner of the keys' slot (all keys must share one slot);
+                  // keyless: to any primary (the command's answer does not depend on which)
+  kLocal,         // answered by the proxy itself (PING, ECHO, QUIT, SELECT, CLUSTER KEYSLOT, ...)
+  kSplit,         // multi-key command split by slot and merged (MGET, MSET, DEL, ...)
+  kAllPrimaries,  // keyspace-wide: fanned out to every primary, merged by `merge`
+                  // (KEYS, DBSIZE, FLUSHALL, SCRIPT LOAD, INFO, ...)
+  kAllNodes,      // every node, replicas too, all must succeed (CONFIG SET, CONFIG RESETSTAT)
+  kSlotArg,       // to the owner of the slot given as the command's third argument
+                  // (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT)
+  kCursor,        // SCAN: one primary at a time, the cursor says which
+  kStateful,      // needs a connection of its own (MULTI, WATCH, SUBSCRIBE, blocking commands, ...)
+  kUnsupported,   // meaningless through a proxy (CLUSTER topology changes, MONITOR, ...)
 };
 
 // What slotgate does with the command: one value per distinct piece of proxy code. Every row names
@@ -81,45 +81,45 @@ enum class Policy : uint8_t {
 // replies, the session's state: Handler). The comment says the Policy each one comes with.
 enum class Handler : uint8_t {
   // Routed by Policy, nothing more.
-  kForward,        // kForward
-  kSplit,          // kSplit, merged by `merge`
-  kAllPrimaries,   // kAllPrimaries, merged by `merge`
-  kAllNodes,       // kAllNodes, merged by `merge` (all succeeded)
-  kSlotArg,        // kSlotArg
-  kCursor,         // kCursor (SCAN)
-  kUnsupported,    // kUnsupported: refused with an error naming the command
+  kForward,       // kForward
+  kSplit,         // kSplit, merged by `merge`
+  kAllPrimaries,  // kAllPrimaries, merged by `merge`
+  kAllNodes,      // kAllNodes, merged by `merge` (all succeeded)
+  kSlotArg,       // kSlotArg
+  kCursor,        // kCursor (SCAN)
+  kUnsupported,   // kUnsupported: refused with an error naming the command
 
   // Routed by Policy, with something more the executor does.
-  kPublish,               // kForward; always from the one pub/sub node, so messages keep order
-  kConfigGet,             // kForward (keyless: any primary); the nodes' credentials blanked
-  kSlowlogGet,            // kForward; slotgate's own slow log answers when it keeps one
-  kSlowlogLen,            //   "
-  kSlowlogReset,          //   "
-  kSlowlogHelp,           //   "
-  kEval,                  // kForward; the script body is remembered (EVAL, EVAL_RO)
-  kEvalsha,               // kForward; on NOSCRIPT the remembered body is loaded, then a retry
-                          // (EVALSHA, EVALSHA_RO)
-  kScriptLoad,            // kAllPrimaries; the script body is remembered
-  kScriptFlush,           // kAllPrimaries; the remembered bodies are forgotten
-  kPubsubIntrospection,   // kAllPrimaries, but sent to every node, replicas too (a PUBLISH
-                          // reaches them all): PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARD...
+  kPublish,              // kForward; always from the one pub/sub node, so messages keep order
+  kConfigGet,            // kForward (keyless: any primary); the nodes' credentials blanked
+  kSlowlogGet,           // kForward; slotgate's own slow log answers when it keeps one
+  kSlowlogLen,           //   "
+  kSlowlogReset,         //   "
+  kSlowlogHelp,          //   "
+  kEval,                 // kForward; the script body is remembered (EVAL, EVAL_RO)
+  kEvalsha,              // kForward; on NOSCRIPT the remembered body is loaded, then a retry
+                         // (EVALSHA, EVALSHA_RO)
+  kScriptLoad,           // kAllPrimaries; the script body is remembered
+  kScriptFlush,          // kAllPrimaries; the remembered bodies are forgotten
+  kPubsubIntrospection,  // kAllPrimaries, but sent to every node, replicas too (a PUBLISH
+                         // reaches them all): PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARD...
 
   // Answered by the proxy itself (Policy::kLocal; request/local_reply.h).
   kPing,
   kEcho,
   kQuit,
   kSelect,
-  kReadMode,              // READONLY, READWRITE: accepted, reads go where slotgate's setting says
+  kReadMode,  // READONLY, READWRITE: accepted, reads go where slotgate's setting says
   kClusterKeyslot,
   kClusterInfo,
   kClusterSlots,
   kClusterShards,
   kClusterNodes,
   kClusterMyid,
-  kSlotgateHelp,          // slotgate's own commands (proxy_commands.h)
+  kSlotgateHelp,  // slotgate's own commands (proxy_commands.h)
   kSlotgateReload,
   kSlotgateTopology,
-  kSlotgateConfig,        // SLOTGATE CONFIG GET|SET (argv[2] says which)
+  kSlotgateConfig,  // SLOTGATE CONFIG GET|SET (argv[2] says which)
 
   // The client connection's state, kept by the session (Policy::kStateful).
   kMulti,
@@ -127,8 +127,8 @@ enum class Handler : uint8_t {
   kDiscard,
   kWatch,
   kUnwatch,
-  kBlocking,              // a blocking command (Redis flag "blocking"): on a connection of its own
-  kBlockingStreamRead,    // XREAD, XREADGROUP: block only when given BLOCK, else forwarded
+  kBlocking,            // a blocking command (Redis flag "blocking"): on a connection of its own
+  kBlockingStreamRead,  // XREAD, XREADGROUP: block only when given BLOCK, else forwarded
   kWait,
   kSubscribe,
   kPsubscribe,
@@ -139,32 +139,32 @@ enum class Handler : uint8_t {
   kAuth,
   kHello,
   kReset,
-  kClientSetname,         // CLIENT subcommands the session answers
+  kClientSetname,  // CLIENT subcommands the session answers
   kClientGetname,
   kClientId,
   kClientInfo,
   kClientList,
   kClientKill,
   kClientNoEvict,
-  kClientNoTouch,         // newer than the table: see findProxySubcommand (proxy_commands.h)
-  kClientSetinfo,         //   "
-  kClientReply,           // only CLIENT REPLY ON
+  kClientNoTouch,  // newer than the table: see findProxySubcommand (proxy_commands.h)
+  kClientSetinfo,  //   "
+  kClientReply,    // only CLIENT REPLY ON
   kClientGetredir,
-  kClientHelp,            // forwarded to any primary
-  kClientUnsupported,     // the other CLIENT subcommands: refused, naming the subcommand
+  kClientHelp,         // forwarded to any primary
+  kClientUnsupported,  // the other CLIENT subcommands: refused, naming the subcommand
 };
 
 // How the replies of a split or fanned-out command become one: from Redis's response tip where it
 // has one, else the proxy's own choice (request/merge.h implements each).
 enum class Merge : uint8_t {
-  kNone,           // not merged: one node answers (or, split/fan-out: "not yet supported")
-  kArrayByIndex,   // MGET: each part's elements go back to their keys' places
-  kAllSucceeded,   // MSET, FLUSHALL, SCRIPT LOAD, CONFIG SET: the first part's reply
-  kOneSucceeded,   // SCRIPT KILL: the first success, else the first error
-  kSum,            // DEL, EXISTS, DBSIZE, PUBSUB NUMPAT: integer sum
+  kNone,          // not merged: one node answers (or, split/fan-out: "not yet supported")
+  kArrayByIndex,  // MGET: each part's elements go back to their keys' places
+  kAllSucceeded,  // MSET, FLUSHALL, SCRIPT LOAD, CONFIG SET: the first part's reply
+  kOneSucceeded,  // SCRIPT KILL: the first success, else the first error
+  kSum,           // DEL, EXISTS, DBSIZE, PUBSUB NUMPAT: integer sum
   kMin,
   kMax,
-  kLogicalAnd,     // SCRIPT EXISTS: element-wise over arrays of 0/1
+  kLogicalAnd,  // SCRIPT EXISTS: element-wise over arrays of 0/1
   kLogicalOr,
   kConcat,         // KEYS: arrays concatenated
   kRandomNonNull,  // RANDOMKEY: a random part that is not nil
@@ -195,8 +195,15 @@ enum ProxyFlag : uint16_t {
 // Redis's own command tips (COMMAND INFO "tips").
 enum class RequestTip : uint8_t { kDefault, kAllNodes, kAllShards, kMultiShard, kSpecial };
 enum class ResponseTip : uint8_t {
-  kDefault, kOneSucceeded, kAllSucceeded, kAggLogicalAnd, kAggLogicalOr, kAggMin, kAggMax,
-  kAggSum, kSpecial
+  kDefault,
+  kOneSucceeded,
+  kAllSucceeded,
+  kAggLogicalAnd,
+  kAggLogicalOr,
+  kAggMin,
+  kAggMax,
+  kAggSum,
+  kSpecial
 };
 
 struct CommandSpec {
@@ -210,11 +217,11 @@ struct CommandSpec {
   uint16_t subcommand_count;
   RequestTip request_tip;
   ResponseTip response_tip;
-  bool nondeterministic;     // tip "nondeterministic_output"
-  Policy policy;             // where it goes (route::plan)
-  Handler handler;           // what slotgate does with it
-  Merge merge;               // how split or fanned-out replies become one
-  uint16_t proxy_flags;      // ProxyFlag bits
+  bool nondeterministic;  // tip "nondeterministic_output"
+  Policy policy;          // where it goes (route::plan)
+  Handler handler;        // what slotgate does with it
+  Merge merge;            // how split or fanned-out replies become one
+  uint16_t proxy_flags;   // ProxyFlag bits
 };
 
 }  // namespace slotgate::command

@@ -32,8 +32,7 @@ std::string_view subcommandPart(const CommandSpec& spec) {
 }
 
 template <typename Projection>
-const CommandSpec* search(std::span<const CommandSpec> table, std::string_view key,
-                          Projection projection) {
+const CommandSpec* search(std::span<const CommandSpec> table, std::string_view key, Projection projection) {
   auto it = std::ranges::lower_bound(table, key, {}, projection);
   if (it == table.end() || projection(*it) != key) return nullptr;
   return &*it;
@@ -61,8 +60,7 @@ const CommandSpec* findSubcommand(const CommandSpec& container, std::string_view
   std::array<char, kMaxNameLength> buf;
   std::string_view key = lowerInto(sub, buf);
   if (key.empty()) return nullptr;
-  return search(std::span(container.subcommands, container.subcommand_count), key,
-                subcommandPart);
+  return search(std::span(container.subcommands, container.subcommand_count), key, subcommandPart);
 }
 
 }  // namespace slotgate::command

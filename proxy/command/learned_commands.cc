@@ -19,14 +19,24 @@ int16_t number(const Value* v) {
 std::string text(const Value* v) { return v && v->isString() ? v->str : std::string(); }
 
 uint32_t commandFlags(const Value& flags) {
-  static const std::unordered_map<std::string, uint32_t> kFlags = {
-      {"write", kFlagWrite}, {"readonly", kFlagReadonly}, {"denyoom", kFlagDenyOom},
-      {"admin", kFlagAdmin}, {"pubsub", kFlagPubsub}, {"noscript", kFlagNoscript},
-      {"blocking", kFlagBlocking}, {"loading", kFlagLoading}, {"stale", kFlagStale},
-      {"skip_monitor", kFlagSkipMonitor}, {"skip_slowlog", kFlagSkipSlowlog}, {"fast", kFlagFast},
-      {"no_auth", kFlagNoAuth}, {"may_replicate", kFlagMayReplicate}, {"no_multi", kFlagNoMulti},
-      {"movablekeys", kFlagMovableKeys}, {"allow_busy", kFlagAllowBusy},
-      {"no_mandatory_keys", kFlagNoMandatoryKeys}};
+  static const std::unordered_map<std::string, uint32_t> kFlags = {{"write", kFlagWrite},
+                                                                   {"readonly", kFlagReadonly},
+                                                                   {"denyoom", kFlagDenyOom},
+                                                                   {"admin", kFlagAdmin},
+                                                                   {"pubsub", kFlagPubsub},
+                                                                   {"noscript", kFlagNoscript},
+                                                                   {"blocking", kFlagBlocking},
+                                                                   {"loading", kFlagLoading},
+                                                                   {"stale", kFlagStale},
+                                                                   {"skip_monitor", kFlagSkipMonitor},
+                                                                   {"skip_slowlog", kFlagSkipSlowlog},
+                                                                   {"fast", kFlagFast},
+                                                                   {"no_auth", kFlagNoAuth},
+                                                                   {"may_replicate", kFlagMayReplicate},
+                                                                   {"no_multi", kFlagNoMulti},
+                                                                   {"movablekeys", kFlagMovableKeys},
+                                                                   {"allow_busy", kFlagAllowBusy},
+                                                                   {"no_mandatory_keys", kFlagNoMandatoryKeys}};
   uint32_t bits = 0;
   for (const Value& flag : flags.elements) {
     auto it = kFlags.find(common::toLower(flag.str));
@@ -110,17 +120,25 @@ std::optional<LearnedCommands> LearnedCommands::fromCommandReply(const Value& re
       // Before key specs (Redis < 7): first, last, step as one range.
       int16_t first = number(&entry.elements[3]), last = number(&entry.elements[4]);
       l.key_specs.push_back({BeginSearch::kIndex, first, nullptr, 0, FindKeys::kRange,
-                             static_cast<int16_t>(last < 0 ? last : last - first),
-                             number(&entry.elements[5]), 0, 0, 0, 0});
+                             static_cast<int16_t>(last < 0 ? last : last - first), number(&entry.elements[5]), 0,
+                             0, 0, 0});
     }
     uint32_t flags = commandFlags(entry.elements[2]);
     bool blocking = (flags & kFlagBlocking) != 0;
-    l.spec = CommandSpec{l.name.c_str(), "module", static_cast<int32_t>(entry.elements[1].integer), flags,
+    l.spec = CommandSpec{l.name.c_str(),
+                         "module",
+                         static_cast<int32_t>(entry.elements[1].integer),
+                         flags,
                          l.key_specs.empty() ? nullptr : l.key_specs.data(),
-                         static_cast<uint8_t>(std::min<size_t>(l.key_specs.size(), 255)), nullptr, 0,
-                         RequestTip::kDefault, ResponseTip::kDefault, false,
+                         static_cast<uint8_t>(std::min<size_t>(l.key_specs.size(), 255)),
+                         nullptr,
+                         0,
+                         RequestTip::kDefault,
+                         ResponseTip::kDefault,
+                         false,
                          blocking ? Policy::kStateful : Policy::kForward,
-                         blocking ? Handler::kBlocking : Handler::kForward, Merge::kNone,
+                         blocking ? Handler::kBlocking : Handler::kForward,
+                         Merge::kNone,
                          proxyFlags(flags)};
     learned.by_name_[l.name] = &l;
   }

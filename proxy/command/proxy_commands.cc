@@ -9,8 +9,9 @@ namespace {
 
 constexpr CommandSpec row(const char* name, const char* group, int32_t arity, uint32_t flags, Policy policy,
                           Handler handler, uint16_t proxy_flags) {
-  return CommandSpec{name, group, arity, flags, nullptr, 0, nullptr, 0, RequestTip::kDefault, ResponseTip::kDefault,
-                     false, policy, handler, Merge::kNone, proxy_flags};
+  return CommandSpec{
+      name,  group,  arity,   flags,        nullptr,    0, nullptr, 0, RequestTip::kDefault, ResponseTip::kDefault,
+      false, policy, handler, Merge::kNone, proxy_flags};
 }
 
 constexpr CommandSpec slotgateRow(const char* name, int32_t arity, uint32_t flags, Handler handler) {
@@ -27,10 +28,21 @@ constexpr CommandSpec kSlotgateSubcommands[] = {
 };
 
 // Never the final row of a request: its arity (-2) always names a subcommand.
-constexpr CommandSpec kSlotgate{"slotgate", "slotgate", -2, 0, nullptr, 0, kSlotgateSubcommands,
+constexpr CommandSpec kSlotgate{"slotgate",
+                                "slotgate",
+                                -2,
+                                0,
+                                nullptr,
+                                0,
+                                kSlotgateSubcommands,
                                 sizeof(kSlotgateSubcommands) / sizeof(kSlotgateSubcommands[0]),
-                                RequestTip::kDefault, ResponseTip::kDefault, false, Policy::kLocal,
-                                Handler::kSlotgateHelp, Merge::kNone, 0};
+                                RequestTip::kDefault,
+                                ResponseTip::kDefault,
+                                false,
+                                Policy::kLocal,
+                                Handler::kSlotgateHelp,
+                                Merge::kNone,
+                                0};
 
 // Redis 7.2's CLIENT NO-TOUCH and CLIENT SETINFO (arity and flags as there). The session answers
 // them itself, for an authenticated client, in place of the unknown-subcommand error.

@@ -48,8 +48,7 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
     }
     owners_[slot] = by_index[owner];
   }
-  std::sort(primaries_.begin(), primaries_.end(),
-            [](auto* a, auto* b) { return a->address() < b->address(); });
+  std::sort(primaries_.begin(), primaries_.end(), [](auto* a, auto* b) { return a->address() < b->address(); });
   for (const cluster::NodeInfo& node : nodes) {
     if (node.config_epoch) epochs_[&links_.shared(node.host, node.port)] = node.config_epoch;
   }
@@ -75,8 +74,8 @@ void Dispatcher::hold(const RequestPtr& request) {
   }
   if (now - request->waitStartMs() >= options_.failover_wait_ms) {
     stats_.failover_hold_timeouts.add();
-    request->fail(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
-                                   options_.failover_wait_ms));
+    request->fail(
+        resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(), options_.failover_wait_ms));
     return;
   }
   held_.push_back(request);
@@ -110,8 +109,8 @@ void Dispatcher::expireHeld() {
     if (request->abandoned()) continue;
     if (now - request->waitStartMs() >= options_.failover_wait_ms) {
       stats_.failover_hold_timeouts.add();
-      request->fail(resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(),
-                                     options_.failover_wait_ms));
+      request->fail(
+          resp::errorReply(fmt::runtime(resp::err::kFailoverTimeout), request->slot(), options_.failover_wait_ms));
     } else {
       keep.push_back(request);
     }
@@ -199,8 +198,8 @@ void Dispatcher::dispatch(const RequestPtr& request) {
     return;
   }
   int slot = request->slot();
-  if (!request->pinned() && slot >= 0 && failing_slots_[static_cast<size_t>(slot)] &&
-      owners_[slot] && failing_nodes_.count(owners_[slot])) {
+  if (!request->pinned() && slot >= 0 && failing_slots_[static_cast<size_t>(slot)] && owners_[slot] &&
+      failing_nodes_.count(owners_[slot])) {
     return hold(request);
   }
   backend::NodeLink* node = request->pinned()                         ? request->pinned()
@@ -218,8 +217,7 @@ void Dispatcher::dispatch(const RequestPtr& request) {
   request->linkAt(*node).send(request, request->command(), false, request->extraMs(), request->repliesPerSend());
 }
 
-void Dispatcher::redirect(const RequestPtr& request, const cluster::Redirect& r,
-                          const backend::NodeLink* from) {
+void Dispatcher::redirect(const RequestPtr& request, const cluster::Redirect& r, const backend::NodeLink* from) {
   std::string host = r.host.empty() && from ? from->host() : r.host;
   backend::NodeLink& target = links_.shared(host, r.port);
   (r.kind == cluster::Redirect::Kind::kMoved ? stats_.moved_redirects : stats_.ask_redirects).add();

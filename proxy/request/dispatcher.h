@@ -21,10 +21,10 @@
 #include "common/histogram.h"
 #include "common/retry_policy.h"
 #include "proxy/backend/link_source.h"
-#include "proxy/command/command_spec.h"
 #include "proxy/cluster/cluster_stats.h"
 #include "proxy/cluster/redirect.h"
 #include "proxy/cluster/topology.h"
+#include "proxy/command/command_spec.h"
 #include "proxy/request/request.h"
 #include "proxy/request/request_stats.h"
 #include "proxy/request/script_cache.h"
@@ -94,15 +94,15 @@ class Dispatcher {
   // answers the request with the matching error.
   void dispatch(const RequestPtr& request);
   // Follows a MOVED or ASK the node at `from` sent for `request`.
-  void redirect(const RequestPtr& request, const cluster::Redirect& redirect,
-                const backend::NodeLink* from);
+  void redirect(const RequestPtr& request, const cluster::Redirect& redirect, const backend::NodeLink* from);
   // Sends again after `delay_ms` (TRYAGAIN, unreachable node).
   void retryLater(const RequestPtr& request, uint64_t delay_ms);
   void requestRefresh(cluster::RefreshCause cause, const std::string& reason);
   // Same, the cause read from the reason: "MOVED ..." is a redirect, anything else a node error.
   void requestRefresh(const std::string& reason) {
-    requestRefresh(reason.starts_with("MOVED") ? cluster::RefreshCause::kRedirect : cluster::RefreshCause::kNodeError,
-                   reason);
+    requestRefresh(
+        reason.starts_with("MOVED") ? cluster::RefreshCause::kRedirect : cluster::RefreshCause::kNodeError,
+        reason);
   }
   size_t heldRequests() const { return held_.size(); }
 

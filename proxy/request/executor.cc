@@ -122,7 +122,8 @@ void Executor::configGet(std::span<const std::string_view> argv, std::string_vie
       link, seq, std::vector<PartLabel>{{-1, {}}},
       [](std::span<const std::string> parts) { return hideConfigSecrets(parts[0]); }, false);
   std::string storage;
-  auto part = Request::make(dispatcher_, multi->partLink(), 0, encode(argv, raw, storage), Request::kAnyPrimary, true);
+  auto part =
+      Request::make(dispatcher_, multi->partLink(), 0, encode(argv, raw, storage), Request::kAnyPrimary, true);
   dispatcher_.dispatch(part);
 }
 
@@ -177,7 +178,8 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
     return;
   }
   // PUBLISH reaches replicas too: their subscribers count.
-  bool every_node = plan.kind == route::Plan::Kind::kAllNodes || spec.handler == command::Handler::kPubsubIntrospection;
+  bool every_node = plan.kind == route::Plan::Kind::kAllNodes ||
+                    spec.handler == command::Handler::kPubsubIntrospection;
   std::vector<backend::NodeLink*> nodes = every_node ? dispatcher_.allNodes() : dispatcher_.primaries();
   if (nodes.empty()) {
     reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
@@ -211,9 +213,7 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
       return out;
     };
   } else {
-    merge_fn = [kind, this](std::span<const std::string> parts) {
-      return merge(kind, parts, nullptr, &rng_);
-    };
+    merge_fn = [kind, this](std::span<const std::string> parts) { return merge(kind, parts, nullptr, &rng_); };
   }
   auto multi = std::make_shared<MultiRequest>(link, seq, std::move(labels), std::move(merge_fn),
                                               kind == Merge::kOneSucceeded);
@@ -256,9 +256,9 @@ void Executor::scan(std::span<const std::string_view> argv, const std::shared_pt
           return resp::errorReply(fmt::runtime(resp::err::kUnexpectedPartReply), "a SCAN cursor");
         }
         // This primary is done: go on with the next one, from its beginning.
-        uint64_t client_next = node_next != 0           ? (node_next << kScanIndexBits) | index
+        uint64_t client_next = node_next != 0              ? (node_next << kScanIndexBits) | index
                                : index + 1 < primary_count ? index + 1
-                                                          : 0;
+                                                           : 0;
         std::string out;
         resp::appendArrayHeader(out, 2);
         resp::appendBulk(out, std::to_string(client_next));

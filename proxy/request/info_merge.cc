@@ -20,7 +20,8 @@ struct Section {
 };
 
 std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
 
@@ -121,8 +122,8 @@ void appendProxySection(std::string& out, const ProxyInfo& p) {
                      p.connected_clients, p.total_connections, p.total_commands);
   out += fmt::format("commands_forwarded:{}\r\nmoved_redirects:{}\r\nask_redirects:{}\r\ntryagain_retries:{}\r\n",
                      p.commands_forwarded, p.moved, p.ask, p.tryagain);
-  out += fmt::format("node_retries:{}\r\nnode_errors:{}\r\ncluster_nodes:{}\r\ncluster_primaries:{}\r\n", p.node_retries,
-                     p.node_errors, p.nodes, p.primaries);
+  out += fmt::format("node_retries:{}\r\nnode_errors:{}\r\ncluster_nodes:{}\r\ncluster_primaries:{}\r\n",
+                     p.node_retries, p.node_errors, p.nodes, p.primaries);
   out += fmt::format("cluster_slots_covered:{}\r\n", p.slots_covered);
   out += fmt::format("maxclients:{}\r\nrejected_connections:{}\r\ndenied_connections:{}\r\n", p.max_clients,
                      p.rejected_connections, p.denied_connections);
@@ -161,9 +162,16 @@ std::string mergeInfo(std::span<const std::string> replies, std::span<const std:
       }
       std::string merged = value;
       int64_t sum = 0;
-      bool all_int = std::all_of(values.begin(), values.end(), [](const std::string& v) { int64_t x; return asInt(v, &x); });
+      bool all_int = std::all_of(values.begin(), values.end(), [](const std::string& v) {
+        int64_t x;
+        return asInt(v, &x);
+      });
       if (all_int) {
-        for (const std::string& v : values) { int64_t x = 0; asInt(v, &x); sum += x; }
+        for (const std::string& v : values) {
+          int64_t x = 0;
+          asInt(v, &x);
+          sum += x;
+        }
       }
       if (name == "server") {
         if (key == "redis_mode") merged = "standalone";
@@ -186,9 +194,13 @@ std::string mergeInfo(std::span<const std::string> replies, std::span<const std:
         }
       } else if (name == "cpu") {
         double total = 0, d = 0;
-        bool all_double = std::all_of(values.begin(), values.end(), [&](const std::string& v) { return asDouble(v, &d); });
+        bool all_double =
+            std::all_of(values.begin(), values.end(), [&](const std::string& v) { return asDouble(v, &d); });
         if (all_double) {
-          for (const std::string& v : values) { asDouble(v, &d); total += d; }
+          for (const std::string& v : values) {
+            asDouble(v, &d);
+            total += d;
+          }
           merged = fmt::format("{:.6f}", total);
         }
       } else if (name == "commandstats" || name == "errorstats" || name == "keyspace" || name == "latencystats") {
@@ -212,7 +224,8 @@ std::string mergeInfo(std::span<const std::string> replies, std::span<const std:
         for (const Section& s : nodes[n]) {
           if (lower(s.title) != name) continue;
           for (const auto& [k, v] : s.fields) {
-            bool known = std::any_of(section.fields.begin(), section.fields.end(), [&](const auto& f) { return f.first == k; });
+            bool known = std::any_of(section.fields.begin(), section.fields.end(),
+                                     [&](const auto& f) { return f.first == k; });
             if (!known) extra[k].push_back(v);
           }
         }

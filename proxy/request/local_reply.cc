@@ -4,10 +4,10 @@
 
 #include "common/crc16.h"
 #include "proxy/command/key_slot.h"
+#include "proxy/request/slotgate_command.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/number.h"
 #include "proxy/resp/writer.h"
-#include "proxy/request/slotgate_command.h"
 
 namespace slotgate::request {
 namespace {

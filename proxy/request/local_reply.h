@@ -18,15 +18,15 @@ class ControlPort;
 class Slowlog;
 
 struct LocalContext {
-  std::string host;     // the address clients reach slotgate at
+  std::string host;  // the address clients reach slotgate at
   uint16_t port = 0;
-  std::string node_id;  // 40 hex characters, stable for an address
-  int slots_covered = 0;  // by the real cluster, now
-  const config::Config* config = nullptr;        // slotgate's settings (SLOTGATE CONFIG GET)
-  const cluster::Topology* topology = nullptr;   // the cluster now (SLOTGATE TOPOLOGY); may be null
+  std::string node_id;                          // 40 hex characters, stable for an address
+  int slots_covered = 0;                        // by the real cluster, now
+  const config::Config* config = nullptr;       // slotgate's settings (SLOTGATE CONFIG GET)
+  const cluster::Topology* topology = nullptr;  // the cluster now (SLOTGATE TOPOLOGY); may be null
   int proto = 2;  // the client's protocol: RESP3 gets maps and verbatim strings where Redis sends them
-  ControlPort* control = nullptr;          // SLOTGATE RELOAD / CONFIG SET; may be null
-  Slowlog* slowlog = nullptr;              // answers SLOWLOG when set (else it goes to the nodes)
+  ControlPort* control = nullptr;  // SLOTGATE RELOAD / CONFIG SET; may be null
+  Slowlog* slowlog = nullptr;      // answers SLOWLOG when set (else it goes to the nodes)
 };
 
 // A stable 40-character node id for an address.

@@ -13,7 +13,8 @@ namespace {
 bool isError(const std::string& reply) { return !reply.empty() && reply[0] == '-'; }
 
 bool integerOf(const std::string& reply, int64_t* value) {
-  return reply.size() > 3 && reply[0] == ':' && resp::parseInt(std::string_view(reply).substr(1, reply.size() - 3), value);
+  return reply.size() > 3 && reply[0] == ':' &&
+         resp::parseInt(std::string_view(reply).substr(1, reply.size() - 3), value);
 }
 
 std::string unexpected(std::string_view what) {
@@ -155,8 +156,7 @@ std::string hideConfigSecrets(std::string_view reply) {
   return out;
 }
 
-std::string merge(Merge kind, std::span<const std::string> parts, const ArrayLayout* layout,
-                  std::mt19937* rng) {
+std::string merge(Merge kind, std::span<const std::string> parts, const ArrayLayout* layout, std::mt19937* rng) {
   switch (kind) {
     case Merge::kArrayByIndex:
       return byIndex(parts, *layout);

@@ -30,7 +30,6 @@ struct ArrayLayout {
 
 // Merges the parts; a part with an unexpected shape yields an error reply naming the command.
 // `kind` is never Merge::kNone.
-std::string merge(Merge kind, std::span<const std::string> parts, const ArrayLayout* layout,
-                  std::mt19937* rng);
+std::string merge(Merge kind, std::span<const std::string> parts, const ArrayLayout* layout, std::mt19937* rng);
 
 }  // namespace slotgate::request

@@ -7,9 +7,7 @@
 
 namespace slotgate::request {
 
-std::string PartLabel::text() const {
-  return slot >= 0 ? "keys in slot " + std::to_string(slot) : "node " + node;
-}
+std::string PartLabel::text() const { return slot >= 0 ? "keys in slot " + std::to_string(slot) : "node " + node; }
 
 MultiRequest::MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<PartLabel> labels,
                            MergeFn merge, bool tolerate_errors)
@@ -32,7 +30,8 @@ void MultiRequest::finish() {
                                [](const std::string& r) { return r.empty() || r[0] == '-'; });
     if (failed != replies_.end()) {
       // Every part refused alike (a syntax error, one node asked): the node's words are the answer.
-      bool all_same = std::all_of(replies_.begin(), replies_.end(), [&](const std::string& r) { return r == *failed; });
+      bool all_same =
+          std::all_of(replies_.begin(), replies_.end(), [&](const std::string& r) { return r == *failed; });
       if (all_same) {
         client_->target->deliver(seq_, *failed);
         return;
@@ -40,8 +39,8 @@ void MultiRequest::finish() {
       size_t i = static_cast<size_t>(failed - replies_.begin());
       std::string_view text(*failed);
       text = text.substr(1, text.size() - 3);
-      std::string out = resp::errorReply(fmt::runtime(resp::err::kPartFailed), text, i + 1, replies_.size(),
-                                         labels_[i].text());
+      std::string out =
+          resp::errorReply(fmt::runtime(resp::err::kPartFailed), text, i + 1, replies_.size(), labels_[i].text());
       client_->target->deliver(seq_, out);
       return;
     }

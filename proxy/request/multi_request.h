@@ -32,8 +32,8 @@ class MultiRequest : public ReplyTarget, public std::enable_shared_from_this<Mul
   using MergeFn = std::function<std::string(std::span<const std::string> parts)>;
 
   // `labels[i]` names part i in an error.
-  MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<PartLabel> labels,
-               MergeFn merge, bool tolerate_errors);
+  MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std::vector<PartLabel> labels, MergeFn merge,
+               bool tolerate_errors);
 
   // The link part `i` reports through (as its sequence number `i`); it keeps this alive.
   std::shared_ptr<ReplyLink> partLink() { return std::shared_ptr<ReplyLink>(shared_from_this(), &link_); }

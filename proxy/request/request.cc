@@ -19,14 +19,14 @@ struct Request::Batch {
   bool watching = false;
   int proto = 2;
   unsigned replies_left = 0;
-  bool refused_for_slot = false;       // a queued command got MOVED, ASK or TRYAGAIN
+  bool refused_for_slot = false;           // a queued command got MOVED, ASK or TRYAGAIN
   std::optional<cluster::Redirect> moved;  // the first MOVED among them
 };
 
 uint64_t monotonicMicros() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 Request::Request(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq, std::string_view command,

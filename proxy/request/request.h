@@ -130,8 +130,8 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   bool script_reloaded_ = false;
   bool stay_ = false;
   const command::CommandSpec* spec_;
-  unsigned attempts_ = 0;  // redirects and retries followed so far
-  unsigned waits_ = 0;     // uncounted retries while the node was unreachable
+  unsigned attempts_ = 0;           // redirects and retries followed so far
+  unsigned waits_ = 0;              // uncounted retries while the node was unreachable
   bool resent_after_loss_ = false;  // a read-only command is resent once after a broken connection
   uint64_t wait_start_ms_ = 0;
   uint64_t extra_ms_ = 0;

@@ -69,7 +69,10 @@ std::string topology(const LocalContext& context) {
     std::string ranges = t.slotRanges(static_cast<int>(i), &count);
     out += fmt::format("{} {} {} {} {} slots={} ranges={}\n", node.id.empty() ? "-" : node.id, node.address(),
                        node.primary ? "primary" : "replica", node.primary_id.empty() ? "-" : node.primary_id,
-                       node.failing ? "failing" : node.healthy ? "online" : "failed", count, ranges.empty() ? "-" : ranges);
+                       node.failing   ? "failing"
+                       : node.healthy ? "online"
+                                      : "failed",
+                       count, ranges.empty() ? "-" : ranges);
   }
   return out;
 }
@@ -112,8 +115,8 @@ std::string slotgateReply(const command::CommandSpec& spec, std::span<const std:
     default:
       break;
   }
-  out = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand), std::string(argv[1]) + " " + std::string(argv[2]),
-                         "SLOTGATE");
+  out = resp::errorReply(fmt::runtime(resp::err::kUnknownSubcommand),
+                         std::string(argv[1]) + " " + std::string(argv[2]), "SLOTGATE");
   return out;
 }
 

@@ -43,17 +43,17 @@ void Slowlog::add(uint64_t duration_us, uint64_t backend_us, std::span<const std
   Entry entry;
   entry.duration_us = duration_us;
   entry.backend_us = backend_us;
-  entry.unix_time = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+  entry.unix_time =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   size_t shown = std::min(argv.size(), kMaxArgs);
   for (size_t i = 0; i < shown; ++i) {
     bool last_slot = i + 1 == kMaxArgs && argv.size() > kMaxArgs;
     if (last_slot) {
       entry.args.push_back(fmt::format("... ({} more arguments)", argv.size() - kMaxArgs + 1));
     } else if (argv[i].size() > kMaxArgLen) {
-      entry.args.push_back(fmt::format("{}... ({} more bytes)", argv[i].substr(0, kMaxArgLen),
-                                       argv[i].size() - kMaxArgLen));
+      entry.args.push_back(
+          fmt::format("{}... ({} more bytes)", argv[i].substr(0, kMaxArgLen), argv[i].size() - kMaxArgLen));
     } else {
       entry.args.emplace_back(argv[i]);
     }

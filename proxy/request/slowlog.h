@@ -29,7 +29,7 @@ class Slowlog {
     uint64_t duration_us = 0;  // end to end, in the proxy
     uint64_t backend_us = 0;   // of which waiting for nodes (the slowest part, for split commands)
     std::vector<std::string> args;
-    std::string client;        // ip:port
+    std::string client;  // ip:port
     std::string client_name;
   };
 

@@ -8,8 +8,7 @@
 namespace slotgate::resp::err {
 
 // Complete replies.
-inline constexpr std::string_view kCrossSlot =
-    "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+inline constexpr std::string_view kCrossSlot = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
 inline constexpr std::string_view kNoTopology =
     "-CLUSTERDOWN slotgate has no cluster topology yet: no seed node has answered\r\n";
 inline constexpr std::string_view kSlotNotServed = "-CLUSTERDOWN Hash slot not served\r\n";
@@ -26,8 +25,7 @@ inline constexpr std::string_view kNotInMulti = "-ERR Command not allowed inside
 // Format with the command's name: a transaction runs on one node, these run on all of them.
 inline constexpr std::string_view kEveryNodeInMulti =
     "ERR slotgate cannot queue '{}' in MULTI: it runs on every node, a transaction on one";
-inline constexpr std::string_view kExecAbort =
-    "-EXECABORT Transaction discarded because of previous errors.\r\n";
+inline constexpr std::string_view kExecAbort = "-EXECABORT Transaction discarded because of previous errors.\r\n";
 // Authentication and access.
 inline constexpr std::string_view kNoAuth = "-NOAUTH Authentication required.\r\n";
 inline constexpr std::string_view kHelloNoAuth =
@@ -42,14 +40,12 @@ inline constexpr std::string_view kAuthNoPassword =
 inline constexpr std::string_view kNoPermKeys =
     "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
 inline constexpr std::string_view kNoProto = "-NOPROTO unsupported protocol version\r\n";
-inline constexpr std::string_view kProtoNotInteger =
-    "-ERR Protocol version is not an integer or out of range\r\n";
+inline constexpr std::string_view kProtoNotInteger = "-ERR Protocol version is not an integer or out of range\r\n";
 // CLIENT.
 inline constexpr std::string_view kClientName =
     "-ERR Client names cannot contain spaces, newlines or special characters.\r\n";
 inline constexpr std::string_view kNoSuchClient = "-ERR No such client\r\n";
-inline constexpr std::string_view kClientIdNotInteger =
-    "-ERR client-id should be greater than 0\r\n";
+inline constexpr std::string_view kClientIdNotInteger = "-ERR client-id should be greater than 0\r\n";
 inline constexpr std::string_view kMaxClients = "-ERR max number of clients reached\r\n";
 inline constexpr std::string_view kOom =
     "-OOM command not allowed when slotgate's buffered memory > 'limits.maxmemory'.\r\n";
@@ -76,12 +72,10 @@ inline constexpr std::string_view kProtoReply = "unparsable reply from node: {}"
 
 // Patterns (fmt syntax), made into replies by resp::errorReply.
 inline constexpr std::string_view kProtocol = "ERR Protocol error: {}";
-inline constexpr std::string_view kUnknownCommand =
-    "ERR unknown command '{}', with args beginning with: {}";
+inline constexpr std::string_view kUnknownCommand = "ERR unknown command '{}', with args beginning with: {}";
 inline constexpr std::string_view kUnknownSubcommand = "ERR unknown subcommand '{}'. Try {} HELP.";
 inline constexpr std::string_view kWrongArity = "ERR wrong number of arguments for '{}' command";
-inline constexpr std::string_view kNotYetSupported =
-    "ERR slotgate does not support '{}' yet";
+inline constexpr std::string_view kNotYetSupported = "ERR slotgate does not support '{}' yet";
 inline constexpr std::string_view kUnsupported = "ERR command '{}' is not supported by slotgate";
 inline constexpr std::string_view kNodeLost = "ERR slotgate: connection to {} lost, write outcome unknown";
 inline constexpr std::string_view kNodeLostRead =
@@ -100,19 +94,15 @@ inline constexpr std::string_view kUnknownSetting = "ERR unknown slotgate settin
 inline constexpr std::string_view kSettingNotLive =
     "ERR slotgate setting '{}' cannot change while running: edit the configuration and restart";
 inline constexpr std::string_view kBadSettingValue = "ERR invalid value '{}' for slotgate setting '{}'";
-inline constexpr std::string_view kReloadRefused =
-    "ERR slotgate kept its settings: {}";
+inline constexpr std::string_view kReloadRefused = "ERR slotgate kept its settings: {}";
 inline constexpr std::string_view kNoLocalHandler = "ERR slotgate has no local handler for '{}'";
-inline constexpr std::string_view kNoPermCommand =
-    "NOPERM this user has no permissions to run the '{}' command";
+inline constexpr std::string_view kNoPermCommand = "NOPERM this user has no permissions to run the '{}' command";
 inline constexpr std::string_view kSubscribedContext =
     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
     "allowed in this context";
-inline constexpr std::string_view kPinnedLost =
-    "ERR slotgate: connection to {} lost, write outcome unknown";
+inline constexpr std::string_view kPinnedLost = "ERR slotgate: connection to {} lost, write outcome unknown";
 inline constexpr std::string_view kClientUnsupported =
     "ERR slotgate does not support 'CLIENT {}': it would affect every client of the proxy";
-inline constexpr std::string_view kTooManyRedirects =
-    "ERR slotgate gave up after {} redirects; last answer: {}";
+inline constexpr std::string_view kTooManyRedirects = "ERR slotgate gave up after {} redirects; last answer: {}";
 
 }  // namespace slotgate::resp::err

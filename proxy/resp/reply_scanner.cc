@@ -24,9 +24,17 @@ ReplyScanner::Status ReplyScanner::scan(std::string_view data) {
     size_t next = cr + 2;
     int64_t children = 0;
     switch (type) {
-      case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+      case '+':
+      case '-':
+      case ':':
+      case '_':
+      case ',':
+      case '#':
+      case '(':
         break;
-      case '$': case '!': case '=': {
+      case '$':
+      case '!':
+      case '=': {
         int64_t len = 0;
         if (!parseInt(line, &len) || len < -1) return reset(), Status::kError;
         if (len >= 0) {
@@ -36,7 +44,11 @@ ReplyScanner::Status ReplyScanner::scan(std::string_view data) {
         }
         break;
       }
-      case '*': case '~': case '>': case '%': case '|': {
+      case '*':
+      case '~':
+      case '>':
+      case '%':
+      case '|': {
         int64_t count = 0;
         if (!parseInt(line, &count) || count < -1) return reset(), Status::kError;
         if (count > 0) children = (type == '%' || type == '|') ? count * 2 : count;

@@ -47,8 +47,7 @@ ParseStatus RequestParser::parseMultibulk(std::string_view data) {
       return ParseStatus::kIncomplete;
     }
     int64_t count = 0;
-    if (!parseInt(data.substr(1, cr - 1), &count) ||
-        count > static_cast<int64_t>(limits_.max_args)) {
+    if (!parseInt(data.substr(1, cr - 1), &count) || count > static_cast<int64_t>(limits_.max_args)) {
       return fail(std::string(err::kProtoInvalidMultibulkLen));
     }
     pos_ = cr + 2;
@@ -122,7 +121,9 @@ int hexValue(char c) {
   return c - 'A' + 10;
 }
 
-bool isSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0' || c == '\v' || c == '\f'; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0' || c == '\v' || c == '\f';
+}
 
 }  // namespace
 
@@ -144,12 +145,24 @@ bool splitInlineArgs(std::string_view line, std::vector<std::string>* out) {
         } else if (line[i] == '\\' && i + 1 < n) {
           ++i;
           switch (line[i]) {
-            case 'n': arg.push_back('\n'); break;
-            case 'r': arg.push_back('\r'); break;
-            case 't': arg.push_back('\t'); break;
-            case 'b': arg.push_back('\b'); break;
-            case 'a': arg.push_back('\a'); break;
-            default: arg.push_back(line[i]); break;
+            case 'n':
+              arg.push_back('\n');
+              break;
+            case 'r':
+              arg.push_back('\r');
+              break;
+            case 't':
+              arg.push_back('\t');
+              break;
+            case 'b':
+              arg.push_back('\b');
+              break;
+            case 'a':
+              arg.push_back('\a');
+              break;
+            default:
+              arg.push_back(line[i]);
+              break;
           }
         } else if (line[i] == '"') {
           // The closing quote must be followed by a space or nothing.
@@ -175,12 +188,22 @@ bool splitInlineArgs(std::string_view line, std::vector<std::string>* out) {
           break;
         }
         switch (line[i]) {
-          case ' ': case '\n': case '\r': case '\t': case '\0':
+          case ' ':
+          case '\n':
+          case '\r':
+          case '\t':
+          case '\0':
             done = true;
             break;
-          case '"': in_double = true; break;
-          case '\'': in_single = true; break;
-          default: arg.push_back(line[i]); break;
+          case '"':
+            in_double = true;
+            break;
+          case '\'':
+            in_single = true;
+            break;
+          default:
+            arg.push_back(line[i]);
+            break;
         }
         if (done) break;
       }

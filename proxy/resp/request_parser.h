@@ -57,9 +57,9 @@ class RequestParser {
   ParseLimits limits_;
   // State of the request being parsed (kept across calls while kIncomplete).
   bool in_request_ = false;
-  size_t pos_ = 0;            // scan position within the request
-  int64_t expected_ = 0;      // arguments announced by the multibulk header
-  int64_t bulk_len_ = -1;     // length of the bulk whose header was read, or -1
+  size_t pos_ = 0;         // scan position within the request
+  int64_t expected_ = 0;   // arguments announced by the multibulk header
+  int64_t bulk_len_ = -1;  // length of the bulk whose header was read, or -1
   // Results.
   size_t consumed_ = 0;
   bool inline_ = false;

@@ -13,20 +13,41 @@ bool decodeAt(std::string_view data, size_t* pos, Value* out, int depth) {
   std::string_view line = data.substr(*pos + 1, cr - *pos - 1);
   *pos = cr + 2;
   switch (type) {
-    case '+': out->type = Value::Type::kSimple; out->str = line; return true;
-    case '-': out->type = Value::Type::kError; out->str = line; return true;
-    case ':': out->type = Value::Type::kInteger; return parseInt(line, &out->integer);
-    case '_': out->type = Value::Type::kNull; return true;
-    case ',': out->type = Value::Type::kDouble; out->str = line; return true;
-    case '(': out->type = Value::Type::kBigNumber; out->str = line; return true;
+    case '+':
+      out->type = Value::Type::kSimple;
+      out->str = line;
+      return true;
+    case '-':
+      out->type = Value::Type::kError;
+      out->str = line;
+      return true;
+    case ':':
+      out->type = Value::Type::kInteger;
+      return parseInt(line, &out->integer);
+    case '_':
+      out->type = Value::Type::kNull;
+      return true;
+    case ',':
+      out->type = Value::Type::kDouble;
+      out->str = line;
+      return true;
+    case '(':
+      out->type = Value::Type::kBigNumber;
+      out->str = line;
+      return true;
     case '#':
       out->type = Value::Type::kBool;
       out->integer = line == "t";
       return line == "t" || line == "f";
-    case '$': case '!': case '=': {
+    case '$':
+    case '!':
+    case '=': {
       int64_t len = 0;
       if (!parseInt(line, &len) || len < -1) return false;
-      if (len == -1) { out->type = Value::Type::kNull; return true; }
+      if (len == -1) {
+        out->type = Value::Type::kNull;
+        return true;
+      }
       if (data.size() < *pos + static_cast<size_t>(len) + 2) return false;
       if (data[*pos + len] != '\r' || data[*pos + len + 1] != '\n') return false;
       out->type = type == '$' ? Value::Type::kBulk : type == '!' ? Value::Type::kError : Value::Type::kVerbatim;
@@ -34,12 +55,20 @@ bool decodeAt(std::string_view data, size_t* pos, Value* out, int depth) {
       *pos += static_cast<size_t>(len) + 2;
       return true;
     }
-    case '*': case '~': case '>': case '%': {
+    case '*':
+    case '~':
+    case '>':
+    case '%': {
       int64_t count = 0;
       if (!parseInt(line, &count) || count < -1) return false;
-      if (count == -1) { out->type = Value::Type::kNull; return true; }
-      out->type = type == '*' ? Value::Type::kArray : type == '~' ? Value::Type::kSet
-                : type == '>' ? Value::Type::kPush : Value::Type::kMap;
+      if (count == -1) {
+        out->type = Value::Type::kNull;
+        return true;
+      }
+      out->type = type == '*'   ? Value::Type::kArray
+                  : type == '~' ? Value::Type::kSet
+                  : type == '>' ? Value::Type::kPush
+                                : Value::Type::kMap;
       // Every element takes at least 3 bytes ("_\r\n"): a count beyond that is malformed, and
       // must not make us allocate for it.
       if (count > static_cast<int64_t>((data.size() - *pos) / 3) + 1) return false;

@@ -11,10 +11,24 @@
 namespace slotgate::resp {
 
 struct Value {
-  enum class Type : uint8_t { kSimple, kError, kInteger, kBulk, kNull, kArray, kDouble, kBool, kBigNumber, kVerbatim, kMap, kSet, kPush };
+  enum class Type : uint8_t {
+    kSimple,
+    kError,
+    kInteger,
+    kBulk,
+    kNull,
+    kArray,
+    kDouble,
+    kBool,
+    kBigNumber,
+    kVerbatim,
+    kMap,
+    kSet,
+    kPush
+  };
   Type type = Type::kNull;
-  std::string str;          // simple, error, bulk, double, big number, verbatim
-  int64_t integer = 0;      // integer, bool
+  std::string str;              // simple, error, bulk, double, big number, verbatim
+  int64_t integer = 0;          // integer, bool
   std::vector<Value> elements;  // array, set, push; a map as key, value, key, value, ...
 
   bool isArray() const { return type == Type::kArray || type == Type::kSet || type == Type::kPush; }

@@ -38,9 +38,7 @@ void appendBulk(std::string& out, std::string_view bytes) {
 
 void appendNullBulk(std::string& out) { out.append("$-1\r\n"); }
 
-void appendArrayHeader(std::string& out, size_t count) {
-  appendNumberLine(out, '*', static_cast<int64_t>(count));
-}
+void appendArrayHeader(std::string& out, size_t count) { appendNumberLine(out, '*', static_cast<int64_t>(count)); }
 
 void appendCommand(std::string& out, const std::vector<std::string_view>& argv,
                    std::vector<std::pair<uint32_t, uint32_t>>* offsets) {

@@ -18,10 +18,10 @@ void appendNullBulk(std::string& out);
 void appendArrayHeader(std::string& out, size_t count);
 
 // Replies whose RESP3 form differs: `proto` is the client's protocol (2 or 3).
-void appendNull(std::string& out, int proto);                      // $-1 / _
-void appendNullArray(std::string& out, int proto);                 // *-1 / _
-void appendMapHeader(std::string& out, size_t pairs, int proto);   // *2n / %n
-void appendPushHeader(std::string& out, size_t count, int proto);  // *n / >n
+void appendNull(std::string& out, int proto);                             // $-1 / _
+void appendNullArray(std::string& out, int proto);                        // *-1 / _
+void appendMapHeader(std::string& out, size_t pairs, int proto);          // *2n / %n
+void appendPushHeader(std::string& out, size_t count, int proto);         // *n / >n
 void appendVerbatim(std::string& out, std::string_view text, int proto);  // $ / =txt:
 
 // "-ERR ...\r\n" from one of the patterns in errors.h.

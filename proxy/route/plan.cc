@@ -41,7 +41,8 @@ Plan bySlot(std::span<const std::string_view> argv, std::span<const uint32_t> ke
 Plan split(const command::CommandSpec& spec, std::span<const std::string_view> argv,
            std::span<const uint32_t> keys) {
   Plan p;
-  p.key_step = spec.key_spec_count > 0 ? static_cast<uint16_t>(std::max<int16_t>(spec.key_specs[0].keystep, 1)) : 1;
+  p.key_step = spec.key_spec_count > 0 ? static_cast<uint16_t>(std::max<int16_t>(spec.key_specs[0].keystep, 1))
+                                       : 1;
   // MSET a 1 b: Redis refuses an unpaired key before running anything.
   if (p.key_step > 1 && (argv.size() - 1) % p.key_step != 0) {
     return reject(resp::errorReply(fmt::runtime(resp::err::kWrongArity), displayName(spec)));

@@ -22,14 +22,14 @@ struct SlotGroup {
 
 struct Plan {
   enum class Kind : uint8_t {
-    kLocal,        // the proxy answers (PING, ECHO, CLUSTER INFO, ...)
-    kSlot,         // the primary that owns `slot`
-    kAnyPrimary,   // keyless command whose answer does not depend on the node
-    kSplit,        // one sub-command per entry of `groups`, merged by the command's response tip
-    kAllPrimaries, // the command as is on every primary, merged by the response tip
-    kAllNodes,     // the command as is on every node, replicas too; all must succeed
-    kCursor,       // SCAN: the cursor picks the primary
-    kReject,       // `reply` is the answer
+    kLocal,         // the proxy answers (PING, ECHO, CLUSTER INFO, ...)
+    kSlot,          // the primary that owns `slot`
+    kAnyPrimary,    // keyless command whose answer does not depend on the node
+    kSplit,         // one sub-command per entry of `groups`, merged by the command's response tip
+    kAllPrimaries,  // the command as is on every primary, merged by the response tip
+    kAllNodes,      // the command as is on every node, replicas too; all must succeed
+    kCursor,        // SCAN: the cursor picks the primary
+    kReject,        // `reply` is the answer
   };
   Kind kind = Kind::kReject;
   uint16_t slot = 0;

@@ -28,9 +28,7 @@ class ClientBudget {
   // A worker reports the change in what its clients hold.
   void addBuffered(int64_t delta) { buffered_.fetch_add(delta, std::memory_order_relaxed); }
   int64_t buffered() const { return buffered_.load(std::memory_order_relaxed); }
-  bool overMemory() const {
-    return maxmemory_ != 0 && buffered() > static_cast<int64_t>(maxmemory_);
-  }
+  bool overMemory() const { return maxmemory_ != 0 && buffered() > static_cast<int64_t>(maxmemory_); }
   size_t maxmemory() const { return maxmemory_; }
 
  private:

@@ -54,7 +54,7 @@ class ReplyQueue {
   std::vector<Slot> ring_;  // size is zero or a power of two
   size_t head_ = 0;         // ring index of the oldest place
   size_t count_ = 0;
-  uint64_t head_seq_ = 0;   // sequence number of the oldest place
+  uint64_t head_seq_ = 0;  // sequence number of the oldest place
   size_t held_bytes_ = 0;
 };
 

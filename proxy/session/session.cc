@@ -198,15 +198,16 @@ uint64_t Session::reserve() {
 void Session::deliver(uint64_t seq, std::string_view reply) {
   if (state_.ownsReply(seq)) {
     // It ran on a node connection of its own: the node's share is about all of it.
-    if (CommandTiming* t = queue_.timing(seq); t && t->spec) t->backend_us = request::monotonicMicros() - t->start_us;
+    if (CommandTiming* t = queue_.timing(seq); t && t->spec)
+      t->backend_us = request::monotonicMicros() - t->start_us;
     state_.finishAlone(reply);
   }
   if (life_ == Life::kClosed || !conn_) return;
   finishTiming(seq, reply);
   if (queue_.complete(seq, reply, conn_->output()) > 0) conn_->markDirty();
   if (conn_->pendingOutput() > ctx_.output_limit) {
-    common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})",
-                                    conn_->peer(), conn_->pendingOutput(), ctx_.output_limit);
+    common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})", conn_->peer(),
+                                    conn_->pendingOutput(), ctx_.output_limit);
     ctx_.stats->output_limit_disconnects.add();
     return teardown(Close::kNow);
   }

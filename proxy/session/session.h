@@ -49,10 +49,10 @@ struct SessionContext : state::ClientEnv {
   resp::ParseLimits limits;
   size_t max_pipeline = 1024;
   size_t output_limit = 64ull * 1024 * 1024;
-  size_t output_soft_limit = 0;      // 0: no soft limit
-  uint64_t output_soft_ms = 60000;   // time allowed above the soft limit
-  uint64_t idle_ms = 0;              // 0: idle clients stay
-  ClientBudget* budget = nullptr;    // process-wide memory bound; may be null
+  size_t output_soft_limit = 0;            // 0: no soft limit
+  uint64_t output_soft_ms = 60000;         // time allowed above the soft limit
+  uint64_t idle_ms = 0;                    // 0: idle clients stay
+  ClientBudget* budget = nullptr;          // process-wide memory bound; may be null
   std::function<void(Session*)> on_close;  // the worker forgets and deletes the session
   CommandStats* command_stats = nullptr;   // per-command counts and latency; may be null
   request::Slowlog* slowlog = nullptr;     // may be null

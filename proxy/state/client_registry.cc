@@ -44,8 +44,7 @@ std::string ClientRegistry::lineLocked(const ClientInfo& info, uint64_t now_ms) 
       "tot-mem=0 events=r cmd={} user={} redir=-1 resp={}\n",
       info.id, info.addr, info.laddr, info.name, (now_ms - info.created_ms) / 1000,
       (now_ms - std::min(now_ms, active)) / 1000, flags, sub, psub, ssub, multi,
-      info.last_command.load(std::memory_order_relaxed), info.user,
-      info.proto.load(std::memory_order_relaxed));
+      info.last_command.load(std::memory_order_relaxed), info.user, info.proto.load(std::memory_order_relaxed));
 }
 
 std::string ClientRegistry::list(uint64_t now_ms, const std::vector<uint64_t>& ids, const std::string& type) {

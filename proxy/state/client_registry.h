@@ -46,7 +46,7 @@ struct KillFilter {
   std::string addr;
   std::string laddr;
   std::string user;
-  std::string type;  // normal | pubsub | master | replica
+  std::string type;      // normal | pubsub | master | replica
   uint64_t skip_id = 0;  // SKIPME yes: the caller's own id
 };
 

@@ -116,7 +116,8 @@ void ConnectionState::hello(const Call& call) {
         if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
       }
     } else {
-      return replyNow(resp::errorReply(fmt::runtime("ERR Syntax error in HELLO option '{}'"), std::string(argv_[i])));
+      return replyNow(
+          resp::errorReply(fmt::runtime("ERR Syntax error in HELLO option '{}'"), std::string(argv_[i])));
     }
   }
   if (!has_auth && !authenticated_) return replyNow(resp::err::kHelloNoAuth);
@@ -274,7 +275,9 @@ void ConnectionState::client(const Call& call) {
       if (!arity(argv_.size() == 4)) return;
       std::string attr = common::toLower(argv_[2]);
       for (char c : argv_[3]) {
-        if (c < '!' || c > '~') return replyNow(resp::errorReply(fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
+        if (c < '!' || c > '~')
+          return replyNow(resp::errorReply(
+              fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
       }
       if (attr == "lib-name") env_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
       else if (attr == "lib-ver") env_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });

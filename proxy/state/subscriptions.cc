@@ -10,8 +10,8 @@
 namespace slotgate::state {
 Subscriptions::Subscriptions(common::Clock& clock, request::Dispatcher& dispatcher, int proto, ClientInfo& info,
                              std::shared_ptr<request::ReplyLink> guard, Emit emit)
-    : clock_(clock), dispatcher_(dispatcher), proto_(proto), info_(info),
-      guard_(std::move(guard)), emit_(std::move(emit)) {}
+    : clock_(clock), dispatcher_(dispatcher), proto_(proto), info_(info), guard_(std::move(guard)),
+      emit_(std::move(emit)) {}
 
 Subscriptions::~Subscriptions() {
   *alive_ = false;
@@ -43,13 +43,20 @@ namespace {
 std::string_view wireName(command::Handler op) {
   using command::Handler;
   switch (op) {
-    case Handler::kSubscribe: return "subscribe";
-    case Handler::kPsubscribe: return "psubscribe";
-    case Handler::kUnsubscribe: return "unsubscribe";
-    case Handler::kPunsubscribe: return "punsubscribe";
-    case Handler::kSsubscribe: return "ssubscribe";
-    case Handler::kSunsubscribe: return "sunsubscribe";
-    default: return "ping";
+    case Handler::kSubscribe:
+      return "subscribe";
+    case Handler::kPsubscribe:
+      return "psubscribe";
+    case Handler::kUnsubscribe:
+      return "unsubscribe";
+    case Handler::kPunsubscribe:
+      return "punsubscribe";
+    case Handler::kSsubscribe:
+      return "ssubscribe";
+    case Handler::kSunsubscribe:
+      return "sunsubscribe";
+    default:
+      return "ping";
   }
 }
 

@@ -20,10 +20,10 @@
 #include "common/clock.h"
 #include "common/retry_policy.h"
 #include "proxy/backend/node_link.h"
+#include "proxy/command/command_spec.h"
 #include "proxy/request/dispatcher.h"
 #include "proxy/request/request.h"
 #include "proxy/state/client_registry.h"
-#include "proxy/command/command_spec.h"
 
 namespace slotgate::state {
 

@@ -53,21 +53,21 @@ TEST_CASE("a request cut anywhere is incomplete, never an error", "[admin]") {
 TEST_CASE("malformed requests get the matching status", "[admin]") {
   CHECK(errorStatus("GET\r\n\r\n") == 400);
   CHECK(errorStatus("GET /a\r\n\r\n") == 400);
-  CHECK(errorStatus("GET  /a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);            // double space
+  CHECK(errorStatus("GET  /a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);  // double space
   CHECK(errorStatus("GET /a HTTP/1.1 x\r\nHost: a\r\n\r\n") == 400);
-  CHECK(errorStatus("G(T /a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);             // not a token
-  CHECK(errorStatus("GET a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);              // not a path
-  CHECK(errorStatus("GET http://x/a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);     // absolute form
+  CHECK(errorStatus("G(T /a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);          // not a token
+  CHECK(errorStatus("GET a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);           // not a path
+  CHECK(errorStatus("GET http://x/a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);  // absolute form
   CHECK(errorStatus("GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
   CHECK(errorStatus("GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
   CHECK(errorStatus("GET /a HTTP/1.x\r\nHost: a\r\n\r\n") == 400);
   CHECK(errorStatus("GET /a HTTX/1.1\r\nHost: a\r\n\r\n") == 400);
   CHECK(errorStatus("GET /a HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
-  CHECK(errorStatus("GET /a HTTP/1.1\r\n\r\n") == 400);                        // no Host
-  CHECK(errorStatus("GET /a HTTP/1.1\r\nHost a\r\n\r\n") == 400);              // no colon
+  CHECK(errorStatus("GET /a HTTP/1.1\r\n\r\n") == 400);            // no Host
+  CHECK(errorStatus("GET /a HTTP/1.1\r\nHost a\r\n\r\n") == 400);  // no colon
   CHECK(errorStatus("GET /a HTTP/1.1\r\nHo st: a\r\n\r\n") == 400);
   CHECK(errorStatus("GET /a HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n") == 400);
-  CHECK(errorStatus("GET /a HTTP/1.1\r\nHost: a\nX: b\r\n\r\n") == 400);       // bare LF
+  CHECK(errorStatus("GET /a HTTP/1.1\r\nHost: a\nX: b\r\n\r\n") == 400);  // bare LF
   CHECK(errorStatus("GET /a HTTP/1.1\nHost: a\n\n") == 400);
   CHECK(errorStatus("GET /a HTTP/1.1\r\nHost: a\x01\r\n\r\n") == 400);
   CHECK(errorStatus("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello") == 501);

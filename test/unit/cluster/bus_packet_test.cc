@@ -126,8 +126,8 @@ TEST_CASE("extensions after the gossip are allowed only when announced", "[bus]"
   BusPacket p;
   std::string error;
   CHECK_FALSE(parseBusPacket(b.d, &p, &error));
-  b.u16(2214, 1);                  // extensions
-  b.d[2253] = 4;                   // CLUSTERMSG_FLAG0_EXT_DATA
+  b.u16(2214, 1);  // extensions
+  b.d[2253] = 4;   // CLUSTERMSG_FLAG0_EXT_DATA
   REQUIRE(parseBusPacket(b.d, &p, &error));
   CHECK(p.gossip.size() == 1);
 }
@@ -194,8 +194,8 @@ TEST_CASE("the PING slotgate sends is a bare 2256-byte header", "[bus]") {
   CHECK(ping.substr(8, 2) == std::string("\0\x01", 2));        // version 1
   CHECK(ping.substr(12, 4) == std::string(4, '\0'));           // type PING, count 0
   CHECK(ping.substr(40, 40) == id);
-  CHECK(ping.substr(80, 2048) == std::string(2048, '\0'));     // no slots
-  CHECK(ping.substr(2128, 40) == std::string(40, '\0'));       // no master
+  CHECK(ping.substr(80, 2048) == std::string(2048, '\0'));  // no slots
+  CHECK(ping.substr(2128, 40) == std::string(40, '\0'));    // no master
   BusPacket p;
   std::string error;
   REQUIRE(parseBusPacket(ping, &p, &error));

@@ -66,19 +66,40 @@ TEST_CASE("TRYAGAIN", "[redirect]") {
 TEST_CASE("malformed redirects and other errors are not redirects", "[redirect]") {
   for (std::string_view text : {
            // bad slot
-           "MOVED 16384 127.0.0.1:6379", "MOVED -1 127.0.0.1:6379", "MOVED abc 127.0.0.1:6379",
-           "MOVED 12x 127.0.0.1:6379", "MOVED  127.0.0.1:6379", "MOVED 99999999999999999999 h:1",
-           "ASK 16384 127.0.0.1:6379", "MOVED +5 127.0.0.1:6379",
+           "MOVED 16384 127.0.0.1:6379",
+           "MOVED -1 127.0.0.1:6379",
+           "MOVED abc 127.0.0.1:6379",
+           "MOVED 12x 127.0.0.1:6379",
+           "MOVED  127.0.0.1:6379",
+           "MOVED 99999999999999999999 h:1",
+           "ASK 16384 127.0.0.1:6379",
+           "MOVED +5 127.0.0.1:6379",
            // bad or missing port
-           "MOVED 1 127.0.0.1:0", "MOVED 1 127.0.0.1:65536", "MOVED 1 127.0.0.1:", "MOVED 1 127.0.0.1",
-           "MOVED 1 127.0.0.1:http", "MOVED 1 127.0.0.1:-1", "ASK 1 [::1]", "MOVED 1 h:6379 extra",
+           "MOVED 1 127.0.0.1:0",
+           "MOVED 1 127.0.0.1:65536",
+           "MOVED 1 127.0.0.1:",
+           "MOVED 1 127.0.0.1",
+           "MOVED 1 127.0.0.1:http",
+           "MOVED 1 127.0.0.1:-1",
+           "ASK 1 [::1]",
+           "MOVED 1 h:6379 extra",
            // truncated
-           "MOVED", "MOVED ", "MOVED 1", "ASK", "ASK 1",
+           "MOVED",
+           "MOVED ",
+           "MOVED 1",
+           "ASK",
+           "ASK 1",
            // other errors
-           "ERR unknown command 'foo'", "CROSSSLOT Keys in request don't hash to the same slot",
-           "CLUSTERDOWN Hash slot not served", "LOADING Redis is loading the dataset in memory",
-           "WRONGTYPE Operation against a key holding the wrong kind of value", "", "moved 1 h:1",
-           "ASKING", "MOVEDX 1 h:1", "ERR MOVED 1 h:1",
+           "ERR unknown command 'foo'",
+           "CROSSSLOT Keys in request don't hash to the same slot",
+           "CLUSTERDOWN Hash slot not served",
+           "LOADING Redis is loading the dataset in memory",
+           "WRONGTYPE Operation against a key holding the wrong kind of value",
+           "",
+           "moved 1 h:1",
+           "ASKING",
+           "MOVEDX 1 h:1",
+           "ERR MOVED 1 h:1",
        }) {
     INFO(text);
     CHECK_FALSE(parseRedirect(text).has_value());

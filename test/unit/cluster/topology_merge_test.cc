@@ -89,7 +89,7 @@ TEST_CASE("a newer claim in the answer wins", "[merge]") {
 
 TEST_CASE("a stale answer does not take slots back from a newer owner", "[merge]") {
   Topology current = map(1, 5, /*b_owns_low=*/true);  // B owns everything since epoch 5
-  Topology stale = map(1, 2);                          // C still believes A (epoch 1) owns 0-99
+  Topology stale = map(1, 2);                         // C still believes A (epoch 1) owns 0-99
   MergeResult r = mergeByEpoch(&current, stale, kC);
   CHECK(r.kept_slots == 100);
   int b = r.topology.findById(kB);

@@ -54,8 +54,8 @@ Value decode(const std::string& bytes) {
 std::string shardNode(std::string id, int port, std::string ip, std::string endpoint, std::string role,
                       std::string health = "online") {
   return arr({bulk("id"), bulk(id), bulk("port"), num(port), bulk("ip"), bulk(ip), bulk("endpoint"),
-              bulk(endpoint), bulk("role"), bulk(role), bulk("replication-offset"), num(0),
-              bulk("health"), bulk(health)});
+              bulk(endpoint), bulk("role"), bulk(role), bulk("replication-offset"), num(0), bulk("health"),
+              bulk(health)});
 }
 std::string shard(std::string slots, std::string nodes) {
   return arr({bulk("slots"), slots, bulk("nodes"), nodes});
@@ -120,8 +120,8 @@ TEST_CASE("real CLUSTER SHARDS and CLUSTER SLOTS replies give the same slot map"
   CHECK(from_slots->sameSlotMap(*from_shards));
   // describe(): one entry per primary, with its ranges and count.
   std::string d = from_slots->describe();
-  for (std::string_view part : {"127.0.0.1:", " 0-5460 (5461 slots)", " 5461-10922 (5462 slots)",
-                                " 10923-16383 (5461 slots)"}) {
+  for (std::string_view part :
+       {"127.0.0.1:", " 0-5460 (5461 slots)", " 5461-10922 (5462 slots)", " 10923-16383 (5461 slots)"}) {
     CHECK_THAT(d, Catch::Contains(std::string(part)));
   }
 }
@@ -129,8 +129,7 @@ TEST_CASE("real CLUSTER SHARDS and CLUSTER SLOTS replies give the same slot map"
 TEST_CASE("a CLUSTER SHARDS reply in RESP3 (maps) parses like RESP2", "[topology]") {
   std::string node = "%4\r\n" + bulk("id") + bulk("abc") + bulk("port") + num(7000) + bulk("endpoint") +
                      bulk("10.0.0.1") + bulk("role") + bulk("master");
-  std::string reply = "*1\r\n%2\r\n" + bulk("slots") + arr({num(0), num(16383)}) + bulk("nodes") +
-                      "*1\r\n" + node;
+  std::string reply = "*1\r\n%2\r\n" + bulk("slots") + arr({num(0), num(16383)}) + bulk("nodes") + "*1\r\n" + node;
   std::optional<Topology> t = shards(reply);
   REQUIRE(t.has_value());
   CHECK(t->coveredSlots() == kSlots);
@@ -158,8 +157,7 @@ TEST_CASE("unknown endpoints take the host that answered", "[topology]") {
   }
 }
 
-TEST_CASE("CLUSTER SHARDS: an unknown endpoint takes the answering host even when ip is set",
-          "[topology]") {
+TEST_CASE("CLUSTER SHARDS: an unknown endpoint takes the answering host even when ip is set", "[topology]") {
   // Redis 7.0.15 with cluster-preferred-endpoint-type unknown-endpoint sends endpoint "" and the
   // node's ip; CLUSTER SLOTS then sends a null endpoint, which parseClusterSlots (rightly) maps to
   // the answering host, in both parsers alike (not the node's "ip" field).
@@ -172,8 +170,7 @@ TEST_CASE("CLUSTER SHARDS: an unknown endpoint takes the answering host even whe
   }
 }
 
-TEST_CASE("a shard without a primary leaves its slots unowned; failed nodes are unhealthy",
-          "[topology]") {
+TEST_CASE("a shard without a primary leaves its slots unowned; failed nodes are unhealthy", "[topology]") {
   std::string reply = arr({
       shard(arr({num(0), num(99)}), arr({shardNode("p1", 7000, "10.0.0.1", "10.0.0.1", "master"),
                                          shardNode("r1", 7001, "10.0.0.2", "10.0.0.2", "replica", "fail")})),
@@ -193,15 +190,17 @@ TEST_CASE("malformed CLUSTER SHARDS replies", "[topology]") {
   const std::string primary = shardNode("p", 7000, "10.0.0.1", "10.0.0.1", "master");
   std::string no_port = arr({bulk("id"), bulk("p"), bulk("endpoint"), bulk("h"), bulk("role"), bulk("master")});
   for (const std::string& reply : {
-           num(1), bulk("x"), std::string("-ERR This instance has cluster support disabled\r\n"),
-           arr({arr({bulk("slots"), arr({num(0), num(5)})})}),            // no nodes
-           arr({arr({bulk("nodes"), arr({primary})})}),                     // no slots
-           arr({shard(bulk("0-5"), arr({primary}))}),                       // slots not an array
-           arr({shard(arr({num(0), num(5), num(9)}), arr({primary}))}),     // odd slot list
-           arr({shard(arr({num(0), num(16384)}), arr({primary}))}),         // out of range
+           num(1),
+           bulk("x"),
+           std::string("-ERR This instance has cluster support disabled\r\n"),
+           arr({arr({bulk("slots"), arr({num(0), num(5)})})}),           // no nodes
+           arr({arr({bulk("nodes"), arr({primary})})}),                  // no slots
+           arr({shard(bulk("0-5"), arr({primary}))}),                    // slots not an array
+           arr({shard(arr({num(0), num(5), num(9)}), arr({primary}))}),  // odd slot list
+           arr({shard(arr({num(0), num(16384)}), arr({primary}))}),      // out of range
            arr({shard(arr({num(-1), num(5)}), arr({primary}))}),
-           arr({shard(arr({num(9), num(5)}), arr({primary}))}),             // first > last
-           arr({shard(arr({num(0), num(5)}), arr({no_port}))}),             // missing port
+           arr({shard(arr({num(9), num(5)}), arr({primary}))}),  // first > last
+           arr({shard(arr({num(0), num(5)}), arr({no_port}))}),  // missing port
            arr({shard(arr({num(0), num(5)}), arr({shardNode("p", 0, "h", "h", "master")}))}),
            arr({shard(arr({num(0), num(5)}), arr({shardNode("p", 65536, "h", "h", "master")}))}),
            arr({num(7)}),
@@ -216,16 +215,17 @@ TEST_CASE("malformed CLUSTER SHARDS replies", "[topology]") {
 TEST_CASE("malformed CLUSTER SLOTS replies", "[topology]") {
   const std::string node = arr({bulk("10.0.0.1"), num(7000), bulk("id")});
   for (const std::string& reply : {
-           num(1), bulk("x"),
-           arr({arr({num(0), num(5)})}),                              // no node
-           arr({arr({num(0), node})}),                                // no last slot
-           arr({arr({num(0), num(16384), node})}),                    // out of range
+           num(1),
+           bulk("x"),
+           arr({arr({num(0), num(5)})}),            // no node
+           arr({arr({num(0), node})}),              // no last slot
+           arr({arr({num(0), num(16384), node})}),  // out of range
            arr({arr({num(-1), num(5), node})}),
            arr({arr({num(6), num(5), node})}),
-           arr({arr({num(0), num(5), arr({bulk("10.0.0.1")})})}),   // missing port
+           arr({arr({num(0), num(5), arr({bulk("10.0.0.1")})})}),  // missing port
            arr({arr({num(0), num(5), arr({bulk("h"), num(0)})})}),
            arr({arr({num(0), num(5), arr({bulk("h"), num(70000)})})}),
-           arr({arr({num(0), num(5), bulk("h:1")})}),                 // node not an array
+           arr({arr({num(0), num(5), bulk("h:1")})}),  // node not an array
            arr({num(0)}),
        }) {
     INFO(reply);

@@ -54,8 +54,8 @@ TEST_CASE("routed commands name their routing handler", "[command_handler]") {
     INFO(name);
     CHECK(handler(name) == Handler::kSplit);
   }
-  for (auto name : {"keys", "dbsize", "flushall", "flushdb", "randomkey", "info", "script|exists",
-                    "script|kill", "function|load", "function|kill"}) {
+  for (auto name : {"keys", "dbsize", "flushall", "flushdb", "randomkey", "info", "script|exists", "script|kill",
+                    "function|load", "function|kill"}) {
     INFO(name);
     CHECK(handler(name) == Handler::kAllPrimaries);
   }
@@ -84,8 +84,8 @@ TEST_CASE("commands with extra proxy work name their own handler", "[command_han
   CHECK(handler("fcall") == Handler::kForward);
   CHECK(handler("script|load") == Handler::kScriptLoad);
   CHECK(handler("script|flush") == Handler::kScriptFlush);
-  for (auto name : {"pubsub|channels", "pubsub|numsub", "pubsub|numpat", "pubsub|shardchannels",
-                    "pubsub|shardnumsub"}) {
+  for (auto name :
+       {"pubsub|channels", "pubsub|numsub", "pubsub|numpat", "pubsub|shardchannels", "pubsub|shardnumsub"}) {
     INFO(name);
     CHECK(handler(name) == Handler::kPubsubIntrospection);
     CHECK(row(name).policy == Policy::kAllPrimaries);
@@ -147,8 +147,8 @@ TEST_CASE("connection-state commands name the session's handler", "[command_hand
   CHECK(handler("client|reply") == Handler::kClientReply);
   CHECK(handler("client|getredir") == Handler::kClientGetredir);
   CHECK(handler("client|help") == Handler::kClientHelp);
-  for (auto name : {"client|caching", "client|pause", "client|unpause", "client|tracking",
-                    "client|trackinginfo", "client|unblock"}) {
+  for (auto name : {"client|caching", "client|pause", "client|unpause", "client|tracking", "client|trackinginfo",
+                    "client|unblock"}) {
     INFO(name);
     CHECK(handler(name) == Handler::kClientUnsupported);
   }
@@ -192,10 +192,9 @@ TEST_CASE("the proxy's attributes are bits of the row", "[command_handler]") {
   for (auto name : {"get", "client|setname", "select", "slotgate|help"}) CHECK_FALSE(has(name, kProxyNoAuth));
 
   // Redis's admin flag, plus what empties or scans the keyspace or kills.
-  for (auto name : {"flushall", "flushdb", "keys", "client|kill", "script|flush", "script|kill",
-                    "function|flush", "function|delete", "function|restore", "function|load",
-                    "function|kill", "config|set", "config|get", "shutdown", "slotgate|config",
-                    "slotgate|reload"}) {
+  for (auto name : {"flushall", "flushdb", "keys", "client|kill", "script|flush", "script|kill", "function|flush",
+                    "function|delete", "function|restore", "function|load", "function|kill", "config|set",
+                    "config|get", "shutdown", "slotgate|config", "slotgate|reload"}) {
     INFO(name);
     CHECK(has(name, kProxyAdminOnly));
   }
@@ -207,8 +206,8 @@ TEST_CASE("the proxy's attributes are bits of the row", "[command_handler]") {
   CHECK(has("info", kProxyOverBudget));
   CHECK_FALSE(has("dbsize", kProxyOverBudget));
 
-  for (auto name : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
-                    "ping", "quit", "reset"}) {
+  for (auto name : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping",
+                    "quit", "reset"}) {
     INFO(name);
     CHECK(has(name, kProxySubscribedOk));
   }
@@ -241,16 +240,21 @@ TEST_CASE("every row's handler, policy and merge agree", "[command_handler]") {
       case Handler::kEval:
       case Handler::kEvalsha:
         return Policy::kForward;
-      case Handler::kSplit: return Policy::kSplit;
+      case Handler::kSplit:
+        return Policy::kSplit;
       case Handler::kAllPrimaries:
       case Handler::kScriptLoad:
       case Handler::kScriptFlush:
       case Handler::kPubsubIntrospection:
         return Policy::kAllPrimaries;
-      case Handler::kAllNodes: return Policy::kAllNodes;
-      case Handler::kSlotArg: return Policy::kSlotArg;
-      case Handler::kCursor: return Policy::kCursor;
-      case Handler::kUnsupported: return Policy::kUnsupported;
+      case Handler::kAllNodes:
+        return Policy::kAllNodes;
+      case Handler::kSlotArg:
+        return Policy::kSlotArg;
+      case Handler::kCursor:
+        return Policy::kCursor;
+      case Handler::kUnsupported:
+        return Policy::kUnsupported;
       case Handler::kPing:
       case Handler::kEcho:
       case Handler::kQuit:

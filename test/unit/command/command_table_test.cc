@@ -249,9 +249,8 @@ TEST_CASE("policies follow the proxy's rules", "[command_table]") {
     if (bar == std::string_view::npos) return command(name).policy;
     return subcommand(name.substr(0, bar), name.substr(bar + 1)).policy;
   };
-  for (auto name : {"ping", "echo", "quit", "select", "readonly", "readwrite", "cluster|keyslot",
-                    "cluster|info", "cluster|slots", "cluster|shards", "cluster|nodes",
-                    "cluster|myid"}) {
+  for (auto name : {"ping", "echo", "quit", "select", "readonly", "readwrite", "cluster|keyslot", "cluster|info",
+                    "cluster|slots", "cluster|shards", "cluster|nodes", "cluster|myid"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kLocal);
   }
@@ -264,31 +263,46 @@ TEST_CASE("policies follow the proxy's rules", "[command_table]") {
   CHECK(policy("config|resetstat") == Policy::kAllNodes);
   CHECK(policy("cluster|countkeysinslot") == Policy::kSlotArg);
   CHECK(policy("cluster|getkeysinslot") == Policy::kSlotArg);
-  for (auto name : {"keys", "dbsize", "flushall", "flushdb", "randomkey", "info", "script|kill",
-                    "function|kill", "script|load", "script|flush", "script|exists", "function|load",
-                    "function|delete", "function|flush", "function|restore", "pubsub|channels",
-                    "pubsub|numsub", "pubsub|numpat", "pubsub|shardchannels",
+  for (auto name : {"keys",
+                    "dbsize",
+                    "flushall",
+                    "flushdb",
+                    "randomkey",
+                    "info",
+                    "script|kill",
+                    "function|kill",
+                    "script|load",
+                    "script|flush",
+                    "script|exists",
+                    "function|load",
+                    "function|delete",
+                    "function|flush",
+                    "function|restore",
+                    "pubsub|channels",
+                    "pubsub|numsub",
+                    "pubsub|numpat",
+                    "pubsub|shardchannels",
                     "pubsub|shardnumsub"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kAllPrimaries);
   }
-  for (auto name : {"multi", "exec", "discard", "watch", "unwatch", "subscribe", "psubscribe",
-                    "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "auth", "hello",
-                    "reset", "wait", "client", "client|setname", "client|list", "client|kill",
-                    "blpop", "brpop", "blmove", "brpoplpush", "blmpop", "bzpopmin", "bzpopmax",
-                    "bzmpop", "xread", "xreadgroup"}) {
+  for (auto name : {"multi",       "exec",        "discard",      "watch",      "unwatch",        "subscribe",
+                    "psubscribe",  "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",   "auth",
+                    "hello",       "reset",       "wait",         "client",     "client|setname", "client|list",
+                    "client|kill", "blpop",       "brpop",        "blmove",     "brpoplpush",     "blmpop",
+                    "bzpopmin",    "bzpopmax",    "bzmpop",       "xread",      "xreadgroup"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kStateful);
   }
-  for (auto name : {"monitor", "sync", "psync", "replicaof", "slaveof", "failover", "shutdown",
-                    "debug", "asking", "cluster", "cluster|setslot", "cluster|addslots",
-                    "cluster|failover", "cluster|meet", "cluster|forget"}) {
+  for (auto name :
+       {"monitor", "sync", "psync", "replicaof", "slaveof", "failover", "shutdown", "debug", "asking", "cluster",
+        "cluster|setslot", "cluster|addslots", "cluster|failover", "cluster|meet", "cluster|forget"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kUnsupported);
   }
-  for (auto name : {"get", "set", "migrate", "msetnx", "eval", "object", "object|encoding",
-                    "config", "config|get", "script", "memory|usage", "pubsub",
-                    "pubsub|help", "function|list", "spublish", "publish", "sort", "lmpop"}) {
+  for (auto name :
+       {"get", "set", "migrate", "msetnx", "eval", "object", "object|encoding", "config", "config|get", "script",
+        "memory|usage", "pubsub", "pubsub|help", "function|list", "spublish", "publish", "sort", "lmpop"}) {
     INFO(name);
     CHECK(policy(name) == Policy::kForward);
   }

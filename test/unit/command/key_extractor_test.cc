@@ -62,8 +62,7 @@ TEST_CASE("single-key and fixed-position commands", "[key_extractor]") {
   CHECK(keys({"DBSIZE"}).empty());
 }
 
-TEST_CASE("range specs: to the end, with a step, and before a trailing argument",
-          "[key_extractor]") {
+TEST_CASE("range specs: to the end, with a step, and before a trailing argument", "[key_extractor]") {
   CHECK(keys({"MSET", "a", "1", "b", "2", "c", "3"}) == Positions{1, 3, 5});
   CHECK(keys({"MGET", "a", "b", "c"}) == Positions{1, 2, 3});
   CHECK(keys({"DEL", "a", "b"}) == Positions{1, 2});
@@ -119,8 +118,7 @@ TEST_CASE("keynum specs: EVAL, EVALSHA, FCALL", "[key_extractor]") {
 }
 
 TEST_CASE("keynum specs after a fixed key: ZUNIONSTORE and friends", "[key_extractor]") {
-  CHECK(keys({"ZUNIONSTORE", "dest", "2", "a", "b", "WEIGHTS", "1", "2"}) ==
-        Positions{1, 3, 4});
+  CHECK(keys({"ZUNIONSTORE", "dest", "2", "a", "b", "WEIGHTS", "1", "2"}) == Positions{1, 3, 4});
   CHECK(keys({"ZINTERSTORE", "dest", "1", "a"}) == Positions{1, 3});
   CHECK(keys({"ZDIFF", "2", "a", "b", "WITHSCORES"}) == Positions{2, 3});
   CHECK(error({"ZUNIONSTORE", "dest", "3", "a", "b"}) == KeyError::kTooManyKeys);
@@ -145,8 +143,7 @@ TEST_CASE("keynum specs: LMPOP, BLMPOP, SINTERCARD", "[key_extractor]") {
 }
 
 TEST_CASE("keyword specs: XREAD and XREADGROUP STREAMS", "[key_extractor]") {
-  CHECK(keys({"XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "k1", "k2", "id1", "id2"}) ==
-        Positions{6, 7});
+  CHECK(keys({"XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "k1", "k2", "id1", "id2"}) == Positions{6, 7});
   CHECK(keys({"xread", "count", "1", "streams", "k1", "id1"}) == Positions{4});
   CHECK(keys({"XREAD", "sTrEaMs", "k1", "0"}) == Positions{2});
   // The first STREAMS wins, even when the next one is a key called "streams".
@@ -156,8 +153,7 @@ TEST_CASE("keyword specs: XREAD and XREADGROUP STREAMS", "[key_extractor]") {
   // The keyword in the last position is never looked at; no keys, no error (not GETKEYS-checked:
   // arity).
   CHECK(keys({"XREAD", "COUNT", "1", "STREAMS"}).empty());
-  CHECK(keys({"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "k1", "k2", ">", ">"}) ==
-        Positions{7, 8});
+  CHECK(keys({"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "k1", "k2", ">", ">"}) == Positions{7, 8});
   CHECK(keys({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "k1", ">"}) == Positions{5});
 }
 
@@ -165,8 +161,7 @@ TEST_CASE("keyword specs: GEORADIUS STORE / STOREDIST", "[key_extractor]") {
   CHECK(keys({"GEORADIUS", "k", "0", "0", "1", "km"}) == Positions{1});
   CHECK(keys({"GEORADIUS", "k", "0", "0", "1", "km", "STORE", "d"}) == Positions{1, 7});
   CHECK(keys({"GEORADIUS", "k", "0", "0", "1", "km", "STOREDIST", "d"}) == Positions{1, 7});
-  CHECK(keys({"GEORADIUS", "k", "0", "0", "1", "km", "WITHDIST", "COUNT", "3", "store", "d"}) ==
-        Positions{1, 10});
+  CHECK(keys({"GEORADIUS", "k", "0", "0", "1", "km", "WITHDIST", "COUNT", "3", "store", "d"}) == Positions{1, 10});
   CHECK(keys({"GEORADIUSBYMEMBER", "k", "m", "1", "km", "STORE", "d"}) == Positions{1, 6});
 }
 
@@ -176,8 +171,7 @@ TEST_CASE("incomplete and unknown specs", "[key_extractor]") {
   // The KEYS form: the spec walk yields the (empty) key at 3 and the incomplete KEYS spec's
   // keys. GETKEYS answers only [a, b]: Redis discards incomplete specs and asks MIGRATE's own
   // getkeys function, which skips the empty key.
-  CHECK(keys({"MIGRATE", "host", "6379", "", "0", "5000", "KEYS", "a", "b"}) ==
-        Positions{3, 7, 8});
+  CHECK(keys({"MIGRATE", "host", "6379", "", "0", "5000", "KEYS", "a", "b"}) == Positions{3, 7, 8});
   // The KEYS keyword is searched backward from argc-2, so a trailing KEYS finds nothing.
   CHECK(keys({"MIGRATE", "host", "6379", "", "0", "5000", "KEYS"}) == Positions{3});
 
@@ -211,11 +205,32 @@ TEST_CASE("shard channels are followed like keys", "[key_extractor]") {
 
 TEST_CASE("hand-built specs exercise Redis's search bounds", "[key_extractor]") {
   // Keyword searched backward from argc-2 down to, but excluding, argv[1].
-  KeySpec backward{.begin = BeginSearch::kKeyword, .index = 0, .keyword = "KEYS",
-                   .startfrom = -2, .find = FindKeys::kRange, .lastkey = 0, .keystep = 1,
-                   .limit = 0, .keynumidx = 0, .firstkey = 0, .flags = kKeyRO};
-  CommandSpec cmd{"x", "test", -1, 0, &backward, 1, nullptr, 0, RequestTip::kDefault,
-                  ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, 0};
+  KeySpec backward{.begin = BeginSearch::kKeyword,
+                   .index = 0,
+                   .keyword = "KEYS",
+                   .startfrom = -2,
+                   .find = FindKeys::kRange,
+                   .lastkey = 0,
+                   .keystep = 1,
+                   .limit = 0,
+                   .keynumidx = 0,
+                   .firstkey = 0,
+                   .flags = kKeyRO};
+  CommandSpec cmd{"x",
+                  "test",
+                  -1,
+                  0,
+                  &backward,
+                  1,
+                  nullptr,
+                  0,
+                  RequestTip::kDefault,
+                  ResponseTip::kDefault,
+                  false,
+                  Policy::kForward,
+                  Handler::kForward,
+                  Merge::kNone,
+                  0};
   std::vector<uint32_t> positions;
   auto run = [&](std::initializer_list<std::string_view> args) {
     std::vector<std::string_view> argv(args);
@@ -223,21 +238,37 @@ TEST_CASE("hand-built specs exercise Redis's search bounds", "[key_extractor]") 
     return positions;
   };
   CHECK(run({"x", "a", "KEYS", "k", "z"}) == Positions{3});
-  CHECK(run({"x", "KEYS", "k", "z"}).empty());  // argv[1] is not searched
-  CHECK(run({"x", "a", "b", "k", "KEYS"}).empty());  // nor argv[argc-1]
+  CHECK(run({"x", "KEYS", "k", "z"}).empty());                       // argv[1] is not searched
+  CHECK(run({"x", "a", "b", "k", "KEYS"}).empty());                  // nor argv[argc-1]
   CHECK(run({"x", "a", "keys", "KEYS", "k", "z"}) == Positions{4});  // backward: last one wins
 
   // A keynum spec with a step, counted like Redis: numkeys args, every keystep-th one a key.
-  KeySpec stepped{.begin = BeginSearch::kIndex, .index = 1, .keyword = nullptr, .startfrom = 0,
-                  .find = FindKeys::kKeynum, .lastkey = 0, .keystep = 2, .limit = 0,
-                  .keynumidx = 0, .firstkey = 1, .flags = kKeyRW};
+  KeySpec stepped{.begin = BeginSearch::kIndex,
+                  .index = 1,
+                  .keyword = nullptr,
+                  .startfrom = 0,
+                  .find = FindKeys::kKeynum,
+                  .lastkey = 0,
+                  .keystep = 2,
+                  .limit = 0,
+                  .keynumidx = 0,
+                  .firstkey = 1,
+                  .flags = kKeyRW};
   cmd.key_specs = &stepped;
   CHECK(run({"x", "4", "k1", "v1", "k2", "v2"}) == Positions{2, 4});
 
   // Nothing to follow: no keys.
-  KeySpec unknown{.begin = BeginSearch::kUnknown, .index = 0, .keyword = nullptr,
-                  .startfrom = 0, .find = FindKeys::kUnknown, .lastkey = 0, .keystep = 0,
-                  .limit = 0, .keynumidx = 0, .firstkey = 0, .flags = 0};
+  KeySpec unknown{.begin = BeginSearch::kUnknown,
+                  .index = 0,
+                  .keyword = nullptr,
+                  .startfrom = 0,
+                  .find = FindKeys::kUnknown,
+                  .lastkey = 0,
+                  .keystep = 0,
+                  .limit = 0,
+                  .keynumidx = 0,
+                  .firstkey = 0,
+                  .flags = 0};
   cmd.key_specs = &unknown;
   CHECK(run({"x", "a", "b"}).empty());
 }

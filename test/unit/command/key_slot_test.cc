@@ -58,9 +58,28 @@ TEST_CASE("the golden file covers the hashtag edge cases", "[key_slot]") {
   // Guards the data: each edge case below must be in the file the test above checks.
   const auto& slots = redisSlots();
   const std::vector<std::string> required = {
-      "", "{}", "{", "}", "}{", "{a}{b}", "{}{a}", "a{b}c", "{{a}}", "{a", "a}", "{a}", "a",
-      "foo{}{bar}", "foo{{bar}}zap", "foo{bar}{zap}", "{\0}"s, "\0"s, "{user1000}",
-      "key:{user1000}.following", "\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87", "\xf0\x9f\x94\x91",
+      "",
+      "{}",
+      "{",
+      "}",
+      "}{",
+      "{a}{b}",
+      "{}{a}",
+      "a{b}c",
+      "{{a}}",
+      "{a",
+      "a}",
+      "{a}",
+      "a",
+      "foo{}{bar}",
+      "foo{{bar}}zap",
+      "foo{bar}{zap}",
+      "{\0}"s,
+      "\0"s,
+      "{user1000}",
+      "key:{user1000}.following",
+      "\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87",
+      "\xf0\x9f\x94\x91",
       std::string(1000, 'k'),
   };
   for (const std::string& key : required) {

@@ -5,8 +5,8 @@
 
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -18,9 +18,7 @@ namespace {
 const std::string kExamplePath = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/')) +
                                  "/../../../config/slotgate.example.yaml";
 
-LoadResult load(std::string_view yaml) {
-  return loadString(yaml, "test.yaml");
-}
+LoadResult load(std::string_view yaml) { return loadString(yaml, "test.yaml"); }
 
 // The single error of a load that must have exactly one.
 std::string onlyError(std::string_view yaml) {
@@ -153,8 +151,7 @@ TEST_CASE("the example file loads cleanly and documents the defaults", "[config]
   CHECK(loaded.limits.max_pipeline == defaults.limits.max_pipeline);
   CHECK(loaded.limits.client_output_buffer == defaults.limits.client_output_buffer);
   CHECK(loaded.limits.client_output_buffer_soft == defaults.limits.client_output_buffer_soft);
-  CHECK(loaded.limits.client_output_buffer_soft_seconds ==
-        defaults.limits.client_output_buffer_soft_seconds);
+  CHECK(loaded.limits.client_output_buffer_soft_seconds == defaults.limits.client_output_buffer_soft_seconds);
   CHECK(loaded.limits.max_clients == defaults.limits.max_clients);
   CHECK(loaded.limits.maxmemory == defaults.limits.maxmemory);
   CHECK(loaded.client_idle_s == defaults.client_idle_s);
@@ -165,8 +162,9 @@ TEST_CASE("the example file loads cleanly and documents the defaults", "[config]
 }
 
 TEST_CASE("unix_socket, unix_socket_perm and listen: off", "[config]") {
-  LoadResult result = load("unix_socket: /run/slotgate/s.sock\nunix_socket_perm: \"0600\"\nlisten: off\n"
-                           "seeds: [\"10.0.0.1:7000\"]\n");
+  LoadResult result = load(
+      "unix_socket: /run/slotgate/s.sock\nunix_socket_perm: \"0600\"\nlisten: off\n"
+      "seeds: [\"10.0.0.1:7000\"]\n");
   INFO(joined(result.errors));
   REQUIRE(result.ok());
   CHECK(result.config.unix_socket == "/run/slotgate/s.sock");
@@ -174,13 +172,14 @@ TEST_CASE("unix_socket, unix_socket_perm and listen: off", "[config]") {
   CHECK_FALSE(result.config.listen_enabled);
   CHECK(validate(result.config).empty());
   auto all = settings(result.config);
-  CHECK(std::find(all.begin(), all.end(), std::pair<std::string, std::string>{"unix_socket_perm", "0600"}) != all.end());
+  CHECK(std::find(all.begin(), all.end(), std::pair<std::string, std::string>{"unix_socket_perm", "0600"}) !=
+        all.end());
   CHECK(std::find(all.begin(), all.end(), std::pair<std::string, std::string>{"listen", "off"}) != all.end());
   // Unquoted, YAML still hands over the digits; 660 reads as octal too, like redis.conf.
   CHECK(load("unix_socket_perm: 0660\n").config.unix_socket_perm == 0660);
   CHECK(load("unix_socket_perm: 777\n").config.unix_socket_perm == 0777);
-  for (std::string_view bad : {"unix_socket_perm: \"0999\"\n", "unix_socket_perm: 01000\n", "unix_socket_perm: rw\n",
-                               "unix_socket_perm: [1]\n"}) {
+  for (std::string_view bad : {"unix_socket_perm: \"0999\"\n", "unix_socket_perm: 01000\n",
+                               "unix_socket_perm: rw\n", "unix_socket_perm: [1]\n"}) {
     std::string error = onlyError(bad);
     INFO(bad);
     CHECK(error.find("unix_socket_perm") != std::string::npos);
@@ -250,8 +249,7 @@ TEST_CASE("booleans and the soft output limit", "[config]") {
     CHECK(r.ok());
     CHECK_FALSE(r.config.protected_mode);
   }
-  CHECK(onlyError("protected_mode: 2\n") ==
-        "test.yaml:1: protected_mode: expected true or false, got \"2\"");
+  CHECK(onlyError("protected_mode: 2\n") == "test.yaml:1: protected_mode: expected true or false, got \"2\"");
   Config c;
   c.seeds.push_back({"10.0.0.1", 7000});
   c.limits.client_output_buffer_soft = c.limits.client_output_buffer + 1;
@@ -284,8 +282,7 @@ TEST_CASE("loadFile uses the path in messages", "[config]") {
   LoadResult result = loadFile(path);
   std::remove(path.c_str());
   REQUIRE(result.errors.size() == 1);
-  CHECK(result.errors[0] ==
-        path + ":2: max_redirects: expected an integer from 0 to 100, got \"many\"");
+  CHECK(result.errors[0] == path + ":2: max_redirects: expected an integer from 0 to 100, got \"many\"");
   CHECK(result.config.threads == 4);
 }
 
@@ -296,21 +293,17 @@ TEST_CASE("each kind of problem names the source, line and key", "[config]") {
     CHECK(error.find("YAML syntax error") != std::string::npos);
   }
   SECTION("syntax error line") {
-    CHECK(onlyError("threads: 1\n  bad: indent\nx: 1\n") ==
-          "test.yaml:2: YAML syntax error: illegal map value");
-    CHECK(
-        onlyError("log:\n  level: info\n\tx: 1\n").starts_with("test.yaml:3: YAML syntax error: "));
+    CHECK(onlyError("threads: 1\n  bad: indent\nx: 1\n") == "test.yaml:2: YAML syntax error: illegal map value");
+    CHECK(onlyError("log:\n  level: info\n\tx: 1\n").starts_with("test.yaml:3: YAML syntax error: "));
     CHECK(onlyError("threads: *nope\n").starts_with("test.yaml:1: YAML syntax error: "));
   }
   SECTION("top level not a map") {
-    CHECK(onlyError("- a\n- b\n") ==
-          "test.yaml:1: expected a map of settings at the top level, got a list");
+    CHECK(onlyError("- a\n- b\n") == "test.yaml:1: expected a map of settings at the top level, got a list");
     CHECK(onlyError("just words") ==
           "test.yaml:1: expected a map of settings at the top level, got \"just words\"");
   }
   SECTION("unknown key at the top level, with a suggestion") {
-    CHECK(onlyError("threads: 2\nthread: 3\n") ==
-          "test.yaml:2: thread: unknown key; did you mean \"threads\"?");
+    CHECK(onlyError("threads: 2\nthread: 3\n") == "test.yaml:2: thread: unknown key; did you mean \"threads\"?");
     CHECK(onlyError("frobnicate: 1\n") == "test.yaml:1: frobnicate: unknown key");
   }
   SECTION("unknown key in a section") {
@@ -324,45 +317,39 @@ TEST_CASE("each kind of problem names the source, line and key", "[config]") {
           "test.yaml:1: connect_ms: unknown key; did you mean \"timeouts.connect_ms\"?");
   }
   SECTION("dotted names are not a way to nest") {
-    CHECK(onlyError("timeouts.connect_ms: 100\n")
-              .starts_with("test.yaml:1: timeouts.connect_ms: unknown key"));
+    CHECK(onlyError("timeouts.connect_ms: 100\n").starts_with("test.yaml:1: timeouts.connect_ms: unknown key"));
   }
   SECTION("non-integer") {
     CHECK(onlyError("\n\n\n\n\n\ntimeouts:\n  connect_ms: abc\n") ==
           "test.yaml:8: timeouts.connect_ms: expected an integer from 1 to 600000, got \"abc\"");
   }
   SECTION("strict integers") {
-    for (std::string_view bad : {"1.5", "1e3", "10ms", "0x10", "+5", "-1", "1 000", "true", "yes",
-                                 "\"\"", "99999999999999999999999"}) {
+    for (std::string_view bad :
+         {"1.5", "1e3", "10ms", "0x10", "+5", "-1", "1 000", "true", "yes", "\"\"", "99999999999999999999999"}) {
       std::string yaml = "max_redirects: " + std::string(bad) + "\n";
       std::string error = onlyError(yaml);
-      CHECK(
-          error.starts_with("test.yaml:1: max_redirects: expected an integer from 0 to 100, got "));
+      CHECK(error.starts_with("test.yaml:1: max_redirects: expected an integer from 0 to 100, got "));
     }
   }
   SECTION("out of range") {
-    CHECK(onlyError("threads: 257\n") ==
-          "test.yaml:1: threads: expected an integer from 0 to 256, got \"257\"");
+    CHECK(onlyError("threads: 257\n") == "test.yaml:1: threads: expected an integer from 0 to 256, got \"257\"");
     CHECK(onlyError("topology:\n  refresh_interval_ms: 99\n") ==
           "test.yaml:2: topology.refresh_interval_ms: expected an integer from 100 to 86400000, "
           "got \"99\"");
     CHECK(onlyError("limits:\n  max_pipeline: 0\n")
-              .starts_with(
-                  "test.yaml:2: limits.max_pipeline: expected an integer from 1 to 1000000"));
+              .starts_with("test.yaml:2: limits.max_pipeline: expected an integer from 1 to 1000000"));
   }
   SECTION("a map or list where a scalar belongs") {
     CHECK(onlyError("threads:\n  count: 4\n") ==
           "test.yaml:1: threads: expected an integer from 0 to 256, got a map");
     CHECK(onlyError("listen: [a, b]\n") ==
           "test.yaml:1: listen: expected host:port with a port from 1 to 65535, got a list");
-    CHECK(onlyError("threads:\n") ==
-          "test.yaml:1: threads: expected an integer from 0 to 256, got no value");
+    CHECK(onlyError("threads:\n") == "test.yaml:1: threads: expected an integer from 0 to 256, got no value");
   }
   SECTION("a scalar where a list or a section belongs") {
     CHECK(onlyError("seeds: 127.0.0.1:7000\n") ==
           "test.yaml:1: seeds: expected a list of host:port addresses, got \"127.0.0.1:7000\"");
-    CHECK(onlyError("timeouts: 5\n") ==
-          "test.yaml:1: timeouts: expected a map of settings, got \"5\"");
+    CHECK(onlyError("timeouts: 5\n") == "test.yaml:1: timeouts: expected a map of settings, got \"5\"");
   }
   SECTION("an empty section keeps the defaults") {
     LoadResult result = load("limits:\nlog:\n");
@@ -389,12 +376,10 @@ TEST_CASE("each kind of problem names the source, line and key", "[config]") {
           "test.yaml:4: threads: duplicate key (first set on line 1)");
   }
   SECTION("non-scalar key") {
-    CHECK(onlyError("limits:\n  ? [a]\n  : 1\n")
-              .starts_with("test.yaml:2: limits: expected a key name"));
+    CHECK(onlyError("limits:\n  ? [a]\n  : 1\n").starts_with("test.yaml:2: limits: expected a key name"));
   }
   SECTION("several documents") {
-    CHECK(onlyError("threads: 1\n---\nthreads: 2\n")
-              .starts_with("test.yaml:3: expected one YAML document"));
+    CHECK(onlyError("threads: 1\n---\nthreads: 2\n").starts_with("test.yaml:3: expected one YAML document"));
   }
   SECTION("long values are cut") {
     std::string error = onlyError("threads: " + std::string(500, '7') + "\n");
@@ -456,11 +441,10 @@ TEST_CASE("parseAddress accepts what Redis writes", "[config]") {
 
 TEST_CASE("parseAddress rejects the rest", "[config]") {
   for (std::string_view bad :
-       {"",           "localhost",   "127.0.0.1",  "127.0.0.1:",       ":7000",
-        "[::1]",      "[::1]7000",   "[::1]:",     "[]:7000",          "[localhost]:7000",
-        "::1",        "host:0",      "host:65536", "host:99999999999", "host:-1",
-        "host:+1",    "host:7000x",  "host:70 00", "ho st:7000",       " host:7000",
-        "host:7000 ", "host/x:7000", "[::1:7000",  "2001:db8::1"}) {
+       {"",           "localhost",        "127.0.0.1",  "127.0.0.1:",       ":7000",      "[::1]",
+        "[::1]7000",  "[::1]:",           "[]:7000",    "[localhost]:7000", "::1",        "host:0",
+        "host:65536", "host:99999999999", "host:-1",    "host:+1",          "host:7000x", "host:70 00",
+        "ho st:7000", " host:7000",       "host:7000 ", "host/x:7000",      "[::1:7000",  "2001:db8::1"}) {
     INFO('"' << bad << '"');
     CHECK_FALSE(parseAddress(bad).has_value());
   }
@@ -484,17 +468,15 @@ TEST_CASE("sizes accept redis.conf suffixes", "[config]") {
   CHECK(bulk("4Gb") == 4ull * 1024 * 1024 * 1024);
   CHECK(bulk("\"2mb\"") == 2u * 1024 * 1024);
 
-  for (std::string_view bad : {"0", "0kb", "4097mb", "5g", "1.5gb", "kb", "12 mb", "12tb", "-1kb",
-                               "99999999999999999999gb"}) {
+  for (std::string_view bad :
+       {"0", "0kb", "4097mb", "5g", "1.5gb", "kb", "12 mb", "12tb", "-1kb", "99999999999999999999gb"}) {
     std::string error = onlyError("limits:\n  max_bulk_len: " + std::string(bad) + "\n");
     CHECK(error.starts_with("test.yaml:2: limits.max_bulk_len: expected a size from 1 to 4gb"));
   }
   CHECK(onlyError("limits:\n  client_output_buffer: 1023\n")
-            .starts_with(
-                "test.yaml:2: limits.client_output_buffer: expected a size from 1kb to 64gb"));
+            .starts_with("test.yaml:2: limits.client_output_buffer: expected a size from 1kb to 64gb"));
   // Counts are not sizes.
-  CHECK(onlyError("limits:\n  max_args: 1k\n")
-            .starts_with("test.yaml:2: limits.max_args: expected an integer"));
+  CHECK(onlyError("limits:\n  max_args: 1k\n").starts_with("test.yaml:2: limits.max_args: expected an integer"));
 }
 
 TEST_CASE("validate checks a finished config", "[config]") {
@@ -503,15 +485,12 @@ TEST_CASE("validate checks a finished config", "[config]") {
     CHECK(validate(config) == std::vector<std::string>{"seeds: at least one seed is required"});
   }
   config.seeds.push_back({"127.0.0.1", 7000});
-  SECTION("a complete default config is fine") {
-    CHECK(validate(config).empty());
-  }
+  SECTION("a complete default config is fine") { CHECK(validate(config).empty()); }
   SECTION("thread count") {
     config.threads = 256;
     CHECK(validate(config).empty());
     config.threads = 300;
-    CHECK(validate(config) ==
-          std::vector<std::string>{"threads: expected an integer from 0 to 256, got 300"});
+    CHECK(validate(config) == std::vector<std::string>{"threads: expected an integer from 0 to 256, got 300"});
   }
   SECTION("several problems, each naming its key") {
     config.seeds.push_back({"", 7001});
@@ -607,7 +586,8 @@ users:
     key_prefixes: ["report:", "r:"]
 backend: {user: proxy, password: "p"}
 scripts: {cache_size: 10}
-)", "t.yaml");
+)",
+                                             "t.yaml");
   INFO(slotgate::config::joined(result.errors));
   REQUIRE(result.ok());
   const auto& users = result.config.users;
@@ -636,7 +616,8 @@ users:
   - {password_sha256: "abc"}
   - {name: a, password: y, colour: red}
   - plain
-)", "t.yaml");
+)",
+                                             "t.yaml");
   std::string all = slotgate::config::joined(result.errors);
   INFO(all);
   CHECK(all.find("users[0].permissions: expected one of read-only, read-write, admin") != std::string::npos);

@@ -25,14 +25,21 @@ std::string decoded(const std::string& reply) {
 }
 
 std::string node(int keys, int calls, int used_memory, const char* extra_db = "") {
-  return bulk("# Server\r\nredis_version:7.0.15\r\nredis_mode:cluster\r\ntcp_port:7000\r\n\r\n"
-              "# Clients\r\nconnected_clients:" + std::to_string(calls) + "\r\nblocked_clients:1\r\n\r\n"
-              "# Memory\r\nused_memory:" + std::to_string(used_memory) + "\r\nused_memory_human:1K\r\n"
-              "mem_fragmentation_ratio:1.50\r\n\r\n"
-              "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=7003\r\n\r\n"
-              "# Commandstats\r\ncmdstat_get:calls=" + std::to_string(calls) + ",usec=" + std::to_string(calls * 2) +
-              ",usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n\r\n"
-              "# Keyspace\r\ndb0:keys=" + std::to_string(keys) + ",expires=0,avg_ttl=0\r\n" + extra_db);
+  return bulk(
+      "# Server\r\nredis_version:7.0.15\r\nredis_mode:cluster\r\ntcp_port:7000\r\n\r\n"
+      "# Clients\r\nconnected_clients:" +
+      std::to_string(calls) +
+      "\r\nblocked_clients:1\r\n\r\n"
+      "# Memory\r\nused_memory:" +
+      std::to_string(used_memory) +
+      "\r\nused_memory_human:1K\r\n"
+      "mem_fragmentation_ratio:1.50\r\n\r\n"
+      "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=7003\r\n\r\n"
+      "# Commandstats\r\ncmdstat_get:calls=" +
+      std::to_string(calls) + ",usec=" + std::to_string(calls * 2) +
+      ",usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n\r\n"
+      "# Keyspace\r\ndb0:keys=" +
+      std::to_string(keys) + ",expires=0,avg_ttl=0\r\n" + extra_db);
 }
 
 }  // namespace

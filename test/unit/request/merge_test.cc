@@ -144,9 +144,11 @@ TEST_CASE("PUBSUB replies merge as one server's", "[merge]") {
 
 TEST_CASE("CONFIG GET never shows the nodes' credentials", "[merge]") {
   std::string resp2 = bulks({"requirepass", "secret", "maxmemory", "0", "masterauth", "s2"});
-  CHECK(slotgate::request::hideConfigSecrets(resp2) == bulks({"requirepass", "", "maxmemory", "0", "masterauth", ""}));
+  CHECK(slotgate::request::hideConfigSecrets(resp2) ==
+        bulks({"requirepass", "", "maxmemory", "0", "masterauth", ""}));
   // RESP3 maps count pairs.
   std::string resp3 = "%2\r\n$10\r\nmasteruser\r\n$2\r\nmu\r\n$4\r\nport\r\n$4\r\n7000\r\n";
-  CHECK(slotgate::request::hideConfigSecrets(resp3) == "%2\r\n$10\r\nmasteruser\r\n$0\r\n\r\n$4\r\nport\r\n$4\r\n7000\r\n");
+  CHECK(slotgate::request::hideConfigSecrets(resp3) ==
+        "%2\r\n$10\r\nmasteruser\r\n$0\r\n\r\n$4\r\nport\r\n$4\r\n7000\r\n");
   CHECK(slotgate::request::hideConfigSecrets("-ERR x\r\n") == "-ERR x\r\n");
 }

@@ -56,13 +56,13 @@ TEST_CASE("parts completing in any order are merged in part order, once", "[mult
 TEST_CASE("a failed part fails the whole command and says which part", "[multi]") {
   Recorder client;
   auto link = std::make_shared<ReplyLink>(ReplyLink{&client});
-  auto multi = std::make_shared<MultiRequest>(
-      link, 5, std::vector<PartLabel>{{10, {}}, {20, {}}}, join, false);
+  auto multi = std::make_shared<MultiRequest>(link, 5, std::vector<PartLabel>{{10, {}}, {20, {}}}, join, false);
   multi->deliver(1, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
   multi->deliver(0, "+OK\r\n");
   REQUIRE(client.got.size() == 1);
   CHECK(client.got[0].second ==
-        "-OOM command not allowed when used memory > 'maxmemory'. (slotgate: part 2 of 2 failed: keys in slot 20)\r\n");
+        "-OOM command not allowed when used memory > 'maxmemory'. (slotgate: part 2 of 2 failed: keys in slot "
+        "20)\r\n");
 }
 
 TEST_CASE("a client that left gets nothing; the parts keep the merge alive", "[multi]") {
@@ -72,7 +72,7 @@ TEST_CASE("a client that left gets nothing; the parts keep the merge alive", "[m
     auto multi = std::make_shared<MultiRequest>(link, 1, std::vector<PartLabel>{{-1, "a:1"}}, join, false);
     return multi->partLink();
   }();
-  link->target = nullptr;  // the session went away
+  link->target = nullptr;                    // the session went away
   part_link->target->deliver(0, "+OK\r\n");  // still safe: the part's link owns the merge
   CHECK(client.got.empty());
 }
@@ -82,7 +82,8 @@ TEST_CASE("the same error from every part is passed on as the node wrote it", "[
   auto link = std::make_shared<ReplyLink>(ReplyLink{&client});
   auto one = std::make_shared<MultiRequest>(link, 1, std::vector<PartLabel>{{-1, "a:1"}}, join, false);
   one->deliver(0, "-ERR syntax error\r\n");
-  auto three = std::make_shared<MultiRequest>(link, 2, std::vector<PartLabel>{{-1, "a:1"}, {-1, "b:1"}, {-1, "c:1"}}, join, false);
+  auto three = std::make_shared<MultiRequest>(
+      link, 2, std::vector<PartLabel>{{-1, "a:1"}, {-1, "b:1"}, {-1, "c:1"}}, join, false);
   for (uint64_t i = 0; i < 3; ++i) three->deliver(i, "-ERR syntax error\r\n");
   REQUIRE(client.got.size() == 2);
   CHECK(client.got[0].second == "-ERR syntax error\r\n");

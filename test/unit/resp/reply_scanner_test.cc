@@ -27,7 +27,7 @@ const std::vector<std::string>& wellFormed() {
       "$5\r\nhello\r\n",
       "$0\r\n\r\n",
       "$-1\r\n",
-      "$6\r\n\r\n\r\n\r\n\r\n",  // bulk data that looks like CRLFs
+      "$6\r\n\r\n\r\n\r\n\r\n",    // bulk data that looks like CRLFs
       "$8\r\n\0\r\n*1\r\n$\r\n"s,  // binary bulk with RESP look-alikes inside
       "*-1\r\n",
       "*0\r\n",
@@ -99,8 +99,7 @@ TEST_CASE("every well-formed reply is complete at exactly its length", "[reply_s
   }
 }
 
-TEST_CASE("a reply arriving byte by byte or in random pieces gives the same length",
-          "[reply_scanner]") {
+TEST_CASE("a reply arriving byte by byte or in random pieces gives the same length", "[reply_scanner]") {
   ReplyScanner scanner;
   for (const std::string& reply : wellFormed()) {
     INFO(Catch::Detail::stringify(reply));
@@ -169,7 +168,7 @@ TEST_CASE("malformed replies are kError, whole or in pieces", "[reply_scanner]")
       "$abc\r\n",
       "$-2\r\n",
       "$\r\n",
-      "$3\r\nfooXY",      // no CRLF after the declared length
+      "$3\r\nfooXY",       // no CRLF after the declared length
       "$3\r\nfoobar\r\n",  // longer than declared
       "*abc\r\n",
       "*-2\r\n",

@@ -31,8 +31,7 @@ struct Parsed {
 
 std::ostream& operator<<(std::ostream& os, const Parsed& p) {
   static const char* kNames[] = {"kIncomplete", "kCommand", "kEmpty", "kError"};
-  os << kNames[static_cast<int>(p.status)] << (p.is_inline ? " inline" : "") << " consumed "
-     << p.consumed;
+  os << kNames[static_cast<int>(p.status)] << (p.is_inline ? " inline" : "") << " consumed " << p.consumed;
   for (const std::string& a : p.args) os << " " << Catch::Detail::stringify(a);
   if (!p.error.empty()) os << " error \"" << p.error << "\"";
   return os;
@@ -41,8 +40,7 @@ std::ostream& operator<<(std::ostream& os, const Parsed& p) {
 // Feeds `input` in the given chunk sizes the way a session does: append what arrived, parse the
 // unconsumed bytes until the parser wants more, drop what each result consumed. A trailing
 // incomplete request shows up as a last kIncomplete entry whose `consumed` is the bytes left over.
-std::vector<Parsed> feed(std::string_view input, const std::vector<size_t>& chunks,
-                         ParseLimits limits = {}) {
+std::vector<Parsed> feed(std::string_view input, const std::vector<size_t>& chunks, ParseLimits limits = {}) {
   RequestParser parser(limits);
   std::vector<Parsed> out;
   std::string buffer;
@@ -191,8 +189,7 @@ TEST_CASE("max_args: at the bound and one past it", "[request_parser][limits]") 
   limits.max_args = 3;
   const std::string at = mbulk({"DEL", "a", "b"});
   CHECK(parseAllWays(at, limits) == std::vector{command({"DEL", "a", "b"}, at.size())});
-  CHECK(parseAllWays(mbulk({"DEL", "a", "b", "c"}), limits) ==
-        std::vector{error("invalid multibulk length")});
+  CHECK(parseAllWays(mbulk({"DEL", "a", "b", "c"}), limits) == std::vector{error("invalid multibulk length")});
   CHECK(parseAllWays("DEL a b\r\n", limits) == std::vector{command({"DEL", "a", "b"}, 9, true)});
   std::vector<Parsed> past = parseAllWays("DEL a b c\r\n", limits);
   REQUIRE(past.size() == 1);
@@ -213,12 +210,10 @@ TEST_CASE("max_inline_len: inline line, multibulk count and bulk count", "[reque
 
   // A multibulk count line with no CRLF within the limit.
   CHECK(parseAllWays("*" + std::string(15, '1'), limits) == std::vector{incomplete(16)});
-  CHECK(parseAllWays("*" + std::string(16, '1'), limits) ==
-        std::vector{error("too big mbulk count string")});
+  CHECK(parseAllWays("*" + std::string(16, '1'), limits) == std::vector{error("too big mbulk count string")});
   // A bulk count line likewise (counted from its '$').
   CHECK(parseAllWays("*1\r\n$" + std::string(15, '1'), limits) == std::vector{incomplete(20)});
-  CHECK(parseAllWays("*1\r\n$" + std::string(16, '1'), limits) ==
-        std::vector{error("too big bulk count string")});
+  CHECK(parseAllWays("*1\r\n$" + std::string(16, '1'), limits) == std::vector{error("too big bulk count string")});
 }
 
 TEST_CASE("malformed multibulk requests give Redis's protocol errors", "[request_parser]") {
@@ -281,7 +276,7 @@ TEST_CASE("inline arguments are split exactly like sdssplitargs", "[request_pars
       {R"("\t\r\b\a\\\"\q")", {"\t\r\b\a\\\"q"}},
       {R"("\xZZ" "a\x4")", {"xZZ", "ax4"}},  // not two hex digits: \x is just 'x'
       {R"("" '')", {"", ""}},
-      {R"(a"b c")", {"ab c"}},  // a quote inside a word opens a quoted part
+      {R"(a"b c")", {"ab c"}},             // a quote inside a word opens a quoted part
       {"a\tb\x0b\fc", {"a", "b\x0b\fc"}},  // \v and \f: blanks between words, not inside one
       {"  lead  trail  ", {"lead", "trail"}},
       {"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87 \"\xe9\x94\xae\"", {"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87", "\xe9\x94\xae"}},
@@ -297,8 +292,8 @@ TEST_CASE("inline arguments are split exactly like sdssplitargs", "[request_pars
 }
 
 TEST_CASE("inline quoting errors", "[request_parser][inline]") {
-  for (std::string_view line : {R"("abc)", R"('abc)", R"(set "a b)", R"("a"b)", R"('a'b)",
-                                R"(x "a"'b')", R"("ends with backslash\)", R"('it\')"}) {
+  for (std::string_view line : {R"("abc)", R"('abc)", R"(set "a b)", R"("a"b)", R"('a'b)", R"(x "a"'b')",
+                                R"("ends with backslash\)", R"('it\')"}) {
     INFO(line);
     std::vector<std::string> out;
     CHECK_FALSE(splitInlineArgs(line, &out));

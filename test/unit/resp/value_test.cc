@@ -137,9 +137,9 @@ TEST_CASE("RESP3 maps, sets, pushes and attributes", "[value]") {
 
 TEST_CASE("malformed, truncated or trailing bytes decode to nullopt", "[value]") {
   for (std::string_view bytes :
-       {"", "+OK", "+OK\r\nX", ":abc\r\n", ":\r\n", ":1.5\r\n", "x\r\n", "$abc\r\n", "$-2\r\n",
-        "$5\r\nhel\r\n", "$3\r\nfoo", "$3\r\nfoobar\r\n", "*2\r\n:1\r\n", "*2\r\n:1\r\n:2\r\n:3\r\n",
-        "*-2\r\n", "*x\r\n", "%1\r\n+k\r\n", "|1\r\n+a\r\n:1\r\n", "*1\r\n?\r\n"}) {
+       {"", "+OK", "+OK\r\nX", ":abc\r\n", ":\r\n", ":1.5\r\n", "x\r\n", "$abc\r\n", "$-2\r\n", "$5\r\nhel\r\n",
+        "$3\r\nfoo", "$3\r\nfoobar\r\n", "*2\r\n:1\r\n", "*2\r\n:1\r\n:2\r\n:3\r\n", "*-2\r\n", "*x\r\n",
+        "%1\r\n+k\r\n", "|1\r\n+a\r\n:1\r\n", "*1\r\n?\r\n"}) {
     INFO(Catch::Detail::stringify(std::string(bytes)));
     CHECK_FALSE(decodeValue(bytes).has_value());
   }

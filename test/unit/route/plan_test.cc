@@ -18,10 +18,10 @@ namespace {
 using Kind = Plan::Kind;
 using Positions = std::vector<uint32_t>;
 
-constexpr uint16_t kSlotA = 15495;     // "a", "{a}{b}"
-constexpr uint16_t kSlotB = 3300;      // "b", "a{b}c"
-constexpr uint16_t kSlotFoo = 12182;   // "foo"
-constexpr uint16_t kSlotUser = 3443;   // "{user1000}..." ("user1000")
+constexpr uint16_t kSlotA = 15495;    // "a", "{a}{b}"
+constexpr uint16_t kSlotB = 3300;     // "b", "a{b}c"
+constexpr uint16_t kSlotFoo = 12182;  // "foo"
+constexpr uint16_t kSlotUser = 3443;  // "{user1000}..." ("user1000")
 
 struct Routed {
   std::string error;  // the classifier's rejection, if any
@@ -51,7 +51,6 @@ Plan planOf(std::initializer_list<std::string_view> args) {
   REQUIRE(r.error.empty());
   return r.plan;
 }
-
 
 }  // namespace
 
@@ -97,11 +96,11 @@ TEST_CASE("keyless, local and rejected commands", "[plan]") {
                               Catch::Contains("multi") && Catch::EndsWith("\r\n"));
   // Cluster administration makes no sense through a proxy.
   for (auto args : {std::initializer_list<std::string_view>{"CLUSTER", "FAILOVER"},
-                    {"CLUSTER", "MEET", "10.0.0.1", "7000"}, {"cluster", "setslot", "1", "stable"}}) {
+                    {"CLUSTER", "MEET", "10.0.0.1", "7000"},
+                    {"cluster", "setslot", "1", "stable"}}) {
     Plan p = planOf(args);
     CHECK(p.kind == Kind::kReject);
-    CHECK_THAT(p.reply, Catch::StartsWith("-ERR ") && Catch::Contains("slotgate") &&
-                            Catch::EndsWith("\r\n"));
+    CHECK_THAT(p.reply, Catch::StartsWith("-ERR ") && Catch::Contains("slotgate") && Catch::EndsWith("\r\n"));
   }
 }
 
@@ -130,8 +129,10 @@ TEST_CASE("multi-key commands: one slot, split by slot, or CROSSSLOT", "[plan]")
 
   // Commands whose meaning a split would change get Redis's own CROSSSLOT, byte for byte.
   for (auto args : {std::initializer_list<std::string_view>{"RENAME", "a", "b"},
-                    {"MSETNX", "a", "1", "b", "2"}, {"SMOVE", "a", "b", "m"},
-                    {"SINTERSTORE", "a", "b"}, {"EVAL", "return 1", "2", "a", "b"}}) {
+                    {"MSETNX", "a", "1", "b", "2"},
+                    {"SMOVE", "a", "b", "m"},
+                    {"SINTERSTORE", "a", "b"},
+                    {"EVAL", "return 1", "2", "a", "b"}}) {
     Plan p = planOf(args);
     CHECK(p.kind == Kind::kReject);
     CHECK(p.reply == crossslot);
@@ -165,16 +166,14 @@ TEST_CASE("classifier rejections carry Redis's exact error", "[plan][classifier]
   }
 }
 
-TEST_CASE("classifier: Redis's text for unknown commands with long arguments",
-          "[plan][classifier]") {
+TEST_CASE("classifier: Redis's text for unknown commands with long arguments", "[plan][classifier]") {
   command::Classification c;
   // Redis quotes up to 128 - (what it has written so far) characters of each argument
   // (sdscatprintf "'%.*s' "): 128 'x' here, and 25 'b' after a 100-byte argument.
   const std::string x200(200, 'x'), a100(100, 'a'), b100(100, 'b');
   std::vector<std::string_view> long1 = {"FoO", x200, "y"};
   command::classify(long1, &c);
-  CHECK(c.error == "-ERR unknown command 'FoO', with args beginning with: '" + std::string(128, 'x') +
-                       "' \r\n");
+  CHECK(c.error == "-ERR unknown command 'FoO', with args beginning with: '" + std::string(128, 'x') + "' \r\n");
   std::vector<std::string_view> long2 = {"bar", a100, b100, "c"};
   command::classify(long2, &c);
   CHECK(c.error == "-ERR unknown command 'bar', with args beginning with: '" + a100 + "' '" +
@@ -186,7 +185,8 @@ TEST_CASE("a bad EVAL key count is left to a node, which answers Redis's own err
   // integer or out of range", "Number of keys can't be negative": the classifier passes them
   // on with no keys, so any primary gives that answer.
   for (auto args : {std::initializer_list<std::string_view>{"EVAL", "return 1", "5", "a"},
-                    {"EVAL", "return 1", "x", "a"}, {"EVAL", "return 1", "-1"},
+                    {"EVAL", "return 1", "x", "a"},
+                    {"EVAL", "return 1", "-1"},
                     {"EVALSHA", "abc", "3", "k"}}) {
     Routed r = route(args);
     CHECK(r.error.empty());
@@ -205,7 +205,8 @@ TEST_CASE("CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT go to the slot they name", "[
   // A bad slot goes to any node, which answers with Redis's own text for it ("Invalid slot",
   // "value is not an integer or out of range", "Invalid slot or number of keys").
   for (auto args : {std::initializer_list<std::string_view>{"CLUSTER", "COUNTKEYSINSLOT", "99999"},
-                    {"CLUSTER", "COUNTKEYSINSLOT", "-1"}, {"CLUSTER", "COUNTKEYSINSLOT", "x"},
+                    {"CLUSTER", "COUNTKEYSINSLOT", "-1"},
+                    {"CLUSTER", "COUNTKEYSINSLOT", "x"},
                     {"CLUSTER", "GETKEYSINSLOT", "16384", "1"}}) {
     CHECK(planOf(args).kind == Kind::kAnyPrimary);
   }

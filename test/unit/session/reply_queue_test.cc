@@ -94,8 +94,8 @@ TEST_CASE("random completion orders of 1000 replies keep push order", "[reply_qu
       REQUIRE(q.complete(s, replyFor(s), out) == released - before);
       REQUIRE(q.heldBytes() == held);
       REQUIRE(q.pending() == kCount - released);
-      REQUIRE(out.size() == std::accumulate(seqs.begin(), seqs.begin() + static_cast<long>(released),
-                                            size_t{0}, [](size_t n, uint64_t x) { return n + replyFor(x).size(); }));
+      REQUIRE(out.size() == std::accumulate(seqs.begin(), seqs.begin() + static_cast<long>(released), size_t{0},
+                                            [](size_t n, uint64_t x) { return n + replyFor(x).size(); }));
     }
     CHECK(drain(out) == expected);
     CHECK(q.pending() == 0);
