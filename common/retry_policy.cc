@@ -6,7 +6,6 @@ namespace slotgate::common {
 namespace {
 
 constexpr uint64_t kBaseMs = 50;
-constexpr uint64_t kMaxBackoffMs = 2000;
 
 }  // namespace
 

@@ -1,7 +1,7 @@
 // The one answer to "when do we try again, and how often": the backoff curve, the redirect budget,
 // how long to wait for a slot's owner during a failover and how often to look for it meanwhile.
-// Requests, exclusive leases, resubscription and a node connection's reconnects all use it, so
-// there is exactly one curve to tune.
+// Requests, exclusive leases, resubscription, a node connection's reconnects and the cluster-bus
+// observer's reconnects all use it, so there is exactly one curve to tune.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,8 @@ struct RetryPolicy {
   // A node whose connection just broke may still accept a connection or two while its process is
   // torn down: sends to it are refused this long first (they wait and go elsewhere).
   static constexpr uint64_t kPauseAfterLossMs = 100;
+  // The longest wait of the curve.
+  static constexpr uint64_t kMaxBackoffMs = 2000;
 
   // The n-th wait (n >= 1): 100, 200, 400, 800, 1600, 2000, 2000 ... ms.
   static uint64_t backoffMs(unsigned attempt);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/retry_policy.h"
 #include "common/uv/error_text.h"
 #include "common/uv/event_loop.h"
 #include "proxy/discovery/topology_tracker.h"
@@ -12,7 +13,6 @@ namespace slotgate::discovery {
 namespace {
 
 constexpr uint16_t kBusPortOffset = 10000;
-constexpr uint64_t kMaxBackoffMs = 2000;
 // Gossip about a node being down counts for this long after it was last heard.
 constexpr uint64_t kGossipMemoryMs = 5000;
 
@@ -62,8 +62,8 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
   void linkFailed(const std::string& what, int status) {
     conn_ = nullptr;
     connecting_ = false;
-    backoff_ms_ = backoff_ms_ == 0 ? owner_.interval_ms_ : std::min(backoff_ms_ * 2, kMaxBackoffMs);
-    retry_at_ms_ = owner_.loop_.nowMs() + backoff_ms_;
+    // The one retry curve; ticks come every probe interval, so no sooner than the next one.
+    retry_at_ms_ = owner_.loop_.nowMs() + common::RetryPolicy::backoffMs(++failures_);
     owner_.tracker_.stats().gossip_link_failures.add();
     common::logger("cluster")->log(logged_ ? spdlog::level::debug : spdlog::level::info,
                                    "cluster bus of {}: {}: {}", address(), what,
@@ -96,7 +96,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
         common::logger("cluster")->warn(
             "cluster bus of {} sent a packet that does not parse ({}); closing the link", address(), error);
         disconnect();
-        retry_at_ms_ = owner_.loop_.nowMs() + kMaxBackoffMs;
+        retry_at_ms_ = owner_.loop_.nowMs() + common::RetryPolicy::kMaxBackoffMs;
         return;
       }
       in.consume(static_cast<size_t>(length));
@@ -108,7 +108,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
                                         packet.sender.substr(0, 8), packet.config_epoch, packet.slotCount());
       }
       refused_ = false;
-      backoff_ms_ = 0;
+      failures_ = 0;
       logged_ = false;
       last_pong_ms_ = owner_.loop_.nowMs();
       owner_.tracker_.stats().gossip_pongs_received.add();
@@ -141,7 +141,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
   bool reported_failing_ = false;
   uint64_t last_pong_ms_ = 0;
   uint64_t retry_at_ms_ = 0;
-  uint64_t backoff_ms_ = 0;
+  unsigned failures_ = 0;  // connects or links failed in a row
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
