@@ -210,24 +210,23 @@ void Subscriptions::confirm(std::string_view kind, std::string_view channel, boo
   }
   size_t count = confirmed == &confirmed_shard_ ? confirmed_shard_.size()
                                                 : confirmed_channels_.size() + confirmed_patterns_.size();
-  std::string out;
-  resp::appendPushHeader(out, 3, proto_);
-  resp::appendBulk(out, kind);
-  if (null_channel) resp::appendNull(out, proto_);
-  else resp::appendBulk(out, channel);
-  resp::appendInteger(out, static_cast<int64_t>(count));
-  emitOwed(out);
+  emitOwed(confirmation(kind, channel, null_channel, count));
 }
 
 void Subscriptions::emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel,
                                      size_t count) {
+  emit_(confirmation(kind, channel, null_channel, count));
+}
+
+std::string Subscriptions::confirmation(std::string_view kind, std::string_view channel, bool null_channel,
+                                        size_t count) const {
   std::string out;
   resp::appendPushHeader(out, 3, proto_);
   resp::appendBulk(out, kind);
   if (null_channel) resp::appendNull(out, proto_);
   else resp::appendBulk(out, channel);
   resp::appendInteger(out, static_cast<int64_t>(count));
-  emit_(out);
+  return out;
 }
 
 void Subscriptions::onGlobalClosed() {

@@ -69,6 +69,8 @@ class Subscriptions {
                          std::string lost_address = {});
   void confirm(std::string_view kind, std::string_view channel, bool null_channel);
   void emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count);
+  // A (un)subscribe confirmation as the client's protocol shapes it.
+  std::string confirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count) const;
   void updateInfo();
   void emitOwed(std::string_view reply);
   void settle();
