@@ -16,6 +16,13 @@ constexpr std::string_view kBatch =
 struct LeaseHarness : RequestHarness {
   std::shared_ptr<request::ExclusiveLease> lease = std::make_shared<request::ExclusiveLease>(links, clock);
 
+  // As a client that leaves: the lease lets its link go, and with it the requests still waiting on
+  // it (each of which holds the lease).
+  ~LeaseHarness() {
+    lease->release();
+    clock.runDue();
+  }
+
   request::RequestPtr exec(uint64_t seq, bool watching) {
     auto request = make(seq, kBatch, 100, false);
     request->setLease(lease, watching);
