@@ -68,7 +68,15 @@ Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
   applyOnLoop(config_);  // not running yet: safe from this thread
 }
 
-Worker::~Worker() { join(); }
+Worker::~Worker() {
+  if (!started_) {
+    // Never started (another worker could not listen): run the loop here once, so its handles
+    // are closed and freed as on a normal stop.
+    stop();
+    loop_.run();
+  }
+  join();
+}
 
 bool Worker::listen(std::string* error) {
   auto on_accept = [this](common::uv::TcpConnection* conn) { onAccept(conn); };
@@ -112,6 +120,7 @@ void Worker::start() {
       malloc_trim(0);
     }
   });
+  started_ = true;
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), ("slotgate-w" + std::to_string(index_)).c_str());
     loop_.run();

@@ -105,6 +105,7 @@ class Worker {
   std::unordered_map<session::Session*, std::unique_ptr<session::Session>> sessions_;
   std::unordered_map<session::Session*, int> idle_checks_;  // draining: consecutive idle sightings
   std::thread thread_;
+  bool started_ = false;  // start() ran: the loop runs on thread_
   size_t closed_since_trim_ = 0;
   uint64_t last_trim_ms_ = 0;
   uint64_t last_sweep_ms_ = 0;

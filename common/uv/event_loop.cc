@@ -26,12 +26,22 @@ EventLoop::EventLoop() {
   idle_.data = this;
 }
 
-EventLoop::~EventLoop() { uv_loop_close(&loop_); }
+EventLoop::~EventLoop() {
+  // A loop that never ran (start-up failed) still holds its own handles: close them first, or the
+  // loop cannot be closed and its memory is never given back.
+  if (!closed_) closeOwnHandles();
+  uv_loop_close(&loop_);
+}
 
 void EventLoop::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
+  closeOwnHandles();
+}
+
+void EventLoop::closeOwnHandles() {
   // Owners released their handles before stop(); close the loop's own and the pending delayed
   // calls, then let every close callback run.
+  closed_ = true;
   for (DelayedCall* call : delayed_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&call->timer),
              [](uv_handle_t* h) { delete reinterpret_cast<DelayedCall*>(h); });

@@ -45,6 +45,8 @@ class EventLoop : public common::Clock {
   void cancelFlush(TcpConnection* conn);
 
  private:
+  // Closes the loop's own handles and pending delayed calls and runs their close callbacks.
+  void closeOwnHandles();
   static void onAsync(uv_async_t* handle);
   static void onCheck(uv_check_t* handle);
   static void onIdle(uv_idle_t* handle);
@@ -60,6 +62,7 @@ class EventLoop : public common::Clock {
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
   bool stopping_ = false;
+  bool closed_ = false;  // closeOwnHandles() ran
   std::vector<TcpConnection*> to_flush_;
   std::unordered_set<DelayedCall*> delayed_;
   Buffer read_scratch_;
