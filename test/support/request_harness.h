@@ -18,6 +18,9 @@ namespace slotgate::test {
 
 inline constexpr const char* kHost = "127.0.0.1";
 inline constexpr uint16_t kPortA = 7000, kPortB = 7001, kPortC = 7002;
+// A read and a write of key "k", as a client sends them.
+inline constexpr std::string_view kGet = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+inline constexpr std::string_view kSet = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
 
 // A client: replies by sequence number, and the order they arrived in.
 class RecordingClient : public request::ReplyTarget {

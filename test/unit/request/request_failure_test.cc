@@ -7,11 +7,6 @@
 using namespace slotgate;
 using namespace slotgate::test;
 
-namespace {
-constexpr std::string_view kGet = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
-constexpr std::string_view kSet = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
-}  // namespace
-
 TEST_CASE("A node dies with a read and a write in flight: the read is resent once, the write is reported") {
   RequestHarness h;
   h.send(1, kGet, 100, true);

@@ -7,11 +7,6 @@
 using namespace slotgate;
 using namespace slotgate::test;
 
-namespace {
-constexpr std::string_view kGet = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
-constexpr std::string_view kSet = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
-}  // namespace
-
 TEST_CASE("MOVED mid-pipeline: the moved command follows, the others keep their replies, the map is patched") {
   RequestHarness h;
   h.send(1, kGet, 100, true);
