@@ -7,14 +7,19 @@ include(GNUInstallDirs)
 set(SLOTGATE_CONFIG_DIR "/etc/slotgate" CACHE PATH "where the installed configuration file goes")
 set(SLOTGATE_CONFIG_FILE "${SLOTGATE_CONFIG_DIR}/slotgate.yaml")
 set(SLOTGATE_BIN "${CMAKE_INSTALL_FULL_BINDIR}/slotgate")
-# systemd reads units from /usr/lib, /usr/local/lib and /etc; under the install prefix.
-set(SLOTGATE_SYSTEMD_DIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" CACHE PATH
-    "where the systemd unit goes")
+# systemd reads units from /usr/lib, /usr/local/lib and /etc; under the install prefix. Empty means
+# "follow the prefix": a cached default would keep an earlier prefix when the build directory is
+# reconfigured for another (make release, then make package, share build-release).
+set(SLOTGATE_SYSTEMD_DIR "" CACHE PATH "where the systemd unit goes (empty: <prefix>/lib/systemd/system)")
+set(slotgate_systemd_dir "${SLOTGATE_SYSTEMD_DIR}")
+if(NOT slotgate_systemd_dir)
+  set(slotgate_systemd_dir "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+endif()
 
 configure_file(${CMAKE_CURRENT_LIST_DIR}/slotgate.service.in ${CMAKE_BINARY_DIR}/slotgate.service @ONLY)
 
 install(TARGETS slotgate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES ${CMAKE_BINARY_DIR}/slotgate.service DESTINATION ${SLOTGATE_SYSTEMD_DIR})
+install(FILES ${CMAKE_BINARY_DIR}/slotgate.service DESTINATION ${slotgate_systemd_dir})
 install(FILES config/slotgate.example.yaml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # The example becomes the configuration only when there is none: a reinstall never overwrites
 # an edited file. (The .deb always carries it, as a conffile: dpkg keeps local edits.)
