@@ -56,6 +56,8 @@ def assert_nodes_refused(cluster, backend_tls, reason_words):
         log(f"client error after {took:.2f}s: {err}")
         status, why = g.admin_get("/readyz")
         assert status == 503 and why.strip(), (status, why)
+        # It says why: the nodes' certificates, not just "not ready".
+        assert any(w in why.lower() for w in ("tls", "certificate")), f"/readyz does not say why: {why!r}"
         time.sleep(1.0)  # a few retries' worth, to count the log lines
         text = tail(g.logfile, 100000)
         lines = warning_lines(text, reason_words)
