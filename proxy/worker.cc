@@ -275,6 +275,7 @@ void Worker::collectMetrics(std::function<void(admin::WorkerMetrics)> done) {
         n.connect_failures += conn.connectFailures();
         n.in_flight += conn.inFlight();
         n.down += conn.down() ? 1 : 0;
+        if (conn.down() && n.last_error.empty()) n.last_error = conn.lastError();
       });
       m.backend_bytes_in += stack.pool->io().bytes_in;
       m.backend_bytes_out += stack.pool->io().bytes_out;
