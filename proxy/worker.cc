@@ -29,6 +29,10 @@ request::DispatchOptions dispatchOptions(const config::Config& c) {
 Worker::Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared shared)
     : index_(index), config_(std::move(config)), tls_(std::move(tls)), shared_(std::move(shared)),
       budget_(shared_.budget) {
+  // The address slotgate presents as its own (CLUSTER SLOTS, CLIENT LIST's laddr): the plain
+  // port, or the TLS port when it serves TLS alone.
+  const config::Address& served = !config_->listen_enabled && config_->tls.enabled ? config_->tls.listen
+                                                                                   : config_->listen;
   for (int i = 0; i < 2; ++i) {
     Stack& stack = stacks_[i];
     int proto = i == 0 ? 2 : 3;
@@ -38,15 +42,9 @@ Worker::Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared sha
                                                              shared_.request_refresh, request_stats_);
     stack.dispatcher->setScripts(shared_.scripts);
     stack.dispatcher->setBackendLatency(&backend_latency_);
-    request::LocalContext local{config_->listen.host,
-                                config_->listen.port,
-                                request::proxyNodeId(config_->listen.host, config_->listen.port),
-                                0,
-                                config_.get(),
-                                nullptr,
-                                proto,
-                                shared_.control,
-                                shared_.slowlog};
+    request::LocalContext local{served.host, served.port,     request::proxyNodeId(served.host, served.port),
+                                0,           config_.get(),   nullptr,
+                                proto,       shared_.control, shared_.slowlog};
     stack.executor = std::make_unique<request::Executor>(*stack.dispatcher, std::move(local), shared_.info);
     session_context_.executors[i] = stack.executor.get();
     session_context_.dispatchers[i] = stack.dispatcher.get();
@@ -55,7 +53,7 @@ Worker::Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared sha
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
   session_context_.loop = &loop_;
   session_context_.clients = shared_.clients;
-  session_context_.laddr = config_->listen.host + ":" + std::to_string(config_->listen.port);
+  session_context_.laddr = served.host + ":" + std::to_string(served.port);
   session_context_.stats = &session_stats_;
   session_context_.budget = budget_;
   session_context_.command_stats = &command_stats_;
@@ -275,6 +273,7 @@ void Worker::collectMetrics(std::function<void(admin::WorkerMetrics)> done) {
         n.connect_failures += conn.connectFailures();
         n.in_flight += conn.inFlight();
         n.down += conn.down() ? 1 : 0;
+        if (conn.down() && n.last_error.empty()) n.last_error = conn.lastError();
       });
       m.backend_bytes_in += stack.pool->io().bytes_in;
       m.backend_bytes_out += stack.pool->io().bytes_out;

@@ -87,6 +87,8 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   // Successful connects since start (more than one means reconnects).
   uint64_t connects() const { return connects_; }
   uint64_t connectFailures() const { return connect_failures_; }
+  // Why the last connect failed or the connection was lost ("" before any).
+  const std::string& lastError() const { return last_error_; }
   size_t inFlight() const override { return fifo_.size(); }
   // A recent connect failed: sends fail at once until the backoff ends.
   bool backingOff() const override;
