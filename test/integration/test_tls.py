@@ -21,6 +21,7 @@ import sys
 import time
 
 import pytest
+import redis
 
 from cluster import HOST, RawConnection, Slotgate, log, slotgate_binary, wait_until
 from tls_certs import serial_of_der
@@ -78,6 +79,26 @@ def test_four_combinations_of_client_and_node_tls(cluster, gate, gate_plain):
         log(f"slotgate {g.port}: connections to ports {sorted(ports)}")
         assert len(node_links) >= len(cluster.masters()) and set(node_links) <= want, (ports, want)
         assert not set(ports) & other, ports
+
+
+def test_tls_alone_for_cluster_aware_clients(cluster):
+    """`listen: off` and tls.listen: no plain port, and slotgate names its TLS address in CLUSTER
+    SLOTS, so a cluster-aware TLS client (redis-py's RedisCluster) keeps its traffic there."""
+    with Slotgate(slotgate_binary(), cluster.seeds(), certs=cluster.certs, client_tls=True, backend_tls=True,
+                  plain_listen=False, threads=1, log_level="info") as g:
+        assert g.port is None
+        slots = g.client(tls=True).execute_command("CLUSTER", "SLOTS")
+        assert {int(entry[2][1]) for entry in slots} == {g.tls_port}, slots
+        rc = redis.RedisCluster(host=HOST, port=g.tls_port, socket_timeout=10, **g.client_tls_kwargs())
+        try:
+            keys = [f"tls:alone:{i}" for i in range(20)]
+            for k in keys:
+                assert rc.set(k, k) is True
+            assert [rc.get(k) for k in keys] == [k.encode() for k in keys]
+            assert {n.port for n in rc.get_nodes()} == {g.tls_port}
+        finally:
+            rc.close()
+        assert cluster.client(cluster.owner_of("tls:alone:3")).get("tls:alone:3") == b"tls:alone:3"
 
 
 def _cpu_seconds(pid):

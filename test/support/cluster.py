@@ -696,7 +696,7 @@ class Slotgate:
 
     def __init__(self, binary, seeds, port=None, threads=2, extra_args=(), log_level="debug",
                  admin=False, certs=None, client_tls=None, backend_tls=None, config=None,
-                 ready="data"):
+                 ready="data", plain_listen=True):
         """`admin`: serve the admin HTTP port on a free port (self.admin_port); else it is off, so
         that concurrent test runs never meet on the default port.
 
@@ -709,7 +709,8 @@ class Slotgate:
                        certs.gate_client; a dict: those `backend.tls:` keys over True's
           config       any other settings, as nested dicts (written to the same file)
         `ready`: what start() waits for: "data" (a SET and GET through slotgate work),
-        "listening" (the port answers PING with anything, e.g. when the nodes cannot be reached)."""
+        "listening" (the port answers PING with anything, e.g. when the nodes cannot be reached).
+        `plain_listen=False`: no plain port (--listen off; self.port is None), TLS clients only."""
         self.binary = binary
         self.admin = admin
         self.admin_port = None
@@ -720,6 +721,7 @@ class Slotgate:
         self.ready = ready
         self.tls_port = None
         self.config_path = None
+        self.plain_listen = plain_listen
         self.seeds = seeds
         self.port = port
         self.threads = threads
@@ -762,11 +764,11 @@ class Slotgate:
     def start(self):
         fixed_port = self.port is not None
         for attempt in range(3):
-            port = self.port if fixed_port else free_port()
+            port = self.port if fixed_port else free_port() if self.plain_listen else None
             if self.admin:
                 self.admin_port = self.admin_port or free_port()
             admin = f"{HOST}:{self.admin_port}" if self.admin else "off"
-            args = [self.binary, "--seeds", self.seeds, "--listen", f"{HOST}:{port}",
+            args = [self.binary, "--seeds", self.seeds, "--listen", f"{HOST}:{port}" if port else "off",
                     "--threads", str(self.threads), "--log-level", self.log_level,
                     "--admin-listen", admin] + self._config_args() + self.extra_args
             with open(self.logfile, "ab") as f:
@@ -831,7 +833,7 @@ class Slotgate:
             if self.proc.poll() is not None:
                 raise _ExitedEarly(f"slotgate exited during start-up with code {self.proc.returncode}")
             try:
-                c = redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=1)
+                c = self.client(tls=not self.plain_listen, socket_timeout=2, socket_connect_timeout=1)
                 try:
                     c.set(probe_key, "1")
                     if c.get(probe_key) == b"1":
@@ -849,7 +851,7 @@ class Slotgate:
             if self.proc.poll() is not None:
                 raise _ExitedEarly(f"slotgate exited during start-up with code {self.proc.returncode}")
             try:
-                with RawConnection(self.port, timeout=2) as c:
+                with self.raw(timeout=2, tls=not self.plain_listen) as c:
                     c.call("PING")
                     return
             except OSError:
