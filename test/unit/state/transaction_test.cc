@@ -20,6 +20,8 @@ namespace {
 class Port : public state::ClientPort, public request::ReplyTarget {
  public:
   uint64_t reserve() override { return next_++; }
+  uint64_t reservePush() override { return next_++; }
+  void setReplyMode(state::ReplyMode mode) override { mode_ = mode; }
   uint64_t nextSeq() const { return next_; }
   void complete(uint64_t seq, std::string_view reply) override {
     if (state->ownsReply(seq)) state->finishAlone(reply);
@@ -35,6 +37,7 @@ class Port : public state::ClientPort, public request::ReplyTarget {
 
  private:
   uint64_t next_ = 0;
+  state::ReplyMode mode_ = state::ReplyMode::kOn;
 };
 
 struct StateHarness : RequestHarness {
