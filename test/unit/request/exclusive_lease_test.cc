@@ -132,7 +132,7 @@ TEST_CASE("A blocking command whose node cannot be reached waits for the new own
   CHECK(h.client.replies[1] == "*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
 }
 
-TEST_CASE("A lease told to learn its node's client id asks CLIENT ID ahead of the command, once per link") {
+TEST_CASE("A lease told to learn its node's client id asks CLIENT ID in front of the command, once per link") {
   LeaseHarness h;
   constexpr std::string_view kBlpop = "*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n";
   constexpr std::string_view kClientId = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
@@ -142,9 +142,10 @@ TEST_CASE("A lease told to learn its node's client id asks CLIENT ID ahead of th
   h.dispatcher->dispatch(blpop);
   FakeNodeLink* link = h.links.lastExclusive();
   REQUIRE(link);
-  REQUIRE(link->sent().size() == 2);
-  CHECK(link->sent()[0].bytes == kClientId);
-  CHECK(link->sent()[1].bytes == kBlpop);
+  // One send, so one deadline and one failure: the command's.
+  REQUIRE(link->sent().size() == 1);
+  CHECK(link->sent()[0].bytes == std::string(kClientId) + std::string(kBlpop));
+  CHECK(link->sent()[0].replies == 2);
   CHECK(h.lease->nodeClientId() == 0);
   link->reply(":42\r\n");
   CHECK(h.lease->nodeClientId() == 42);
@@ -155,7 +156,8 @@ TEST_CASE("A lease told to learn its node's client id asks CLIENT ID ahead of th
   auto again = h.make(2, kBlpop, 100, false);
   again->setLease(h.lease);
   h.dispatcher->dispatch(again);
-  CHECK(link->sent().size() == 3);
+  REQUIRE(link->sent().size() == 2);
+  CHECK(link->sent()[1].bytes == kBlpop);
   // A broken link: its id is gone with it.
   link->drop();
   CHECK(h.lease->nodeClientId() == 0);
@@ -167,4 +169,18 @@ TEST_CASE("A lease asks no CLIENT ID unless told to") {
   FakeNodeLink* link = h.links.lastExclusive();
   REQUIRE(link->sent().size() == 1);
   CHECK(link->sent()[0].bytes == kBatch);
+}
+
+TEST_CASE("A node that never answers the CLIENT ID in front fails the command itself, at its deadline") {
+  LeaseHarness h;
+  h.lease->learnNodeId();
+  auto blpop = h.make(1, "*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n1\r\n", 100, false);
+  blpop->setLease(h.lease);
+  h.dispatcher->dispatch(blpop);
+  FakeNodeLink* link = h.links.lastExclusive();
+  REQUIRE(link);
+  link->timeOutHead();
+  REQUIRE(h.client.has(1));
+  CHECK(h.client.replies[1].find("did not answer") != std::string::npos);
+  CHECK(h.lease->nodeClientId() == 0);
 }

@@ -142,8 +142,8 @@ TEST_CASE("CLIENT UNBLOCK of a blocked client goes to its node by the node's id 
   uint64_t blpop = h.run({"BLPOP", "k", "0"});
   FakeNodeLink* link = h.links.lastExclusive();
   REQUIRE(link);
-  REQUIRE(link->sent().size() == 2);
-  CHECK(link->sent()[0].bytes == "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n");
+  REQUIRE(link->sent().size() == 1);
+  CHECK(link->sent()[0].bytes.starts_with("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n*3\r\n$5\r\nBLPOP"));
   // Asked before the node's id is known: asked again shortly.
   h.info->unblock(true, done);
   CHECK(answers.size() == 1);
