@@ -159,3 +159,45 @@ TEST_CASE("A lost keyspace link is made again") {
   REQUIRE(again->raw().size() == 1);
   CHECK(again->raw()[0] == "*2\r\n$9\r\nsubscribe\r\n$16\r\n__keyspace@0__:k\r\n");
 }
+
+namespace {
+
+// Primaries by port, each with a range of slots (the last one's to the end).
+cluster::TopologyPtr primariesOn(std::vector<std::pair<uint16_t, int>> ports_and_first_slots) {
+  auto topology = std::make_shared<cluster::Topology>();
+  for (size_t i = 0; i < ports_and_first_slots.size(); ++i) {
+    auto [port, first] = ports_and_first_slots[i];
+    cluster::NodeInfo node;
+    node.id = "n" + std::to_string(port);
+    node.host = kHost;
+    node.port = port;
+    node.primary = true;
+    int index = topology->addNode(node);
+    int last = i + 1 < ports_and_first_slots.size() ? ports_and_first_slots[i + 1].second - 1 : 16383;
+    topology->assign(first, last, index);
+  }
+  return topology;
+}
+
+}  // namespace
+
+TEST_CASE("A primary that joins gets a keyspace link; one that leaves loses it") {
+  KeyspaceHarness h;
+  h.command(command::Handler::kPsubscribe, {"PSUBSCRIBE", "__keyevent@0__:*"});
+  REQUIRE(h.linkTo(kPortA));
+  REQUIRE(h.linkTo(kPortB));
+  h.dispatcher->setTopology(primariesOn({{kPortA, 0}, {kPortB, 5000}, {kPortC, 10000}}));
+  h.clock.advance(300);
+  FakeNodeLink* joined = h.linkTo(kPortC);
+  REQUIRE(joined);
+  REQUIRE(joined->raw().size() == 1);
+  CHECK(joined->raw()[0] == "*2\r\n$10\r\npsubscribe\r\n$16\r\n__keyevent@0__:*\r\n");
+  CHECK(h.links.exclusive().size() == 3);
+  // B leaves (its slots went elsewhere): its link goes; the global link (A) and C's stay.
+  h.dispatcher->setTopology(primariesOn({{kPortA, 0}, {kPortC, 10000}}));
+  h.clock.advance(300);
+  CHECK(h.linkTo(kPortB) == nullptr);
+  CHECK(h.linkTo(kPortA));
+  CHECK(h.linkTo(kPortC) == joined);
+  CHECK(h.links.exclusive().size() == 2);
+}
