@@ -182,6 +182,11 @@ void Server::logStarted() const {
     log_->info(
         "speaking TLS to the nodes (verify: {}{})", initial_.backend_tls.verify,
         initial_.backend_tls.server_name.empty() ? "" : ", server name " + initial_.backend_tls.server_name);
+    if (initial_.backend_tls.verify == "none") {
+      log_->warn(
+          "backend.tls.verify is none: the nodes' certificates are not checked (anyone on the path can "
+          "pose as a node)");
+    }
   }
   if (!config::authConfigured(initial_)) {
     if (initial_.protected_mode) {
