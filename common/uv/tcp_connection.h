@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "common/buffer.h"
+#include "common/slice_list.h"
 
 namespace slotgate::common::uv {
 
@@ -63,9 +64,15 @@ class TcpConnection {
   // Bytes received and not consumed by an earlier onRead (a handler that paused comes back here).
   Buffer& input() { return in_; }
   void write(std::string_view bytes);
+  // Queues a large value without copying it: it is written (writev) between the bytes written
+  // before and after it, and the slice is let go once the kernel has it.
+  void write(Slice slice);
   Buffer& output() { return out_; }  // for encoders that write in place; call markDirty() after
   void markDirty();
-  size_t pendingOutput() const { return out_.size() + inflight_.size(); }
+  size_t pendingOutput() const {
+    return out_.size() + inflight_.size() + (slices_ ? slices_->bytes() : 0) +
+           (inflight_slices_ ? inflight_slices_->bytes() : 0);
+  }
   void flushNow();
 
   // Stops all reporting and frees the connection once libuv is done with it. Unsent output is
@@ -114,6 +121,10 @@ class TcpConnection {
   Buffer in_;
   Buffer out_;
   Buffer inflight_;  // bytes handed to uv_write, untouched until its callback
+  // Large values queued among out_'s bytes, and those handed to uv_write; null while there are
+  // none (most connections never have any).
+  std::unique_ptr<SliceList> slices_;
+  std::unique_ptr<SliceList> inflight_slices_;
   std::string peer_;
   IoCounters* counters_ = nullptr;
   int open_handles_ = 0;

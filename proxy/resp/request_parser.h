@@ -40,6 +40,8 @@ class RequestParser {
   ParseStatus parse(std::string_view data);
 
   size_t consumed() const { return consumed_; }
+  // kIncomplete: the bytes the request needs at least, when a bulk's length says so (else 0).
+  size_t needed() const { return in_request_ && bulk_len_ >= 0 ? pos_ + static_cast<size_t>(bulk_len_) + 2 : 0; }
   bool isInline() const { return inline_; }
   // kCommand, multibulk: where each argument is within the request's bytes.
   const std::vector<ArgRef>& args() const { return args_; }

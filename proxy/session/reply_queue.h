@@ -35,6 +35,8 @@ class ReplyQueue {
 
   // The sequence number the next push() will return.
   uint64_t nextSeq() const { return head_seq_ + count_; }
+  // `seq`'s reply would leave at once.
+  bool atHead(uint64_t seq) const { return count_ > 0 && seq == head_seq_; }
   // Commands whose replies have not left yet.
   size_t pending() const { return count_; }
   // Bytes of completed replies waiting behind an earlier one.

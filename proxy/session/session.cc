@@ -96,6 +96,8 @@ void Session::pauseReading() {
 }
 
 void Session::processInput(common::Buffer& in) {
+  // A request may keep a large command as a slice of `in` (see common/chunk.h).
+  common::ReceivedBytes received(in);
   while (life_ == Life::kOpen && !in.empty()) {
     if (state_.runningAlone() || (held_bytes_ > 0 && queue_.pending() > 0)) {
       // A command that runs alone is in flight, or waits for the replies before it.
@@ -110,7 +112,10 @@ void Session::processInput(common::Buffer& in) {
     held_bytes_ = 0;
     if (consumed == 0) {
       resp::ParseStatus status = parser_.parse(data);
-      if (status == resp::ParseStatus::kIncomplete) return;
+      if (status == resp::ParseStatus::kIncomplete) {
+        if (parser_.needed() >= common::kSliceMinBytes) in.reserve(parser_.needed());
+        return;
+      }
       if (status == resp::ParseStatus::kError) {
         common::logger("session")->debug("client {}: protocol error: {}", conn_->peer(), parser_.error());
         ctx_.stats->protocol_errors.add();
@@ -204,6 +209,13 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
   }
   if (life_ == Life::kClosed || !conn_) return;
   finishTiming(seq, reply);
+  // A large reply that may leave now goes out as a slice of the node's receive buffer.
+  if (reply.size() >= common::kSliceMinBytes && queue_.atHead(seq)) {
+    if (common::Slice slice = common::ReceivedBytes::pin(reply)) {
+      conn_->write(std::move(slice));
+      reply = {};
+    }
+  }
   if (queue_.complete(seq, reply, conn_->output()) > 0) conn_->markDirty();
   if (conn_->pendingOutput() > ctx_.output_limit) {
     common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})", conn_->peer(),
