@@ -9,8 +9,8 @@ namespace slotgate::common {
 namespace {
 
 constexpr size_t kBlockSize = 16 * 1024;
-constexpr size_t kReserveAhead = 4;                   // times the bytes present
-constexpr size_t kReserveFloor = 256 * 1024;           // reserved ahead whatever is present
+constexpr size_t kReserveAhead = 4;           // times the bytes present
+constexpr size_t kReserveFloor = 256 * 1024;  // reserved ahead whatever is present
 
 }  // namespace
 

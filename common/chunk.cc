@@ -59,8 +59,6 @@ ReceivedBytes::ReceivedBytes(const Buffer& in) : previous_(t_received) { t_recei
 
 ReceivedBytes::~ReceivedBytes() { t_received = previous_; }
 
-Slice ReceivedBytes::pin(std::string_view bytes) {
-  return t_received ? t_received->share(bytes) : Slice();
-}
+Slice ReceivedBytes::pin(std::string_view bytes) { return t_received ? t_received->share(bytes) : Slice(); }
 
 }  // namespace slotgate::common

@@ -267,12 +267,14 @@ void TcpConnection::flushNow() {
       size_t pieces = inflight_slices_ ? inflight_slices_->maxPieces() : 1;
       std::vector<uv_buf_t> rest(pieces);
       size_t rest_count = gather(inflight_, inflight_slices_.get(), rest.data(), pieces);
-      write_req_.data = this;
+      write_req_ = std::make_unique<uv_write_t>();
+      write_req_->data = this;
       writing_ = true;
-      int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), rest.data(),
+      int rc = uv_write(write_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), rest.data(),
                         static_cast<unsigned>(rest_count), &TcpConnection::onWriteCb);
       if (rc != 0) {
         writing_ = false;
+        write_req_.reset();
         if (close_after_flush_) return closeHandles();
         return fail(rc);
       }
@@ -294,6 +296,7 @@ void TcpConnection::onWriteCb(uv_write_t* req, int status) {
   self->inflight_.clear();
   self->inflight_.shrinkIfIdle(0);
   self->inflight_slices_.reset();
+  self->write_req_.reset();  // libuv is done with it
   if (status < 0) {
     if (self->close_after_flush_) return self->closeHandles();
     return self->fail(status);

@@ -116,7 +116,7 @@ class TcpConnection {
     uv_tcp_t tcp_;
     uv_pipe_t pipe_;
   };
-  uv_write_t write_req_;
+  std::unique_ptr<uv_write_t> write_req_;  // only while a write is in flight: idle clients are small
   std::unique_ptr<ConnectState> connect_;
   Buffer in_;
   Buffer out_;

@@ -47,6 +47,8 @@ class RequestParser {
   const std::vector<ArgRef>& args() const { return args_; }
   // kCommand, inline: the unquoted arguments (they have no RESP encoding to forward).
   const std::vector<std::string>& inlineArgs() const { return inline_args_; }
+  // Between requests: gives back the room kept for arguments (an idle client).
+  void releaseIfIdle();
   // kError: the detail for "-ERR Protocol error: <detail>".
   const std::string& error() const { return error_; }
 

@@ -39,6 +39,8 @@ class ReplyQueue {
   bool atHead(uint64_t seq) const { return count_ > 0 && seq == head_seq_; }
   // Commands whose replies have not left yet.
   size_t pending() const { return count_; }
+  // Gives the places back while none is taken (an idle client).
+  void releaseIfEmpty();
   // Bytes of completed replies waiting behind an earlier one.
   size_t heldBytes() const { return held_bytes_; }
 

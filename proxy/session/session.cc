@@ -246,6 +246,7 @@ void Session::onDrained() { maybeResume(); }
 
 Session::Verdict Session::sweep(uint64_t now_ms) {
   if (life_ == Life::kClosed || !conn_) return Verdict::kKeep;
+  if (!active_ && queue_.pending() == 0 && held_bytes_ == 0) releaseIdleMemory();
   // Like Redis, clients waiting on a command (blocked ones too) or subscribed are never idle.
   if (active_ || queue_.pending() > 0 || last_active_ms_ == 0 || state_.subscribed()) {
     active_ = false;
@@ -261,6 +262,14 @@ Session::Verdict Session::sweep(uint64_t now_ms) {
     return Verdict::kSoftLimit;
   }
   return Verdict::kKeep;
+}
+
+void Session::releaseIdleMemory() {
+  queue_.releaseIfEmpty();
+  parser_.releaseIfIdle();
+  std::vector<std::string_view>().swap(argv_);
+  std::vector<uint32_t>().swap(classification_.key_positions);
+  std::string().swap(classification_.error);
 }
 
 size_t Session::bufferedBytes() const {
