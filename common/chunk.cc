@@ -9,18 +9,22 @@ namespace slotgate::common {
 namespace {
 
 // A busy connection then allocates nothing per read or write, and an idle one holds no memory.
-// 16 KB: the smallest buffer; 64 KB: a socket read's size.
+// 16 KB: the smallest buffer; 64 KB: a connection's read; 256 KB: a read into the loop's buffer.
 constexpr size_t kSmallBlock = 16 * 1024;
 constexpr size_t kReadBlock = 64 * 1024;
+constexpr size_t kScratchBlock = 256 * 1024;
 constexpr size_t kMaxSpareSmall = 256;  // 4 MB per thread at most
 constexpr size_t kMaxSpareRead = 16;    // 1 MB
+constexpr size_t kMaxSpareScratch = 4;  // 1 MB
 
 struct SpareChunks {
   std::vector<Chunk*> small;
   std::vector<Chunk*> read;
+  std::vector<Chunk*> scratch;
   ~SpareChunks() {
-    for (Chunk* c : small) ::operator delete(c);
-    for (Chunk* c : read) ::operator delete(c);
+    for (auto* list : {&small, &read, &scratch}) {
+      for (Chunk* c : *list) ::operator delete(c);
+    }
   }
 };
 thread_local SpareChunks t_spare;
@@ -28,6 +32,7 @@ thread_local SpareChunks t_spare;
 std::vector<Chunk*>* spareFor(size_t capacity, size_t* limit) {
   if (capacity == kSmallBlock) return *limit = kMaxSpareSmall, &t_spare.small;
   if (capacity == kReadBlock) return *limit = kMaxSpareRead, &t_spare.read;
+  if (capacity == kScratchBlock) return *limit = kMaxSpareScratch, &t_spare.scratch;
   return nullptr;
 }
 

@@ -9,6 +9,9 @@ namespace slotgate::common::uv {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// The loop's shared buffer (one per worker) reads more at once: a large value then often arrives
+// whole, and is forwarded as a slice of it without a single copy.
+constexpr size_t kScratchRead = 256 * 1024;
 constexpr uint64_t kLateTimerMs = 50;
 constexpr size_t kMaxTryVecs = 64;  // pieces tried in one writev; what is left goes to uv_write
 
@@ -191,7 +194,7 @@ void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   self->reading_scratch_ = self->in_.empty();
   Buffer& target = self->reading_scratch_ ? self->loop_.readScratch() : self->in_;
   size_t available = 0;
-  char* dst = target.prepare(kReadChunk, &available);
+  char* dst = target.prepare(self->reading_scratch_ ? kScratchRead : kReadChunk, &available);
   *buf = uv_buf_init(dst, static_cast<unsigned>(available));
 }
 
