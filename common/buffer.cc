@@ -58,7 +58,8 @@ char* Buffer::prepare(size_t min_space, size_t* available) {
       // Cheap compaction: the bytes moved are no more than the bytes reclaimed.
       std::memmove(chunk_->data(), chunk_->data() + begin_, used);
     } else {
-      size_t want = std::max({capacity * 2, used + min_space, kBlockSize});
+      // Off a chunk a slice still holds, take only what is needed: doubling is for growth.
+      size_t want = std::max({shared ? 0 : capacity * 2, used + min_space, kBlockSize});
       Chunk* bigger = Chunk::allocate(want);
       if (used) std::memcpy(bigger->data(), chunk_->data() + begin_, used);
       if (chunk_) chunk_->unref();
