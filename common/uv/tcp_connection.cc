@@ -238,6 +238,7 @@ void TcpConnection::markDirty() {
 
 void TcpConnection::write(Slice slice) {
   if ((closing_ && !close_after_flush_) || slice.size() == 0) return;
+  if (!writesSlices()) return write(slice.view());
   if (!slices_) slices_ = std::make_unique<SliceList>();
   slices_->add(out_, std::move(slice));
   markDirty();

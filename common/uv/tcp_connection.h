@@ -95,6 +95,9 @@ class TcpConnection {
   void fail(int status);
   void closeHandles();
   void notifyDrained();
+  // Whether this connection's write path sends slices_ (libuv's, with writev). A path that only
+  // sends out_ (a byte filter, another transport) must answer false here: slices are then copied.
+  bool writesSlices() const { return true; }
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
