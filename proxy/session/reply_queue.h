@@ -35,7 +35,9 @@ class ReplyQueue {
 
   // The sequence number the next push() will return.
   uint64_t nextSeq() const { return head_seq_ + count_; }
-  // `seq`'s reply would leave at once.
+  // `seq`'s reply would leave at once, as it is: the session may then write it itself (a large
+  // reply, as a slice) and complete `seq` with nothing. A place whose reply is not to be shown
+  // must answer false.
   bool atHead(uint64_t seq) const { return count_ > 0 && seq == head_seq_; }
   // Commands whose replies have not left yet.
   size_t pending() const { return count_; }
