@@ -20,10 +20,11 @@ namespace slotgate::session {
 
 class ReplyQueue {
  public:
-  // Reserves the next place; returns its sequence number.
-  uint64_t push();
+  // Reserves the next place; returns its sequence number. A `silent` place (CLIENT REPLY OFF or
+  // SKIP) keeps its turn but its reply is dropped.
+  uint64_t push(bool silent = false);
   // Completes `seq` with `reply`; appends to `out` every reply that may now leave, in order.
-  // Returns how many replies were appended.
+  // Returns how many replies left (silent ones included).
   size_t complete(uint64_t seq, std::string_view reply, common::Buffer& out);
 
   // The timing kept in `seq`'s place; null if the place is not waiting for its reply.
@@ -38,7 +39,7 @@ class ReplyQueue {
   // `seq`'s reply would leave at once, as it is: the session may then write it itself (a large
   // reply, as a slice) and complete `seq` with nothing. A place whose reply is not to be shown
   // must answer false.
-  bool atHead(uint64_t seq) const { return count_ > 0 && seq == head_seq_; }
+  bool atHead(uint64_t seq) const { return count_ > 0 && seq == head_seq_ && !ring_[head_].silent; }
   // Commands whose replies have not left yet.
   size_t pending() const { return count_; }
   // Gives the places back while none is taken (an idle client).
@@ -49,6 +50,7 @@ class ReplyQueue {
  private:
   struct Slot {
     bool done = false;
+    bool silent = false;
     std::string reply;
     CommandTiming timing;
   };
