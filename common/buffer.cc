@@ -2,40 +2,19 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <utility>
-#include <vector>
 
 namespace slotgate::common {
 namespace {
 
-// Buffers of the common size come from, and go back to, a per-thread free list: a busy connection
-// then allocates nothing per read or write, and an idle one holds no memory (see shrinkIfIdle).
 constexpr size_t kBlockSize = 16 * 1024;
-constexpr size_t kMaxSpareBlocks = 256;  // 4 MB per thread at most
-
-struct SpareBlocks {
-  std::vector<std::unique_ptr<char[]>> blocks;
-};
-thread_local SpareBlocks t_spare;
-
-std::unique_ptr<char[]> allocate(size_t size) {
-  if (size == kBlockSize && !t_spare.blocks.empty()) {
-    auto block = std::move(t_spare.blocks.back());
-    t_spare.blocks.pop_back();
-    return block;
-  }
-  return std::make_unique_for_overwrite<char[]>(size);
-}
-
-void release(std::unique_ptr<char[]> data, size_t capacity) {
-  if (data && capacity == kBlockSize && t_spare.blocks.size() < kMaxSpareBlocks) {
-    t_spare.blocks.push_back(std::move(data));
-  }
-}
+constexpr size_t kReserveAhead = 4;           // times the bytes present
+constexpr size_t kReserveFloor = 256 * 1024;  // reserved ahead whatever is present
 
 }  // namespace
 
-Buffer::~Buffer() { release(std::move(data_), capacity_); }
+Buffer::~Buffer() { dropChunk(); }
 
 Buffer::Buffer(Buffer&& other) noexcept { swap(other); }
 
@@ -46,36 +25,51 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
 }
 
 void Buffer::swap(Buffer& other) noexcept {
-  std::swap(data_, other.data_);
-  std::swap(capacity_, other.capacity_);
+  std::swap(chunk_, other.chunk_);
   std::swap(begin_, other.begin_);
   std::swap(end_, other.end_);
 }
 
+void Buffer::dropChunk() {
+  if (chunk_) chunk_->unref();
+  chunk_ = nullptr;
+  begin_ = end_ = 0;
+}
+
 void Buffer::consume(size_t n) {
   begin_ += std::min(n, size());
-  if (begin_ == end_) begin_ = end_ = 0;
+  if (begin_ != end_) return;
+  // Empty: start again at the front, unless a slice still covers those bytes.
+  if (chunk_ && chunk_->shared()) return dropChunk();
+  begin_ = end_ = 0;
+}
+
+void Buffer::clear() {
+  if (chunk_ && chunk_->shared()) return dropChunk();
+  begin_ = end_ = 0;
 }
 
 char* Buffer::prepare(size_t min_space, size_t* available) {
-  if (capacity_ - end_ < min_space) {
+  size_t capacity = this->capacity();
+  if (capacity - end_ < min_space) {
     size_t used = size();
-    if (begin_ > 0 && capacity_ - used >= min_space && used <= begin_) {
+    bool shared = chunk_ && chunk_->shared();
+    if (!shared && begin_ > 0 && capacity - used >= min_space && used <= begin_) {
       // Cheap compaction: the bytes moved are no more than the bytes reclaimed.
-      std::memmove(data_.get(), data_.get() + begin_, used);
+      std::memmove(chunk_->data(), chunk_->data() + begin_, used);
     } else {
-      size_t want = std::max({capacity_ * 2, used + min_space, kBlockSize});
-      auto bigger = allocate(want);
-      if (used) std::memcpy(bigger.get(), data_.get() + begin_, used);
-      release(std::move(data_), capacity_);
-      data_ = std::move(bigger);
-      capacity_ = want;
+      // Off a chunk a slice still holds, take only what is needed: doubling is for growth.
+      size_t want = std::max({shared ? 0 : capacity * 2, used + min_space, kBlockSize});
+      Chunk* bigger = Chunk::allocate(want);
+      if (used) std::memcpy(bigger->data(), chunk_->data() + begin_, used);
+      if (chunk_) chunk_->unref();
+      chunk_ = bigger;
     }
     begin_ = 0;
     end_ = used;
   }
-  *available = capacity_ - end_;
-  return data_.get() + end_;
+  *available = this->capacity() - end_;
+  return chunk_->data() + end_;
 }
 
 void Buffer::append(std::string_view bytes) {
@@ -86,12 +80,30 @@ void Buffer::append(std::string_view bytes) {
   commit(bytes.size());
 }
 
-void Buffer::shrinkIfIdle(size_t keep) {
-  if (empty() && capacity_ > keep) {
-    release(std::move(data_), capacity_);
-    data_.reset();
-    capacity_ = begin_ = end_ = 0;
+void Buffer::reserve(size_t total) {
+  size_t used = size();
+  total = std::min(total, std::max(used * kReserveAhead, kReserveFloor));
+  if (total <= used || capacity() - begin_ >= total) return;
+  Chunk* bigger = Chunk::allocate(total);
+  if (used) std::memcpy(bigger->data(), chunk_->data() + begin_, used);
+  if (chunk_) chunk_->unref();
+  chunk_ = bigger;
+  begin_ = 0;
+  end_ = used;
+}
+
+Slice Buffer::share(std::string_view bytes) const {
+  std::string_view mine = readable();
+  std::less<const char*> before;
+  if (!chunk_ || bytes.empty() || before(bytes.data(), mine.data()) ||
+      before(mine.data() + mine.size(), bytes.data() + bytes.size())) {
+    return {};
   }
+  return Slice(chunk_, bytes);
+}
+
+void Buffer::shrinkIfIdle(size_t keep) {
+  if (empty() && capacity() > keep) dropChunk();
 }
 
 }  // namespace slotgate::common

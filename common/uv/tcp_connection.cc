@@ -1,6 +1,7 @@
 #include "common/uv/tcp_connection.h"
 
 #include <cstring>
+#include <vector>
 
 #include "common/uv/event_loop.h"
 
@@ -8,7 +9,27 @@ namespace slotgate::common::uv {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// The loop's shared buffer (one per worker) reads more at once: a large value then often arrives
+// whole, and is forwarded as a slice of it without a single copy.
+constexpr size_t kScratchRead = 256 * 1024;
 constexpr uint64_t kLateTimerMs = 50;
+constexpr size_t kMaxTryVecs = 64;  // pieces tried in one writev; what is left goes to uv_write
+
+// The pieces of `out` and `slices` (may be null), in order, as libuv buffers.
+size_t gather(const Buffer& out, const SliceList* slices, uv_buf_t* bufs, size_t max) {
+  if (!slices) {
+    std::string_view data = out.readable();
+    bufs[0] = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+    return 1;
+  }
+  std::vector<IoVec> vecs(max);
+  size_t count = slices->gather(out, vecs.data(), max);
+  for (size_t i = 0; i < count; ++i) {
+    bufs[i].base = const_cast<char*>(vecs[i].data);
+    bufs[i].len = vecs[i].size;
+  }
+  return count;
+}
 
 }  // namespace
 
@@ -140,7 +161,7 @@ void TcpConnection::finishConnect(int status) {
   if (filter_) return startFilter();  // the connect timer runs on through the handshake
   uv_timer_stop(&connect_->timer);
   if (handler_) handler_->onConnected(0);
-  if (!closing_ && !out_.empty()) markDirty();
+  if (!closing_ && (!out_.empty() || slices_)) markDirty();
 }
 
 void TcpConnection::fail(int status) {
@@ -175,7 +196,7 @@ void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   self->reading_scratch_ = self->in_.empty() || self->filter_;
   Buffer& target = self->reading_scratch_ ? self->loop_.readScratch() : self->in_;
   size_t available = 0;
-  char* dst = target.prepare(kReadChunk, &available);
+  char* dst = target.prepare(self->reading_scratch_ ? kScratchRead : kReadChunk, &available);
   *buf = uv_buf_init(dst, static_cast<unsigned>(available));
 }
 
@@ -188,8 +209,15 @@ void TcpConnection::onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
     if (self->counters_) self->counters_->bytes_in += static_cast<uint64_t>(nread);
     if (self->handler_ && !self->closing_) self->handler_->onRead(target);
     if (self->reading_scratch_) {
-      // Keep only what the handler left (an incomplete request, or input past a pause).
-      if (!self->closing_) self->in_.append(target.readable());
+      // Keep only what the handler left (an incomplete request, or input past a pause). A large
+      // part of a value keeps its storage rather than being copied.
+      if (!self->closing_) {
+        if (target.size() >= kSliceMinBytes && self->in_.empty()) {
+          self->in_.swap(target);
+        } else {
+          self->in_.append(target.readable());
+        }
+      }
       target.clear();
     }
     if (!self->closing_) self->in_.shrinkIfIdle(0);
@@ -211,32 +239,50 @@ void TcpConnection::markDirty() {
   loop_.scheduleFlush(this);
 }
 
+void TcpConnection::write(Slice slice) {
+  if ((closing_ && !close_after_flush_) || slice.size() == 0) return;
+  if (!writesSlices()) return write(slice.view());
+  if (!slices_) slices_ = std::make_unique<SliceList>();
+  slices_->add(out_, std::move(slice));
+  markDirty();
+}
+
 void TcpConnection::flushNow() {
   flush_scheduled_ = false;
   if (writing_ || connecting_ || resolving_) return;
-  if (filter_ && !sealOutput()) return;
-  if (!out_.empty()) {
-    std::string_view data = out_.readable();
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
-    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  if (filter_ && !sealOutput()) return;  // a filter's output is out_ alone: it never queues slices
+  if (!out_.empty() || slices_) {
+    uv_buf_t bufs[kMaxTryVecs];
+    size_t count = gather(out_, slices_.get(), bufs, kMaxTryVecs);
+    size_t total = out_.size() + (slices_ ? slices_->bytes() : 0);
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, static_cast<unsigned>(count));
     if (n == UV_EAGAIN) n = 0;
     if (n < 0) {
       if (close_after_flush_) return closeHandles();
       return fail(n);
     }
-    out_.consume(static_cast<size_t>(n));
-    if (counters_) counters_->bytes_out += static_cast<uint64_t>(n) + out_.size();
-    if (!out_.empty()) {
+    if (slices_) {
+      slices_->consume(out_, static_cast<size_t>(n));
+      if (slices_->empty()) slices_.reset();
+    } else {
+      out_.consume(static_cast<size_t>(n));
+    }
+    if (counters_) counters_->bytes_out += total;
+    if (!out_.empty() || slices_) {
       // The kernel took part of it: hand the rest to libuv, which keeps the bytes until written.
       inflight_.swap(out_);
-      std::string_view rest = inflight_.readable();
-      uv_buf_t rest_buf = uv_buf_init(const_cast<char*>(rest.data()), static_cast<unsigned>(rest.size()));
-      write_req_.data = this;
+      inflight_slices_.swap(slices_);
+      size_t pieces = inflight_slices_ ? inflight_slices_->maxPieces() : 1;
+      std::vector<uv_buf_t> rest(pieces);
+      size_t rest_count = gather(inflight_, inflight_slices_.get(), rest.data(), pieces);
+      write_req_ = std::make_unique<uv_write_t>();
+      write_req_->data = this;
       writing_ = true;
-      int rc =
-          uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &rest_buf, 1, &TcpConnection::onWriteCb);
+      int rc = uv_write(write_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), rest.data(),
+                        static_cast<unsigned>(rest_count), &TcpConnection::onWriteCb);
       if (rc != 0) {
         writing_ = false;
+        write_req_.reset();
         if (close_after_flush_) return closeHandles();
         return fail(rc);
       }
@@ -249,7 +295,7 @@ void TcpConnection::flushNow() {
 }
 
 void TcpConnection::notifyDrained() {
-  if (handler_ && !closing_ && !writing_ && out_.empty()) handler_->onDrained();
+  if (handler_ && !closing_ && !writing_ && out_.empty() && !slices_) handler_->onDrained();
 }
 
 void TcpConnection::onWriteCb(uv_write_t* req, int status) {
@@ -257,13 +303,15 @@ void TcpConnection::onWriteCb(uv_write_t* req, int status) {
   self->writing_ = false;
   self->inflight_.clear();
   self->inflight_.shrinkIfIdle(0);
+  self->inflight_slices_.reset();
+  self->write_req_.reset();  // libuv is done with it
   if (status < 0) {
     if (self->close_after_flush_) return self->closeHandles();
     return self->fail(status);
   }
   if (self->closing_ && !self->close_after_flush_) return;
   // A filter may hold bytes of its own (a handshake reply) that are not in out_.
-  if (!self->out_.empty() || self->filter_) return self->flushNow();
+  if (!self->out_.empty() || self->slices_ || self->filter_) return self->flushNow();
   if (self->close_after_flush_) return self->closeHandles();
   self->notifyDrained();
 }

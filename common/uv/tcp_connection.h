@@ -17,6 +17,7 @@
 
 #include "common/buffer.h"
 #include "common/byte_filter.h"
+#include "common/slice_list.h"
 
 namespace slotgate::common::uv {
 
@@ -72,9 +73,15 @@ class TcpConnection {
   // Bytes received and not consumed by an earlier onRead (a handler that paused comes back here).
   Buffer& input() { return in_; }
   void write(std::string_view bytes);
+  // Queues a large value without copying it: it is written (writev) between the bytes written
+  // before and after it, and the slice is let go once the kernel has it.
+  void write(Slice slice);
   Buffer& output() { return out_; }  // for encoders that write in place; call markDirty() after
   void markDirty();
-  size_t pendingOutput() const { return out_.size() + inflight_.size(); }
+  size_t pendingOutput() const {
+    return out_.size() + inflight_.size() + (slices_ ? slices_->bytes() : 0) +
+           (inflight_slices_ ? inflight_slices_->bytes() : 0);
+  }
   void flushNow();
 
   // Stops all reporting and frees the connection once libuv is done with it. Unsent output is
@@ -97,6 +104,9 @@ class TcpConnection {
   void fail(int status);
   void closeHandles();
   void notifyDrained();
+  // Whether this connection's write path sends slices_ (libuv's, with writev). A path that only
+  // sends out_ (a byte filter, another transport) must answer false here: slices are then copied.
+  bool writesSlices() const { return !filter_; }
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
@@ -123,11 +133,15 @@ class TcpConnection {
     uv_tcp_t tcp_;
     uv_pipe_t pipe_;
   };
-  uv_write_t write_req_;
+  std::unique_ptr<uv_write_t> write_req_;  // only while a write is in flight: idle clients are small
   std::unique_ptr<ConnectState> connect_;
   Buffer in_;
   Buffer out_;
   Buffer inflight_;  // bytes handed to uv_write, untouched until its callback
+  // Large values queued among out_'s bytes, and those handed to uv_write; null while there are
+  // none (most connections never have any).
+  std::unique_ptr<SliceList> slices_;
+  std::unique_ptr<SliceList> inflight_slices_;
   std::string peer_;
   IoCounters* counters_ = nullptr;
   std::unique_ptr<ByteFilter> filter_;  // null on the plain path

@@ -140,7 +140,13 @@ void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool as
     conn_->write(kAsking);
     fifo_.push_back({nullptr, deadline, !connecting_});
   }
-  conn_->write(command);
+  common::Slice shared;
+  if (waiter && command.size() >= common::kSliceMinBytes) shared = waiter->sentBytes(command);
+  if (shared) {
+    conn_->write(std::move(shared));
+  } else {
+    conn_->write(command);
+  }
   fifo_.push_back({std::move(waiter), deadline, !connecting_, replies});
 }
 
@@ -174,10 +180,15 @@ void BackendConnection::onConnected(int status) {
 }
 
 void BackendConnection::onRead(common::Buffer& in) {
+  // A waiter may keep a large reply as a slice of `in` (see common/chunk.h).
+  common::ReceivedBytes received(in);
   while (!in.empty()) {
     std::string_view data = in.readable();
     auto status = scanner_.scan(data);
-    if (status == resp::ReplyScanner::Status::kIncomplete) return;
+    if (status == resp::ReplyScanner::Status::kIncomplete) {
+      if (scanner_.needed() >= common::kSliceMinBytes) in.reserve(scanner_.needed());
+      return;
+    }
     bool push = status == resp::ReplyScanner::Status::kComplete && push_handler_ &&
                 (fifo_.empty() || data[0] == '>');
     if (push) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/chunk.h"
+
 namespace slotgate::backend {
 
 enum class Failure : uint8_t {
@@ -21,6 +23,11 @@ class Waiter {
   virtual void onReply(std::string_view reply) = 0;
   // `node` is "host:port"; `detail` says what happened (for the log and the error reply).
   virtual void onFailure(Failure failure, const std::string& node, const std::string& detail) = 0;
+  // The command bytes it sent, if it holds them as a Slice (a large value): written without a copy.
+  virtual common::Slice sentBytes(std::string_view bytes) const {
+    (void)bytes;
+    return {};
+  }
 };
 
 using WaiterPtr = std::shared_ptr<Waiter>;

@@ -31,8 +31,15 @@ uint64_t monotonicMicros() {
 
 Request::Request(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq, std::string_view command,
                  int slot, bool readonly, const command::CommandSpec* spec)
-    : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), command_(command), slot_(slot),
-      readonly_(readonly), spec_(spec) {}
+    : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), slot_(slot), readonly_(readonly), spec_(spec) {
+  if (command.size() >= common::kSliceMinBytes) kept_ = common::ReceivedBytes::pin(command);
+  if (!kept_) command_.assign(command);
+}
+
+common::Slice Request::sentBytes(std::string_view bytes) const {
+  std::string_view mine = kept_.view();
+  return kept_ && mine.data() == bytes.data() && mine.size() == bytes.size() ? kept_ : common::Slice();
+}
 
 Request::~Request() = default;
 

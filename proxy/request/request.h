@@ -67,11 +67,12 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
 
   void onReply(std::string_view reply) override;
   void onFailure(backend::Failure failure, const std::string& node, const std::string& detail) override;
+  common::Slice sentBytes(std::string_view bytes) const override;
 
   // Delivers the proxy's own final error, bypassing redirect and retry handling.
   void fail(std::string_view reply) { complete(reply); }
 
-  std::string_view command() const { return command_.view(); }
+  std::string_view command() const { return kept_ ? kept_.view() : command_.view(); }
   int slot() const { return slot_; }
   const command::CommandSpec* spec() const { return spec_; }
   // A command for one particular node (fan-out parts, SCAN): never rerouted by slot.
@@ -125,6 +126,7 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   std::shared_ptr<ReplyLink> link_;
   uint64_t seq_;
   common::SmallBytes<88> command_;
+  common::Slice kept_;  // a large command: its bytes where they were received, not a copy
   int slot_;
   bool readonly_;
   bool script_reloaded_ = false;

@@ -15,6 +15,7 @@ ReplyScanner::Status ReplyScanner::scan(std::string_view data) {
     reset();
     started_ = true;
   }
+  needed_ = 0;
   while (true) {
     if (pos_ >= data.size()) return Status::kIncomplete;
     size_t cr = data.find("\r\n", pos_);
@@ -39,7 +40,7 @@ ReplyScanner::Status ReplyScanner::scan(std::string_view data) {
         if (!parseInt(line, &len) || len < -1) return reset(), Status::kError;
         if (len >= 0) {
           next += static_cast<size_t>(len) + 2;
-          if (data.size() < next) return Status::kIncomplete;
+          if (data.size() < next) return needed_ = next, Status::kIncomplete;
           if (data[next - 2] != '\r' || data[next - 1] != '\n') return reset(), Status::kError;
         }
         break;

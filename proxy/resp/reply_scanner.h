@@ -18,6 +18,8 @@ class ReplyScanner {
   Status scan(std::string_view data);
   // kComplete: the reply's length in bytes.
   size_t length() const { return length_; }
+  // kIncomplete: the bytes the reply needs at least, when a bulk's length says so (else 0).
+  size_t needed() const { return needed_; }
 
  private:
   void reset();
@@ -26,6 +28,7 @@ class ReplyScanner {
   std::vector<int64_t> pending_;  // elements still expected at each open aggregate level
   bool started_ = false;
   size_t length_ = 0;
+  size_t needed_ = 0;
 };
 
 }  // namespace slotgate::resp

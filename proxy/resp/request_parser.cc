@@ -21,6 +21,13 @@ void RequestParser::resetRequest() {
   inline_ = false;
 }
 
+void RequestParser::releaseIfIdle() {
+  if (in_request_) return;
+  std::vector<ArgRef>().swap(args_);
+  std::vector<std::string>().swap(inline_args_);
+  std::string().swap(error_);
+}
+
 ParseStatus RequestParser::fail(std::string message) {
   error_ = std::move(message);
   return ParseStatus::kError;

@@ -40,11 +40,15 @@ class RequestParser {
   ParseStatus parse(std::string_view data);
 
   size_t consumed() const { return consumed_; }
+  // kIncomplete: the bytes the request needs at least, when a bulk's length says so (else 0).
+  size_t needed() const { return in_request_ && bulk_len_ >= 0 ? pos_ + static_cast<size_t>(bulk_len_) + 2 : 0; }
   bool isInline() const { return inline_; }
   // kCommand, multibulk: where each argument is within the request's bytes.
   const std::vector<ArgRef>& args() const { return args_; }
   // kCommand, inline: the unquoted arguments (they have no RESP encoding to forward).
   const std::vector<std::string>& inlineArgs() const { return inline_args_; }
+  // Between requests: gives back the room kept for arguments (an idle client).
+  void releaseIfIdle();
   // kError: the detail for "-ERR Protocol error: <detail>".
   const std::string& error() const { return error_; }
 

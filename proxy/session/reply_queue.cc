@@ -18,6 +18,12 @@ void ReplyQueue::grow() {
   head_ = 0;
 }
 
+void ReplyQueue::releaseIfEmpty() {
+  if (count_ > 0 || ring_.empty()) return;
+  std::vector<Slot>().swap(ring_);
+  head_ = 0;
+}
+
 uint64_t ReplyQueue::push(bool silent) {
   if (count_ == ring_.size()) grow();
   Slot& slot = ring_[(head_ + count_) & (ring_.size() - 1)];

@@ -36,8 +36,14 @@ class ReplyQueue {
 
   // The sequence number the next push() will return.
   uint64_t nextSeq() const { return head_seq_ + count_; }
+  // `seq`'s reply would leave at once, as it is: the session may then write it itself (a large
+  // reply, as a slice) and complete `seq` with nothing. A place whose reply is not to be shown
+  // must answer false.
+  bool atHead(uint64_t seq) const { return count_ > 0 && seq == head_seq_ && !ring_[head_].silent; }
   // Commands whose replies have not left yet.
   size_t pending() const { return count_; }
+  // Gives the places back while none is taken (an idle client).
+  void releaseIfEmpty();
   // Bytes of completed replies waiting behind an earlier one.
   size_t heldBytes() const { return held_bytes_; }
 

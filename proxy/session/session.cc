@@ -96,6 +96,8 @@ void Session::pauseReading() {
 }
 
 void Session::processInput(common::Buffer& in) {
+  // A request may keep a large command as a slice of `in` (see common/chunk.h).
+  common::ReceivedBytes received(in);
   while (life_ == Life::kOpen && !in.empty()) {
     if (state_.runningAlone() || (held_bytes_ > 0 && queue_.pending() > 0)) {
       // A command that runs alone is in flight, or waits for the replies before it.
@@ -110,7 +112,10 @@ void Session::processInput(common::Buffer& in) {
     held_bytes_ = 0;
     if (consumed == 0) {
       resp::ParseStatus status = parser_.parse(data);
-      if (status == resp::ParseStatus::kIncomplete) return;
+      if (status == resp::ParseStatus::kIncomplete) {
+        if (parser_.needed() >= common::kSliceMinBytes) in.reserve(parser_.needed());
+        return;
+      }
       if (status == resp::ParseStatus::kError) {
         common::logger("session")->debug("client {}: protocol error: {}", conn_->peer(), parser_.error());
         ctx_.stats->protocol_errors.add();
@@ -225,6 +230,13 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
   }
   if (life_ == Life::kClosed || !conn_) return;
   finishTiming(seq, reply);
+  // A large reply that may leave now goes out as a slice of the node's receive buffer.
+  if (reply.size() >= common::kSliceMinBytes && queue_.atHead(seq)) {
+    if (common::Slice slice = common::ReceivedBytes::pin(reply)) {
+      conn_->write(std::move(slice));
+      reply = {};
+    }
+  }
   if (queue_.complete(seq, reply, conn_->output()) > 0) conn_->markDirty();
   if (conn_->pendingOutput() > ctx_.output_limit) {
     common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})", conn_->peer(),
@@ -255,6 +267,7 @@ void Session::onDrained() { maybeResume(); }
 
 Session::Verdict Session::sweep(uint64_t now_ms) {
   if (life_ == Life::kClosed || !conn_) return Verdict::kKeep;
+  if (!active_ && queue_.pending() == 0 && held_bytes_ == 0) releaseIdleMemory();
   // Like Redis, clients waiting on a command (blocked ones too) or subscribed are never idle.
   if (active_ || queue_.pending() > 0 || last_active_ms_ == 0 || state_.subscribed()) {
     active_ = false;
@@ -270,6 +283,14 @@ Session::Verdict Session::sweep(uint64_t now_ms) {
     return Verdict::kSoftLimit;
   }
   return Verdict::kKeep;
+}
+
+void Session::releaseIdleMemory() {
+  queue_.releaseIfEmpty();
+  parser_.releaseIfIdle();
+  std::vector<std::string_view>().swap(argv_);
+  std::vector<uint32_t>().swap(classification_.key_positions);
+  std::string().swap(classification_.error);
 }
 
 size_t Session::bufferedBytes() const {

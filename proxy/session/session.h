@@ -129,6 +129,8 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   // False: the command runs alone and waits, parsed, for the replies before it.
   bool handleCommand(std::string_view request_bytes);
   void maybeFinish();
+  // Nothing read since the last sweep and nothing in flight: gives back what is kept for reuse.
+  void releaseIdleMemory();
   void kill();
 
   uint64_t reservePlace(bool silent);

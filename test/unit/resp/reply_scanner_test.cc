@@ -189,4 +189,17 @@ TEST_CASE("malformed replies are kError, whole or in pieces", "[reply_scanner]")
   }
 }
 
+TEST_CASE("an incomplete bulk reply says how many bytes it needs", "[reply_scanner]") {
+  ReplyScanner scanner;
+  std::string reply = "$100000\r\n" + std::string(100000, 'v') + "\r\n";
+  CHECK(scanner.scan(std::string_view(reply).substr(0, 3)) == ReplyScanner::Status::kIncomplete);
+  CHECK(scanner.needed() == 0);  // the length is not known yet
+  CHECK(scanner.scan(std::string_view(reply).substr(0, 70000)) == ReplyScanner::Status::kIncomplete);
+  CHECK(scanner.needed() == reply.size());
+  CHECK(scanner.scan(reply) == ReplyScanner::Status::kComplete);
+  std::string nested = "*2\r\n:1\r\n$50000\r\n" + std::string(50000, 'w') + "\r\n";
+  CHECK(scanner.scan(std::string_view(nested).substr(0, 20)) == ReplyScanner::Status::kIncomplete);
+  CHECK(scanner.needed() == nested.size());
+}
+
 }  // namespace slotgate::resp

@@ -339,4 +339,19 @@ TEST_CASE("appendCommand round trip: random argv parse back identically", "[requ
   }
 }
 
+TEST_CASE("an incomplete large argument says how many bytes the request needs", "[request_parser]") {
+  RequestParser parser;
+  std::string value(200000, 'v');
+  std::string req = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$200000\r\n" + value + "\r\n";
+  CHECK(parser.parse(std::string_view(req).substr(0, 3)) == ParseStatus::kIncomplete);
+  CHECK(parser.needed() == 0);
+  CHECK(parser.parse(std::string_view(req).substr(0, 5000)) == ParseStatus::kIncomplete);
+  CHECK(parser.needed() == req.size());
+  CHECK(parser.parse(req) == ParseStatus::kCommand);
+  CHECK(parser.needed() == 0);
+  parser.releaseIfIdle();
+  CHECK(parser.parse(req) == ParseStatus::kCommand);
+  CHECK(parser.args().size() == 3);
+}
+
 }  // namespace slotgate::resp

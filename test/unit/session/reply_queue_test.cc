@@ -160,3 +160,32 @@ TEST_CASE("a silent place keeps its turn and drops its reply", "[reply_queue]") 
 }
 
 }  // namespace slotgate::session
+
+namespace slotgate::session {
+
+TEST_CASE("only the head's reply is at the head; an empty queue gives its places back", "[reply_queue]") {
+  ReplyQueue q;
+  common::Buffer out;
+  uint64_t a = q.push();
+  uint64_t b = q.push();
+  CHECK(q.atHead(a));
+  CHECK_FALSE(q.atHead(b));
+  q.releaseIfEmpty();  // places taken: kept
+  CHECK(q.complete(b, "+b\r\n", out) == 0);
+  // The head's reply written elsewhere (a slice): completing it empty lets the held one follow.
+  CHECK(q.complete(a, "", out) == 2);
+  CHECK(drain(out) == "+b\r\n");
+  CHECK_FALSE(q.atHead(b));
+  q.releaseIfEmpty();
+  uint64_t c = q.push();
+  CHECK(q.atHead(c));
+  CHECK(q.complete(c, "+c\r\n", out) == 1);
+  CHECK(drain(out) == "+c\r\n");
+  // A reply not to be shown (CLIENT REPLY OFF) is never written by the caller itself.
+  uint64_t d = q.push(true);
+  CHECK_FALSE(q.atHead(d));
+  CHECK(q.complete(d, "+d\r\n", out) == 1);
+  CHECK(drain(out).empty());
+}
+
+}  // namespace slotgate::session
