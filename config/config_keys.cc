@@ -32,6 +32,7 @@ constexpr NumberField slowlogField() {
 }
 
 constexpr const char* kLogFormats[] = {"text", "json"};
+constexpr const char* kTransports[] = {"auto", "libuv", "uring"};
 
 constexpr TextField unixSocket() {
   return {[](Config& c) { return &c.unix_socket; }};
@@ -89,6 +90,14 @@ constexpr std::array kKeyTable{
             {},
             kLive,
             {&Config::log_format, kLogFormats, std::size(kLogFormats)}},
+    KeySpec{"io.transport",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kRestart,
+            {&Config::io_transport, kTransports, std::size(kTransports)}},
     KeySpec{"admin.listen", Kind::kAdminAddress},
     KeySpec{"slowlog.slower_than_us",
             Kind::kInteger,

@@ -28,6 +28,17 @@ request::DispatchOptions dispatchOptions(const config::Config& c) {
 
 Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
     : index_(index), config_(std::move(config)), shared_(std::move(shared)), budget_(shared_.budget) {
+  // Before any connection exists on the loop: its sockets read and write through this transport.
+  common::uv::Transport wanted = common::uv::Transport::kAuto;
+  common::uv::parseTransport(config_->io_transport, &wanted);
+  std::string why;
+  common::uv::Transport used = loop_.useTransport(wanted, &why);
+  if (wanted == common::uv::Transport::kUring && used != wanted && index_ == 0) {
+    common::logger("proxy")->warn("io.transport uring is not available ({}): using libuv", why);
+  } else if (index_ == 0) {
+    common::logger("proxy")->info("io.transport {}: sockets read and write through {}", config_->io_transport,
+                                  common::uv::transportName(used));
+  }
   for (int i = 0; i < 2; ++i) {
     Stack& stack = stacks_[i];
     int proto = i == 0 ? 2 : 3;

@@ -46,6 +46,8 @@ EXTERNAL = [
     ("uv.h", ["common/uv"]),
     ("sys/socket.h", ["common/uv"]),
     ("netinet/", ["common/uv"]),
+    ("liburing.h", ["common/uv"]),   # the io_uring transport
+    ("sys/mman.h", ["common/uv"]),
     ("arpa/inet.h", ["common/uv", "config"]),
     ("yaml-cpp/", ["config"]),
     ("spdlog/", ["common"]),       # everyone else logs through common/log.h

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/uv/event_loop.h"
+#include "common/uv/uring_transport.h"
 
 namespace slotgate::common::uv {
 namespace {
@@ -21,6 +22,7 @@ TcpConnection::TcpConnection(EventLoop& loop, Handler* handler, bool unix_socket
   }
   tcp_.data = this;
   open_handles_ = 1;
+  uring_ = loop_.uring();
 }
 
 TcpConnection::~TcpConnection() = default;
@@ -139,6 +141,7 @@ void TcpConnection::finishConnect(int status) {
   uv_timer_stop(&connect_->timer);
   uv_tcp_nodelay(&tcp_, 1);
   if (handler_) handler_->onConnected(0);
+  if (uring_ && reading_ && !closing_) uringStartReceive();
   if (!closing_ && !out_.empty()) markDirty();
 }
 
@@ -158,12 +161,14 @@ void TcpConnection::fail(int status) {
 void TcpConnection::startReading() {
   if (reading_ || closing_) return;
   reading_ = true;
+  if (uring_) return connecting_ || resolving_ ? void() : uringStartReceive();
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &TcpConnection::onAlloc, &TcpConnection::onReadCb);
 }
 
 void TcpConnection::stopReading() {
   if (!reading_ || closing_) return;
   reading_ = false;
+  if (uring_) return receiving_ ? uring_->cancel(this) : void();
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
 }
 
@@ -183,17 +188,21 @@ void TcpConnection::onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
   if (nread > 0) {
     target.commit(static_cast<size_t>(nread));
     if (self->counters_) self->counters_->bytes_in += static_cast<uint64_t>(nread);
-    if (self->handler_ && !self->closing_) self->handler_->onRead(target);
-    if (self->reading_scratch_) {
-      // Keep only what the handler left (an incomplete request, or input past a pause).
-      if (!self->closing_) self->in_.append(target.readable());
-      target.clear();
-    }
-    if (!self->closing_) self->in_.shrinkIfIdle(0);
+    self->deliver(target);
   } else if (nread < 0) {
     target.clear();
     self->fail(nread == UV_EOF ? 0 : static_cast<int>(nread));
   }
+}
+
+void TcpConnection::deliver(Buffer& target) {
+  if (handler_ && !closing_) handler_->onRead(target);
+  if (reading_scratch_) {
+    // Keep only what the handler left (an incomplete request, or input past a pause).
+    if (!closing_) in_.append(target.readable());
+    target.clear();
+  }
+  if (!closing_) in_.shrinkIfIdle(0);
 }
 
 void TcpConnection::write(std::string_view bytes) {
@@ -211,6 +220,7 @@ void TcpConnection::markDirty() {
 void TcpConnection::flushNow() {
   flush_scheduled_ = false;
   if (writing_ || connecting_ || resolving_) return;
+  if (uring_) return uringFlush();
   if (!out_.empty()) {
     std::string_view data = out_.readable();
     uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
@@ -284,6 +294,8 @@ void TcpConnection::closeHandles() {
     flush_scheduled_ = false;
   }
   if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&connect_->resolve));
+  // Requests in the ring hold the connection (open_handles_) until their last completion.
+  if (uring_ && (receiving_ || writing_)) uring_->cancel(this);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &TcpConnection::onHandleClosed);
   if (connect_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&connect_->timer), &TcpConnection::onHandleClosed);

@@ -5,7 +5,9 @@
 //
 // Reads land in an input buffer the handler consumes from. Writes are appended to an output buffer
 // and flushed once per loop turn (try_write first, uv_write for the rest), so many replies or
-// requests produced in one turn leave in one syscall.
+// requests produced in one turn leave in one syscall. On a loop with an io_uring transport the
+// socket's reads and writes go through the ring instead (tcp_connection_uring.cc); libuv keeps
+// accept, connect and close either way.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@
 namespace slotgate::common::uv {
 
 class EventLoop;
+class UringTransport;
 
 // Bytes a group of connections moved (e.g. all of a worker's clients); one thread only.
 struct IoCounters {
@@ -88,6 +91,14 @@ class TcpConnection {
   void fail(int status);
   void closeHandles();
   void notifyDrained();
+  void deliver(Buffer& target);
+  // The io_uring path (tcp_connection_uring.cc), used when uring_ is set.
+  friend class UringTransport;
+  void uringStartReceive();
+  void uringFlush();
+  void onUringData(const char* data, size_t len);
+  void onUringReceiveEnded(int res);
+  void onUringSent(int res);
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
@@ -116,7 +127,9 @@ class TcpConnection {
   Buffer inflight_;  // bytes handed to uv_write, untouched until its callback
   std::string peer_;
   IoCounters* counters_ = nullptr;
-  int open_handles_ = 0;
+  UringTransport* uring_ = nullptr;  // the loop's ring, or null: libuv reads and writes
+  int open_handles_ = 0;             // libuv handles and requests, and ring requests in flight
+  bool receiving_ = false;           // a multishot receive is in the ring
   bool unix_socket_ = false;
   bool reading_ = false;
   bool connecting_ = false;
