@@ -38,7 +38,8 @@ CONSUMERS = {
     "fuzz": ["config", "proxy/route", "proxy/cluster"],  # fuzz targets: the pure parsers only
     "test/support": list(LAYERS),                      # fakes and helpers for the unit tests
 }
-# test/unit/X may include what the layer it tests (common, config or proxy/X) may, and test/support.
+# test/unit/X may include what the layer it tests (common, config, common/uv for uv, or proxy/X) may,
+# and test/support.
 UNIT_TESTS = "test/unit"
 
 # Libraries and system headers with a home: the include's prefix and the only places that may use it.
@@ -88,7 +89,7 @@ def owner_of(path):
         return UNIT_TESTS, set()
     if folder.startswith(UNIT_TESTS + "/"):
         tested = folder[len(UNIT_TESTS) + 1:].split("/")[0]
-        layer = tested if tested in ("common", "config") else "proxy/" + tested
+        layer = {"common": "common", "config": "config", "uv": "common/uv"}.get(tested, "proxy/" + tested)
         if layer not in LAYERS:
             return None, f"{folder}/ tests no layer in LAYERS"
         return folder, closure(layer) | {"test/support"}
