@@ -168,7 +168,7 @@ void TcpConnection::startReading() {
 void TcpConnection::stopReading() {
   if (!reading_ || closing_) return;
   reading_ = false;
-  if (uring_) return receiving_ ? uring_->cancel(this) : void();
+  if (uring_) return receiving_ ? uring_->cancelReceive(this) : void();  // a send in flight goes on
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
 }
 

@@ -209,13 +209,18 @@ void UringTransport::send(int fd, TcpConnection* conn, const char* data, size_t 
   loop_.wantSubmit();
 }
 
-void UringTransport::cancel(TcpConnection* conn) {
-  for (uint64_t kind : {kReceive, kSend}) {
-    io_uring_sqe* sqe = nextSqe(&ring_->ring);
-    io_uring_prep_cancel64(sqe, tag(conn, kind), IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(sqe, 0);  // the cancel's own completion says nothing we need
-  }
+void UringTransport::cancelKind(TcpConnection* conn, uint64_t kind) {
+  io_uring_sqe* sqe = nextSqe(&ring_->ring);
+  io_uring_prep_cancel64(sqe, tag(conn, kind), IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(sqe, 0);  // the cancel's own completion says nothing we need
   loop_.wantSubmit();
+}
+
+void UringTransport::cancelReceive(TcpConnection* conn) { cancelKind(conn, kReceive); }
+
+void UringTransport::cancel(TcpConnection* conn) {
+  cancelKind(conn, kReceive);
+  cancelKind(conn, kSend);
 }
 
 void UringTransport::submit() {
@@ -293,6 +298,8 @@ std::unique_ptr<UringTransport> UringTransport::create(EventLoop&, std::string* 
 void UringTransport::receive(int, TcpConnection*) {}
 void UringTransport::send(int, TcpConnection*, const char*, size_t) {}
 void UringTransport::cancel(TcpConnection*) {}
+void UringTransport::cancelReceive(TcpConnection*) {}
+void UringTransport::cancelKind(TcpConnection*, uint64_t) {}
 void UringTransport::submit() {}
 void UringTransport::drain() {}
 void UringTransport::reap() {}

@@ -38,7 +38,9 @@ class UringTransport {
   void receive(int fd, TcpConnection* conn);
   // Queue one send of [data, data+len); the bytes must stay put until its completion.
   void send(int fd, TcpConnection* conn, const char* data, size_t len);
-  // Queue cancels of every request of `conn`: each still ends with its completion.
+  // Queue a cancel of conn's receive (a pause), or of all its requests (a close): each cancelled
+  // request still ends with its completion.
+  void cancelReceive(TcpConnection* conn);
   void cancel(TcpConnection* conn);
   // One io_uring_enter for everything queued, then the completions already there.
   void submit();
@@ -53,6 +55,7 @@ class UringTransport {
   void reap();
   void complete(uint64_t user_data, int res, uint32_t flags);
   void giveBack(uint16_t buffer_id);
+  void cancelKind(TcpConnection* conn, uint64_t kind);
   void startPolling();
   void stopPolling();
 

@@ -16,12 +16,16 @@
 namespace slotgate::common::uv {
 namespace {
 
-// Echoes what it reads; pauses reading once after the first read, resumes 20 ms later.
+// Echoes what it reads. Pauses reading once after the first read (resumes 20 ms later), and, as a
+// session under backpressure does, whenever its output passes 256 KB while a write is in flight
+// (resumes when drained).
 struct EchoServer : TcpConnection::Handler {
   EventLoop& loop;
   TcpConnection* conn = nullptr;
   Timer resume;
   bool paused_once = false;
+  bool backpressure = false;
+  int pauses = 0;
   explicit EchoServer(EventLoop& l) : loop(l), resume(l) {}
   void onRead(Buffer& in) override {
     conn->write(in.readable());
@@ -29,13 +33,23 @@ struct EchoServer : TcpConnection::Handler {
     if (!paused_once) {
       paused_once = true;
       conn->stopReading();
-      resume.start(20, 0, [this] {
-        conn->startReading();
-        // Bytes that arrived during the pause wait in input(): the handler's to take.
-        Buffer& pending = conn->input();
-        if (!pending.empty()) onRead(pending);
-      });
+      resume.start(20, 0, [this] { restart(); });
+    } else if (!backpressure && conn->pendingOutput() > 256 * 1024) {
+      backpressure = true;
+      ++pauses;
+      conn->stopReading();
     }
+  }
+  void onDrained() override {
+    if (!backpressure || !conn) return;
+    backpressure = false;
+    restart();
+  }
+  void restart() {
+    conn->startReading();
+    // Bytes that arrived during the pause wait in input(): the handler's to take.
+    Buffer& pending = conn->input();
+    if (!pending.empty()) onRead(pending);
   }
   void onClosed(int) override { conn = nullptr; }
 };
@@ -56,8 +70,20 @@ struct Client : TcpConnection::Handler {
   void onRead(Buffer& in) override {
     got.append(in.readable());
     in.consume(in.size());
-    if (got.size() >= sent.size()) done();
+    if (got.size() >= sent.size()) return done();
+    if (!slow_once && resume) {
+      // A slow reader for 100 ms: the server's sends stall with its socket buffers full.
+      slow_once = true;
+      conn->stopReading();
+      resume->start(100, 0, [this] {
+        conn->startReading();
+        Buffer& pending = conn->input();
+        if (!pending.empty()) onRead(pending);
+      });
+    }
   }
+  bool slow_once = false;
+  Timer* resume = nullptr;
   void onDrained() override { drained = true; }
   void onClosed(int) override {
     conn = nullptr;
@@ -70,6 +96,7 @@ struct EchoResult {
   bool match = false;
   bool drained = false;
   size_t got = 0;
+  int server_pauses = 0;
 };
 
 EchoResult echo(Transport wanted, size_t bytes) {
@@ -96,6 +123,8 @@ EchoResult echo(Transport wanted, size_t bytes) {
   }
   REQUIRE(port != 0);
   Client client;
+  Timer client_resume(loop);
+  client.resume = &client_resume;
   client.sent.resize(bytes);
   for (size_t i = 0; i < bytes; ++i) client.sent[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
   Timer deadline(loop);
@@ -115,6 +144,7 @@ EchoResult echo(Transport wanted, size_t bytes) {
   result.match = client.got == client.sent;
   result.got = client.got.size();
   result.drained = client.drained;
+  result.server_pauses = server.pauses;
   return result;
 }
 
@@ -148,6 +178,7 @@ TEST_CASE("echo over loopback, libuv and io_uring alike", "[uv]") {
       CHECK(r.got == bytes);
       CHECK(r.match);
       CHECK(r.drained);
+      if (bytes > 1000000) CHECK(r.server_pauses > 0);  // paused with a write in flight
     }
   }
 }
