@@ -4,6 +4,7 @@
 // Where the kernel or the build has no io_uring, the uring cases check the fallback instead.
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <random>
 #include <string>
 
@@ -22,18 +23,18 @@ namespace {
 struct EchoServer : TcpConnection::Handler {
   EventLoop& loop;
   TcpConnection* conn = nullptr;
-  Timer resume;
+  std::unique_ptr<Timer> resume;
   bool paused_once = false;
   bool backpressure = false;
   int pauses = 0;
-  explicit EchoServer(EventLoop& l) : loop(l), resume(l) {}
+  explicit EchoServer(EventLoop& l) : loop(l), resume(std::make_unique<Timer>(l)) {}
   void onRead(Buffer& in) override {
     conn->write(in.readable());
     in.consume(in.size());
     if (!paused_once) {
       paused_once = true;
       conn->stopReading();
-      resume.start(20, 0, [this] { restart(); });
+      resume->start(20, 0, [this] { restart(); });
     } else if (!backpressure && conn->pendingOutput() > 256 * 1024) {
       backpressure = true;
       ++pauses;
@@ -46,6 +47,7 @@ struct EchoServer : TcpConnection::Handler {
     restart();
   }
   void restart() {
+    if (!conn) return;
     conn->startReading();
     // Bytes that arrived during the pause wait in input(): the handler's to take.
     Buffer& pending = conn->input();
@@ -76,6 +78,7 @@ struct Client : TcpConnection::Handler {
       slow_once = true;
       conn->stopReading();
       resume->start(100, 0, [this] {
+        if (!conn) return;
         conn->startReading();
         Buffer& pending = conn->input();
         if (!pending.empty()) onRead(pending);
@@ -123,22 +126,33 @@ EchoResult echo(Transport wanted, size_t bytes) {
   }
   REQUIRE(port != 0);
   Client client;
-  Timer client_resume(loop);
-  client.resume = &client_resume;
+  auto client_resume = std::make_unique<Timer>(loop);
+  client.resume = client_resume.get();
   client.sent.resize(bytes);
   for (size_t i = 0; i < bytes; ++i) client.sent[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
-  Timer deadline(loop);
+  auto deadline = std::make_unique<Timer>(loop);
   bool finished = false;
   client.done = [&] {
     if (finished) return;
     finished = true;
-    deadline.stop();
+    deadline->stop();
+    // close() reports nothing more: forget the pointers, and the timers that would use them.
+    client_resume->stop();
+    server.resume->stop();
     if (client.conn) client.conn->close();
+    client.conn = nullptr;
     if (server.conn) server.conn->close(true);  // output pending or not: flushed, then closed
+    server.conn = nullptr;
     listener.close();
-    loop.after(30, [&] { loop.stop(); });
+    // Every handle is released before the loop stops (as a worker's owners do), so it closes clean.
+    loop.after(30, [&] {
+      deadline.reset();
+      client_resume.reset();
+      server.resume.reset();
+      loop.stop();
+    });
   };
-  deadline.start(10000, 0, [&] { client.done(); });
+  deadline->start(10000, 0, [&] { client.done(); });
   client.conn = TcpConnection::connect(loop, "127.0.0.1", port, 2000, &client);
   loop.run();
   result.match = client.got == client.sent;
