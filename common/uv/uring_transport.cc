@@ -275,6 +275,12 @@ void UringTransport::complete(uint64_t user_data, int res, uint32_t flags) {
 
 void UringTransport::drain() {
   io_uring* ring = &ring_->ring;
+  if (in_flight_ > 0) {
+    // Whatever is still in the ring (a connection its owner never closed) ends now.
+    io_uring_sqe* sqe = nextSqe(ring);
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(sqe, 0);
+  }
   for (int round = 0; in_flight_ > 0 && round < 100; ++round) {
     io_uring_submit(ring);
     io_uring_cqe* cqe = nullptr;
