@@ -188,21 +188,17 @@ void TcpConnection::onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
   if (nread > 0) {
     target.commit(static_cast<size_t>(nread));
     if (self->counters_) self->counters_->bytes_in += static_cast<uint64_t>(nread);
-    self->deliver(target);
+    if (self->handler_ && !self->closing_) self->handler_->onRead(target);
+    if (self->reading_scratch_) {
+      // Keep only what the handler left (an incomplete request, or input past a pause).
+      if (!self->closing_) self->in_.append(target.readable());
+      target.clear();
+    }
+    if (!self->closing_) self->in_.shrinkIfIdle(0);
   } else if (nread < 0) {
     target.clear();
     self->fail(nread == UV_EOF ? 0 : static_cast<int>(nread));
   }
-}
-
-void TcpConnection::deliver(Buffer& target) {
-  if (handler_ && !closing_) handler_->onRead(target);
-  if (reading_scratch_) {
-    // Keep only what the handler left (an incomplete request, or input past a pause).
-    if (!closing_) in_.append(target.readable());
-    target.clear();
-  }
-  if (!closing_) in_.shrinkIfIdle(0);
 }
 
 void TcpConnection::write(std::string_view bytes) {

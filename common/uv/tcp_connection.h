@@ -91,7 +91,6 @@ class TcpConnection {
   void fail(int status);
   void closeHandles();
   void notifyDrained();
-  void deliver(Buffer& target);
   // The io_uring path (tcp_connection_uring.cc), used when uring_ is set.
   friend class UringTransport;
   void uringStartReceive();

@@ -29,10 +29,16 @@ void TcpConnection::onUringData(const char* data, size_t len) {
     in_.append(std::string_view(data, len));
     return;
   }
+  // As onReadCb: through the loop's shared buffer when nothing is pending, keeping what is left.
   reading_scratch_ = in_.empty();
   Buffer& target = reading_scratch_ ? loop_.readScratch() : in_;
   target.append(std::string_view(data, len));
-  deliver(target);
+  if (handler_ && !closing_) handler_->onRead(target);
+  if (reading_scratch_) {
+    if (!closing_) in_.append(target.readable());
+    target.clear();
+  }
+  if (!closing_) in_.shrinkIfIdle(0);
 }
 
 void TcpConnection::onUringReceiveEnded(int res) {
