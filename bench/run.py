@@ -13,6 +13,7 @@ bench/README.md. Loopback only; every process started here is stopped on exit.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -32,6 +33,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "test", "support"))
 
 from cluster import HOST, RedisCluster, Slotgate, key_slot  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proc_counters  # noqa: E402  (bench/proc_counters.py)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 VALUE = "VXK"  # redis-benchmark's own 3-byte default value
@@ -107,12 +111,13 @@ def raise_nofile(wanted):
 class Target:
     """Where a redis-benchmark run goes: the cluster itself (--cluster) or a slotgate."""
 
-    def __init__(self, name, port, cluster_mode, pid=None, unix_socket=None):
+    def __init__(self, name, port, cluster_mode, pid=None, unix_socket=None, threads=None):
         self.name = name
         self.port = port
         self.cluster_mode = cluster_mode
         self.pid = pid  # process whose CPU is charged to the run (slotgate), or None
         self.unix_socket = unix_socket  # connect there (redis-benchmark -s) instead of the port
+        self.threads = threads  # slotgate's --threads
 
 
 class Test:
@@ -200,10 +205,13 @@ def parse_benchmark_output(out):
     return res
 
 
-def run_benchmark(target, test, clients, requests, cluster_pids, timeout):
-    """One redis-benchmark process; returns a measurement dict (rps etc., or error)."""
+def run_benchmark(target, test, clients, requests, cluster_pids, timeout, count_syscalls=False):
+    """One redis-benchmark process; returns a measurement dict (rps etc., or error). For a slotgate
+    target it holds slotgate's costs per request too (proc_counters.FIELDS)."""
     args = bench_args(target, test, clients, requests)
     cpu0 = cpu_seconds(target.pid) if target.pid else None
+    counters0 = proc_counters.snapshot(target.pid) if target.pid else None
+    syscalls = proc_counters.SyscallCounter(target.pid).start() if target.pid and count_syscalls else None
     rcpu0 = [cpu_seconds(p) for p in cluster_pids]
     t0 = time.monotonic()
     error = None
@@ -220,6 +228,8 @@ def run_benchmark(target, test, clients, requests, cluster_pids, timeout):
         error = f"redis-benchmark timed out after {timeout}s"
     wall = time.monotonic() - t0
     cpu1 = cpu_seconds(target.pid) if target.pid else None
+    counters1 = proc_counters.snapshot(target.pid) if target.pid else None
+    syscall_count = syscalls.stop() if syscalls else None
     rcpu1 = [cpu_seconds(p) for p in cluster_pids]
 
     parsed = parse_benchmark_output(out)
@@ -249,6 +259,7 @@ def run_benchmark(target, test, clients, requests, cluster_pids, timeout):
         m["cpu_s_per_million"] = round(m["cpu_s"] / requests * 1e6, 3)
     if all(x is not None for x in rcpu0 + rcpu1):
         m["redis_cpu_s"] = round(sum(rcpu1) - sum(rcpu0), 3)
+    m.update(proc_counters.per_request(counters0, counters1, requests, syscall_count))
     return m
 
 
@@ -266,7 +277,8 @@ class Ctx:
         self.owners = None
         self.cluster_pids = [n.proc.pid for n in cluster.nodes]
         self.direct = Target("direct", cluster.masters()[0].port, True)
-        self.slotgate = Target("slotgate", gate.port, False, gate.proc.pid)
+        self.slotgate = Target("slotgate", gate.port, False, gate.proc.pid, threads=gate.threads)
+        self.gates = [self.slotgate]  # the slotgates every test measures (--threads), this one first
         self.summaries = []
         self.problems = []
         self.prefilled = None  # (size, keyspace) the string keys hold now
@@ -459,7 +471,8 @@ def alternate(ctx, test, clients, targets, n, extra=None):
             if ctx.gate.proc.poll() is not None:
                 raise RuntimeError("slotgate died during the benchmark")
             timeout = max(60, int(30 * ctx.args.seconds))
-            m = run_benchmark(target, test, clients, n, ctx.cluster_pids, timeout)
+            m = run_benchmark(target, test, clients, n, ctx.cluster_pids, timeout,
+                              count_syscalls=getattr(ctx.args, "syscalls", False))
             runs[target.name].append(m)
             ctx.emit(dict(type="run", test=test.name, id=f"{test.name}_c{clients}", clients=clients,
                           pipeline=test.pipeline, target=target.name, round=rnd, **extra, **m))
@@ -469,38 +482,70 @@ def alternate(ctx, test, clients, targets, n, extra=None):
     return runs
 
 
+def cost_medians(runs):
+    """Medians of slotgate's per-request costs (proc_counters.FIELDS) over the runs without error."""
+    ok = [r for r in runs if not r["error"]]
+    res = {}
+    for key in proc_counters.FIELDS:
+        v = median(r.get(key) for r in ok)
+        if v is not None:
+            res[key] = round(v, 3)
+    return res
+
+
+def fmt_costs(c):
+    """user/sys µs, reads/writes and voluntary/involuntary context switches per request."""
+    def pair(a, b, digits):
+        return f"{fmt(c.get(a), digits)}/{fmt(c.get(b), digits)}"
+    out = f"{pair('user_us', 'sys_us', 1):>11} {pair('syscr', 'syscw', 2):>10} {pair('vcsw', 'nvcsw', 2):>10}"
+    if "syscalls" in c:
+        out += f" {fmt(c['syscalls']):>6}"
+    return out
+
+
+COSTS_HEADER = f"{'usr/sys µs':>11} {'rd/wr':>10} {'csw v/nv':>10}"
+COSTS_NOTE = ("usr/sys µs: slotgate's user and system CPU per request; rd/wr: its read(v) and write(v) "
+              "calls per request (/proc/PID/io syscr/syscw); csw v/nv: voluntary and involuntary "
+              "context switches per request (all threads)")
+
+
 def run_test(ctx, test, clients):
     progress(f"{test.label} -c {clients} -P {test.pipeline}")
-    targets = [ctx.direct, ctx.slotgate]
+    targets = [ctx.direct] + ctx.gates
     n = calibrate(ctx, test, clients, targets, {})
     if test.prepare:
         test.prepare(ctx, test, clients, n)
     runs = alternate(ctx, test, clients, targets, n)
-    d, s = runs["direct"], runs["slotgate"]
+    d = runs["direct"]
     med = lambda rs, k: median(r[k] for r in rs if not r["error"])  # noqa: E731
-    summ = dict(type="summary", test=test.name, id=f"{test.name}_c{clients}", label=test.label,
-                clients=clients, pipeline=test.pipeline, requests=n, rounds=ctx.args.rounds,
-                direct_rps=med(d, "rps"), slotgate_rps=med(s, "rps"),
-                direct_p50_ms=med(d, "p50_ms"), slotgate_p50_ms=med(s, "p50_ms"),
-                direct_p99_ms=med(d, "p99_ms"), slotgate_p99_ms=med(s, "p99_ms"),
-                cpu_s_per_million=med(s, "cpu_s_per_million"),
-                direct_redis_cpu_s_per_million=median(r["redis_cpu_s"] / n * 1e6 for r in d
-                                                      if not r["error"] and r["redis_cpu_s"] is not None),
-                slotgate_redis_cpu_s_per_million=median(r["redis_cpu_s"] / n * 1e6 for r in s
-                                                        if not r["error"] and r["redis_cpu_s"] is not None),
-                errors=sum(1 for r in d + s if r["error"]))
-    summ["ratio"] = (summ["slotgate_rps"] / summ["direct_rps"]
-                     if summ["slotgate_rps"] and summ["direct_rps"] else None)
-    for p in ("p50", "p99"):
-        a, b = summ[f"direct_{p}_ms"], summ[f"slotgate_{p}_ms"]
-        summ[f"{p}_overhead_ms"] = round(b - a, 3) if a is not None and b is not None else None
-    for k, v in list(summ.items()):
-        if isinstance(v, float):
-            summ[k] = round(v, 4 if k == "ratio" else 3)
-    ctx.emit(summ)
-    ctx.summaries.append(summ)
-    progress(f"  direct {fmt_rps(summ['direct_rps'])} rps, slotgate {fmt_rps(summ['slotgate_rps'])} rps, "
-             f"ratio {fmt(summ['ratio'], 2)}, slotgate CPU {fmt(summ['cpu_s_per_million'], 2)} s/M")
+    for gate in ctx.gates:
+        s = runs[gate.name]
+        suffix = "" if gate is ctx.slotgate else f"_t{gate.threads}"
+        summ = dict(type="summary", test=test.name, id=f"{test.name}_c{clients}{suffix}", label=test.label,
+                    clients=clients, pipeline=test.pipeline, threads=gate.threads, requests=n,
+                    rounds=ctx.args.rounds, direct_rps=med(d, "rps"), slotgate_rps=med(s, "rps"),
+                    direct_p50_ms=med(d, "p50_ms"), slotgate_p50_ms=med(s, "p50_ms"),
+                    direct_p99_ms=med(d, "p99_ms"), slotgate_p99_ms=med(s, "p99_ms"),
+                    cpu_s_per_million=med(s, "cpu_s_per_million"),
+                    direct_redis_cpu_s_per_million=median(r["redis_cpu_s"] / n * 1e6 for r in d
+                                                          if not r["error"] and r["redis_cpu_s"] is not None),
+                    slotgate_redis_cpu_s_per_million=median(r["redis_cpu_s"] / n * 1e6 for r in s
+                                                            if not r["error"] and r["redis_cpu_s"] is not None),
+                    errors=sum(1 for r in d + s if r["error"]))
+        summ["ratio"] = (summ["slotgate_rps"] / summ["direct_rps"]
+                         if summ["slotgate_rps"] and summ["direct_rps"] else None)
+        for p in ("p50", "p99"):
+            a, b = summ[f"direct_{p}_ms"], summ[f"slotgate_{p}_ms"]
+            summ[f"{p}_overhead_ms"] = round(b - a, 3) if a is not None and b is not None else None
+        for k, v in list(summ.items()):
+            if isinstance(v, float):
+                summ[k] = round(v, 4 if k == "ratio" else 3)
+        summ.update(cost_medians(s))
+        ctx.emit(summ)
+        ctx.summaries.append(summ)
+        progress(f"  direct {fmt_rps(summ['direct_rps'])} rps, slotgate --threads {gate.threads} "
+                 f"{fmt_rps(summ['slotgate_rps'])} rps, ratio {fmt(summ['ratio'], 2)}, "
+                 f"slotgate CPU {fmt(summ['cpu_s_per_million'], 2)} s/M")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -544,7 +589,8 @@ def scaling(ctx, binary):
     clients = 50
     progress("scaling: slotgate --threads 1 vs --threads 2, GET -P 16 -c 50")
     ensure_data(ctx, (3, DEFAULT_KEYSPACE))
-    with Slotgate(binary, ctx.cluster.seeds(), threads=1, log_level="warn") as gate1:
+    with Slotgate(binary, ctx.cluster.seeds(), threads=1, log_level="warn",
+                  extra_args=ctx.args.slotgate_args.split()) as gate1:
         t1 = Target("slotgate_t1", gate1.port, False, gate1.proc.pid)
         t2 = Target("slotgate_t2", ctx.gate.port, False, ctx.gate.proc.pid)
         n = calibrate(ctx, test, clients, [t1, t2], {})
@@ -559,6 +605,7 @@ def scaling(ctx, binary):
         # Cores busy during the run: CPU seconds over the time redis-benchmark measured.
         res[f"{name[-2:]}_cores"] = median(r["cpu_s"] / (n / r["rps"]) for r in ok if r["rps"] and r["cpu_s"] is not None)
         res[f"{name[-2:]}_cpu_s_per_million"] = median(r["cpu_s_per_million"] for r in ok)
+        res[f"{name[-2:]}_costs"] = cost_medians(rs)
     res["ratio"] = res["t2_rps"] / res["t1_rps"] if res["t1_rps"] and res["t2_rps"] else None
     for k, v in list(res.items()):
         if isinstance(v, float):
@@ -714,24 +761,28 @@ def print_table(ctx, scaling_res, rss, started, unix_res=None):
     w = sys.stdout.write
     w("\nslotgate vs direct (--cluster): medians of %d rounds, A B A B; ratio = slotgate/direct rps\n"
       % ctx.args.rounds)
-    hdr = (f"{'test':<13} {'-c':>4} {'-P':>3} {'requests':>9} {'direct rps':>11} {'slotgate rps':>12} "
+    syscalls = getattr(ctx.args, "syscalls", False)
+    hdr = (f"{'test':<13} {'-c':>4} {'-P':>3} {'-t':>2} {'requests':>9} {'direct rps':>11} {'slotgate rps':>12} "
            f"{'ratio':>6} {'p50 d/s ms':>13} {'p50 +ms':>8} {'p99 d/s ms':>13} {'p99 +ms':>8} "
-           f"{'CPU s/M':>8} {'err':>3}")
+           f"{'CPU s/M':>8} {COSTS_HEADER}{' sys/rq' if syscalls else ''} {'err':>3}")
     w(hdr + "\n" + "-" * len(hdr) + "\n")
     for s in ctx.summaries:
-        w(f"{s['label']:<13} {s['clients']:>4} {s['pipeline']:>3} {s['requests']:>9} "
+        w(f"{s['label']:<13} {s['clients']:>4} {s['pipeline']:>3} {s['threads']:>2} {s['requests']:>9} "
           f"{fmt_rps(s['direct_rps']):>11} {fmt_rps(s['slotgate_rps']):>12} {fmt(s['ratio']):>6} "
           f"{fmt(s['direct_p50_ms'], 3) + '/' + fmt(s['slotgate_p50_ms'], 3):>13} {fmt_ovh(s['p50_overhead_ms']):>8} "
           f"{fmt(s['direct_p99_ms'], 3) + '/' + fmt(s['slotgate_p99_ms'], 3):>13} {fmt_ovh(s['p99_overhead_ms']):>8} "
-          f"{fmt(s['cpu_s_per_million']):>8} {s['errors']:>3}\n")
-    w("CPU s/M: slotgate CPU seconds (utime+stime, all threads) per million requests; "
-      "MSET/MGET: one request = one 10-key command\n")
+          f"{fmt(s['cpu_s_per_million']):>8} {fmt_costs(s)} {s['errors']:>3}\n")
+    w("-t: slotgate --threads; CPU s/M: slotgate CPU seconds (utime+stime, all threads) per million requests; "
+      "MSET/MGET: one request = one 10-key command\n" + COSTS_NOTE
+      + ("; sys/rq: every system call per request (perf, raw_syscalls:sys_enter)" if syscalls else "") + "\n")
     if scaling_res:
         s = scaling_res
         w(f"\nscaling, GET -P16 -c 50 through slotgate: --threads 1 {fmt_rps(s['t1_rps'])} rps "
           f"({fmt(s['t1_cores'])} cores busy, {fmt(s['t1_cpu_s_per_million'])} CPU s/M), "
           f"--threads 2 {fmt_rps(s['t2_rps'])} rps ({fmt(s['t2_cores'])} cores busy, "
           f"{fmt(s['t2_cpu_s_per_million'])} CPU s/M): ratio t2/t1 {fmt(s['ratio'])}\n")
+        for t in ("t1", "t2"):
+            w(f"  --threads {t[1]}: {COSTS_HEADER.split()[0]} rd/wr csw v/nv per request: {fmt_costs(s[t + '_costs'])}\n")
         if s["t1_cores"] is not None and s["t1_cores"] < 0.9:
             w(f"  note: with --threads 1 slotgate kept only {s['t1_cores']:.2f} of a core busy, so it was not "
               f"the bottleneck on this machine ({os.cpu_count()} cores shared with redis-benchmark and the "
@@ -773,9 +824,22 @@ def parse_args():
     p.add_argument("--only", default="", help="comma-separated test names to run (default: all)")
     p.add_argument("--unix", action="store_true",
                    help="also compare a unix socket with loopback TCP (as does --only unix)")
+    p.add_argument("--threads", default="2",
+                   help="comma-separated slotgate --threads to measure every test with, each its own "
+                        "slotgate in the A B C rounds (default 2; e.g. 1,2)")
+    p.add_argument("--syscalls", action="store_true",
+                   help="also count every system call of slotgate per request (perf stat, root)")
+    p.add_argument("--slotgate-args", default="",
+                   help="extra slotgate arguments, space-separated (e.g. '--config /tmp/uring.yaml')")
     p.add_argument("--tls", action="store_true",
                    help="also measure TLS to the nodes (bench/tls_row.py; --only tls runs it alone)")
     a = p.parse_args()
+    try:
+        a.thread_counts = sorted({int(t) for t in a.threads.split(",") if t}, reverse=True)
+    except ValueError:
+        p.error("--threads takes comma-separated numbers")
+    if not a.thread_counts or min(a.thread_counts) < 1:
+        p.error("--threads takes comma-separated numbers of at least 1")
     if a.rounds < 1:
         p.error("--rounds must be at least 1")
     if a.seconds is None:
@@ -817,12 +881,20 @@ def main():
         scaling_res, rss, unix_res = None, None, None
         ctx = None
         try:
-            with RedisCluster(node_timeout=5000) as cluster:
-                with Slotgate(binary, cluster.seeds(), threads=2, log_level="warn") as gate:
+            with RedisCluster(node_timeout=5000) as cluster, contextlib.ExitStack() as more_gates:
+                extra = args.slotgate_args.split()
+                with Slotgate(binary, cluster.seeds(), threads=2, log_level="warn", extra_args=extra) as gate:
                     time.sleep(0.5)
                     rss_fresh = dict(type="rss", phase="idle_fresh", clients=0,
                                      rss_kb=rss_kb(gate.proc.pid), fds=fd_count(gate.proc.pid))
                     ctx = Ctx(args, cluster, gate, jf)
+                    if 2 not in args.thread_counts:
+                        ctx.gates = []
+                    for t in args.thread_counts:
+                        if t != 2:
+                            g = more_gates.enter_context(Slotgate(binary, cluster.seeds(), threads=t,
+                                                                  log_level="warn", extra_args=extra))
+                            ctx.gates.append(Target(f"slotgate_t{t}", g.port, False, g.proc.pid, threads=t))
                     progress(f"cluster {[n.addr for n in cluster.masters()]}, slotgate on {gate.addr} "
                              f"(pid {gate.proc.pid}, --threads 2)")
                     try:

@@ -112,9 +112,11 @@ struct Config {
   // Without auth configured, accept clients from loopback only and refuse a non-loopback listen
   // address (Redis's protected-mode).
   bool protected_mode = true;
-  unsigned shutdown_timeout_ms = 10000;     // SIGTERM: in-flight requests may finish for this long
-  std::string log_level = "info";           // trace|debug|info|warn|error|critical|off
-  std::string log_format = "text";          // text|json
+  unsigned shutdown_timeout_ms = 10000;  // SIGTERM: in-flight requests may finish for this long
+  std::string log_level = "info";        // trace|debug|info|warn|error|critical|off
+  std::string log_format = "text";       // text|json
+  // How worker sockets read and write: auto (libuv), libuv, uring (io_uring, libuv if unavailable).
+  std::string io_transport = "auto";
   std::string read_from = "master";         // one of kReadFromChoices
   bool admin_enabled = true;                // admin.listen: off
   Address admin_listen{"127.0.0.1", 9121};  // HTTP: /metrics /healthz /readyz /topology

@@ -32,6 +32,7 @@ constexpr NumberField slowlogField() {
 }
 
 constexpr const char* kLogFormats[] = {"text", "json"};
+constexpr const char* kTransports[] = {"auto", "libuv", "uring"};
 
 template <auto kMember>
 constexpr TextField clientTlsText() {
@@ -127,6 +128,14 @@ constexpr std::array kKeyTable{
             {},
             kLive,
             configChoice<&Config::log_format>(kLogFormats, std::size(kLogFormats))},
+    KeySpec{"io.transport",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kRestart,
+            configChoice<&Config::io_transport>(kTransports, std::size(kTransports))},
     KeySpec{"admin.listen", Kind::kAdminAddress},
     KeySpec{"slowlog.slower_than_us",
             Kind::kInteger,

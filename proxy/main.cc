@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
       "slotgate: a transparent Redis Cluster proxy. Plain Redis clients connect to one port;\n"
       "slotgate routes each command to the node that owns its keys and hides redirects."};
   std::string config_file, check_file, listen, seeds, log_level, admin_listen, protected_mode, unix_socket;
+  std::string io_transport;
   unsigned threads = 0;
   bool version = false;
   bool threads_given = false;
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "cluster nodes to start from, HOST:PORT[,HOST:PORT...]");
   auto* threads_opt = app.add_option("--threads", threads, "worker threads (0 = one per core)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  app.add_option("--io-transport", io_transport,
+                 "how worker sockets read and write: auto|libuv|uring (io.transport)");
   app.add_option("--protected-mode", protected_mode,
                  "yes|no: without users, serve loopback clients only (default yes)");
   app.add_option("--admin-listen", admin_listen,
@@ -118,6 +121,11 @@ int main(int argc, char** argv) {
       std::string level = log_level;
       for (char& c : level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       cfg.log_level = level;
+    }
+    if (io_transport == "auto" || io_transport == "libuv" || io_transport == "uring") {
+      cfg.io_transport = io_transport;
+    } else if (!io_transport.empty() && errors) {
+      errors->push_back("--io-transport: expected auto, libuv or uring, got \"" + io_transport + "\"");
     }
     if (protected_mode == "yes" || protected_mode == "no") {
       cfg.protected_mode = protected_mode == "yes";

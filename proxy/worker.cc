@@ -33,6 +33,17 @@ Worker::Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared sha
   // port, or the TLS port when it serves TLS alone.
   const config::Address& served = !config_->listen_enabled && config_->tls.enabled ? config_->tls.listen
                                                                                    : config_->listen;
+  // Before any connection exists on the loop: its sockets read and write through this transport.
+  common::uv::Transport wanted = common::uv::Transport::kAuto;
+  common::uv::parseTransport(config_->io_transport, &wanted);
+  std::string why;
+  common::uv::Transport used = loop_.useTransport(wanted, &why);
+  if (wanted == common::uv::Transport::kUring && used != wanted && index_ == 0) {
+    common::logger("proxy")->warn("io.transport uring is not available ({}): using libuv", why);
+  } else if (index_ == 0) {
+    common::logger("proxy")->info("io.transport {}: sockets read and write through {}", config_->io_transport,
+                                  common::uv::transportName(used));
+  }
   for (int i = 0; i < 2; ++i) {
     Stack& stack = stacks_[i];
     int proto = i == 0 ? 2 : 3;

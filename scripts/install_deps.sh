@@ -5,7 +5,7 @@
 #   install_deps.sh package   what cpack -G DEB uses to find the runtime dependencies
 set -euo pipefail
 
-PACKAGES=(cmake g++ make pkg-config libuv1-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
+PACKAGES=(cmake g++ make pkg-config libuv1-dev liburing-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
           libcli11-dev libssl-dev redis-server redis-tools python3 python3-redis python3-yaml
           python3-pytest  # runs the integration tests
           clang-format    # scripts/format.sh

@@ -39,8 +39,8 @@ CONSUMERS = {
     "fuzz": ["config", "proxy/route", "proxy/cluster"],  # fuzz targets: the pure parsers only
     "test/support": list(LAYERS),                      # fakes and helpers for the unit tests
 }
-# test/unit/X may include what the layer it tests (common, config, tls: common/tls, or proxy/X) may,
-# and test/support.
+# test/unit/X may include what the layer it tests (common, config, uv: common/uv, tls: common/tls,
+# or proxy/X) may, and test/support.
 UNIT_TESTS = "test/unit"
 
 # Libraries and system headers with a home: the include's prefix and the only places that may use it.
@@ -48,6 +48,8 @@ EXTERNAL = [
     ("uv.h", ["common/uv"]),
     ("sys/socket.h", ["common/uv"]),
     ("netinet/", ["common/uv"]),
+    ("liburing.h", ["common/uv"]),   # the io_uring transport
+    ("sys/mman.h", ["common/uv"]),
     ("arpa/inet.h", ["common/uv", "common/tls", "config"]),
     ("yaml-cpp/", ["config"]),
     ("spdlog/", ["common"]),       # everyone else logs through common/log.h
@@ -88,7 +90,8 @@ def owner_of(path):
         return UNIT_TESTS, set()
     if folder.startswith(UNIT_TESTS + "/"):
         tested = folder[len(UNIT_TESTS) + 1:].split("/")[0]
-        layer = {"common": "common", "config": "config", "tls": "common/tls"}.get(tested, "proxy/" + tested)
+        layer = {"common": "common", "config": "config", "uv": "common/uv", "tls": "common/tls"}.get(
+            tested, "proxy/" + tested)
         if layer not in LAYERS:
             return None, f"{folder}/ tests no layer in LAYERS"
         return folder, closure(layer) | {"test/support"}

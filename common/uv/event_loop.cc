@@ -30,6 +30,7 @@ EventLoop::~EventLoop() {
   // A loop that never ran (start-up failed) still holds its own handles: close them first, or the
   // loop cannot be closed and its memory is never given back.
   if (!closed_) closeOwnHandles();
+  uring_.reset();
   uv_loop_close(&loop_);
 }
 
@@ -42,6 +43,8 @@ void EventLoop::closeOwnHandles() {
   // Owners released their handles before stop(); close the loop's own and the pending delayed
   // calls, then let every close callback run.
   closed_ = true;
+  // Cancels of the connections closed so far are queued: wait for their completions.
+  if (uring_) uring_->drain();
   for (DelayedCall* call : delayed_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&call->timer),
              [](uv_handle_t* h) { delete reinterpret_cast<DelayedCall*>(h); });
@@ -107,18 +110,39 @@ void EventLoop::scheduleFlush(TcpConnection* conn) {
 
 void EventLoop::cancelFlush(TcpConnection* conn) { std::erase(to_flush_, conn); }
 
+Transport EventLoop::useTransport(Transport wanted, std::string* why) {
+  if (wanted != Transport::kUring) return Transport::kLibuv;
+  uring_ = UringTransport::create(*this, why);
+  return uring_ ? Transport::kUring : Transport::kLibuv;
+}
+
+void EventLoop::wantSubmit() {
+  if (submit_pending_) return;
+  submit_pending_ = true;
+  // Queued from a timer or callback before poll: keep poll from blocking until the check phase.
+  if (to_flush_.empty()) uv_idle_start(&idle_, &EventLoop::onIdle);
+}
+
 void EventLoop::onIdle(uv_idle_t*) {}
 
 void EventLoop::onCheck(uv_check_t* handle) { static_cast<EventLoop*>(handle->data)->flushScheduled(); }
 
 void EventLoop::flushScheduled() {
-  // A flush can schedule more (a write error closes a session that answers others): repeat.
-  while (!to_flush_.empty()) {
-    std::vector<TcpConnection*> batch;
-    batch.swap(to_flush_);
-    for (TcpConnection* conn : batch) conn->flushNow();
+  // A flush can schedule more (a write error closes a session that answers others): repeat. With
+  // a ring, the turn's sends and receives leave in one submit, whose completions can bring more;
+  // a few rounds here, the rest next turn (the idle handle keeps poll from blocking).
+  for (int round = 0; round < 4; ++round) {
+    while (!to_flush_.empty()) {
+      std::vector<TcpConnection*> batch;
+      batch.swap(to_flush_);
+      for (TcpConnection* conn : batch) conn->flushNow();
+    }
+    if (!uring_ || !submit_pending_) break;
+    submit_pending_ = false;
+    uring_->submit();
+    if (to_flush_.empty() && !submit_pending_) break;
   }
-  uv_idle_stop(&idle_);
+  if (to_flush_.empty() && !submit_pending_) uv_idle_stop(&idle_);
 }
 
 }  // namespace slotgate::common::uv

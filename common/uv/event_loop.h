@@ -4,7 +4,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -12,6 +14,7 @@
 
 #include "common/buffer.h"
 #include "common/clock.h"
+#include "common/uv/uring_transport.h"
 
 namespace slotgate::common::uv {
 
@@ -44,6 +47,14 @@ class EventLoop : public common::Clock {
   void scheduleFlush(TcpConnection* conn);
   void cancelFlush(TcpConnection* conn);
 
+  // Before any connection is made on this loop: how its sockets read and write. kAuto is libuv
+  // (io_uring measured no better here: see bench/README.md); kUring falls back to libuv, with
+  // the reason in `why`, where the kernel or the build cannot. Returns the transport in use.
+  Transport useTransport(Transport wanted, std::string* why);
+  UringTransport* uring() { return uring_.get(); }
+  // Loop thread only: the ring has requests to submit at the end of this turn.
+  void wantSubmit();
+
  private:
   // Closes the loop's own handles and pending delayed calls and runs their close callbacks.
   void closeOwnHandles();
@@ -64,6 +75,8 @@ class EventLoop : public common::Clock {
   bool stopping_ = false;
   bool closed_ = false;  // closeOwnHandles() ran
   std::vector<TcpConnection*> to_flush_;
+  std::unique_ptr<UringTransport> uring_;
+  bool submit_pending_ = false;
   std::unordered_set<DelayedCall*> delayed_;
   Buffer read_scratch_;
 };

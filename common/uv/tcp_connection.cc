@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/uv/event_loop.h"
+#include "common/uv/uring_transport.h"
 
 namespace slotgate::common::uv {
 namespace {
@@ -42,6 +43,7 @@ TcpConnection::TcpConnection(EventLoop& loop, Handler* handler, bool unix_socket
   }
   tcp_.data = this;
   open_handles_ = 1;
+  uring_ = loop_.uring();
 }
 
 TcpConnection::~TcpConnection() = default;
@@ -161,6 +163,7 @@ void TcpConnection::finishConnect(int status) {
   if (filter_) return startFilter();  // the connect timer runs on through the handshake
   uv_timer_stop(&connect_->timer);
   if (handler_) handler_->onConnected(0);
+  if (uring_ && reading_ && !closing_) uringStartReceive();
   if (!closing_ && (!out_.empty() || slices_)) markDirty();
 }
 
@@ -180,12 +183,14 @@ void TcpConnection::fail(int status) {
 void TcpConnection::startReading() {
   if (reading_ || closing_) return;
   reading_ = true;
+  if (uring_) return connecting_ || resolving_ ? void() : uringStartReceive();
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &TcpConnection::onAlloc, &TcpConnection::onReadCb);
 }
 
 void TcpConnection::stopReading() {
   if (!reading_ || closing_) return;
   reading_ = false;
+  if (uring_) return receiving_ ? uring_->cancelReceive(this) : void();  // a send in flight goes on
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
 }
 
@@ -250,6 +255,7 @@ void TcpConnection::write(Slice slice) {
 void TcpConnection::flushNow() {
   flush_scheduled_ = false;
   if (writing_ || connecting_ || resolving_) return;
+  if (uring_) return uringFlush();
   if (filter_ && !sealOutput()) return;  // a filter's output is out_ alone: it never queues slices
   if (!out_.empty() || slices_) {
     uv_buf_t bufs[kMaxTryVecs];
@@ -337,6 +343,8 @@ void TcpConnection::closeHandles() {
     flush_scheduled_ = false;
   }
   if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&connect_->resolve));
+  // Requests in the ring hold the connection (open_handles_) until their last completion.
+  if (uring_ && (receiving_ || writing_)) uring_->cancel(this);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &TcpConnection::onHandleClosed);
   if (connect_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&connect_->timer), &TcpConnection::onHandleClosed);

@@ -5,7 +5,9 @@
 //
 // Reads land in an input buffer the handler consumes from. Writes are appended to an output buffer
 // and flushed once per loop turn (try_write first, uv_write for the rest), so many replies or
-// requests produced in one turn leave in one syscall.
+// requests produced in one turn leave in one syscall. On a loop with an io_uring transport the
+// socket's reads and writes go through the ring instead (tcp_connection_uring.cc); libuv keeps
+// accept, connect and close either way.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,7 @@
 namespace slotgate::common::uv {
 
 class EventLoop;
+class UringTransport;
 
 // Bytes a group of connections moved (e.g. all of a worker's clients); one thread only.
 struct IoCounters {
@@ -59,7 +62,12 @@ class TcpConnection {
   // Runs every byte through `filter` (TLS) from now on; set it before any byte moves (right after
   // accept() or connect()). An outgoing connection then reports onConnected once the filter's
   // handshake is done or failed, within the same connect timeout. Null: the plain path.
-  void setFilter(std::unique_ptr<ByteFilter> filter) { filter_ = std::move(filter); }
+  // A filtered connection reads and writes through libuv whatever the loop's transport: the filter
+  // sits in that path.
+  void setFilter(std::unique_ptr<ByteFilter> filter) {
+    filter_ = std::move(filter);
+    if (filter_) uring_ = nullptr;
+  }
   bool filtered() const { return filter_ != nullptr; }
   // What a failure status means: the filter's reason for kFilterFailed, else the libuv error text.
   std::string failureText(int status) const;
@@ -105,8 +113,15 @@ class TcpConnection {
   void closeHandles();
   void notifyDrained();
   // Whether this connection's write path sends slices_ (libuv's, with writev). A path that only
-  // sends out_ (a byte filter, another transport) must answer false here: slices are then copied.
-  bool writesSlices() const { return !filter_; }
+  // sends out_ (a byte filter, the io_uring transport) answers false: slices are then copied.
+  bool writesSlices() const { return !filter_ && !uring_; }
+  // The io_uring path (tcp_connection_uring.cc), used when uring_ is set.
+  friend class UringTransport;
+  void uringStartReceive();
+  void uringFlush();
+  void onUringData(const char* data, size_t len);
+  void onUringReceiveEnded(int res);
+  void onUringSent(int res);
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
@@ -144,8 +159,10 @@ class TcpConnection {
   std::unique_ptr<SliceList> inflight_slices_;
   std::string peer_;
   IoCounters* counters_ = nullptr;
+  UringTransport* uring_ = nullptr;     // the loop's ring, or null: libuv reads and writes
   std::unique_ptr<ByteFilter> filter_;  // null on the plain path
-  int open_handles_ = 0;
+  int open_handles_ = 0;                // libuv handles and requests, and ring requests in flight
+  bool receiving_ = false;              // a multishot receive is in the ring
   bool unix_socket_ = false;
   bool reading_ = false;
   bool connecting_ = false;

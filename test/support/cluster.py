@@ -771,6 +771,10 @@ class Slotgate:
             args = [self.binary, "--seeds", self.seeds, "--listen", f"{HOST}:{port}" if port else "off",
                     "--threads", str(self.threads), "--log-level", self.log_level,
                     "--admin-listen", admin] + self._config_args() + self.extra_args
+            # SLOTGATE_IO_TRANSPORT=uring runs a test file against the io_uring transport.
+            transport = os.environ.get("SLOTGATE_IO_TRANSPORT")
+            if transport and "--io-transport" not in args:
+                args += ["--io-transport", transport]
             with open(self.logfile, "ab") as f:
                 f.write(("$ " + " ".join(args) + "\n").encode())
             self.proc = spawn(args, self.logfile)

@@ -523,6 +523,17 @@ TEST_CASE("validate checks a finished config", "[config]") {
   }
 }
 
+TEST_CASE("io.transport: auto by default, libuv or uring, nothing else", "[config]") {
+  CHECK(loadString("", "t.yaml").config.io_transport == "auto");
+  for (const char* name : {"auto", "libuv", "uring"}) {
+    LoadResult r = loadString(std::string("io:\n  transport: ") + name + "\n", "t.yaml");
+    REQUIRE(r.ok());
+    CHECK(r.config.io_transport == name);
+  }
+  CHECK(onlyError("io:\n  transport: epoll\n") ==
+        "test.yaml:2: io.transport: expected one of auto, libuv, uring, got \"epoll\"");
+}
+
 TEST_CASE("operations settings: admin, slowlog, read_from, shutdown, log format", "[config]") {
   LoadResult r = loadString(
       "admin:\n  listen: \"0.0.0.0:9200\"\nslowlog:\n  slower_than_us: 0\n  max_len: 5\n"
