@@ -205,6 +205,8 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
   if (life_ == Life::kClosed || !conn_) return;
   finishTiming(seq, reply);
   if (queue_.complete(seq, reply, conn_->output()) > 0) conn_->markDirty();
+  // Nothing of the client's is in flight: its commands may take the shared links again.
+  if (queue_.pending() == 0) link_->script_lane = false;
   if (conn_->pendingOutput() > ctx_.output_limit) {
     common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})", conn_->peer(),
                                     conn_->pendingOutput(), ctx_.output_limit);

@@ -78,6 +78,9 @@ ClientState::Step ClientState::handle(const Call& call) {
   bool alone = op == Handler::kExec || op == Handler::kWatch || op == Handler::kWait || op == Handler::kReset ||
                pubsub || (op == Handler::kUnwatch && tx_.watching()) || subscribed_ping ||
                (spec.flags & command::kFlagBlocking);
+  // A script leaves on its node's script lane: the client's earlier commands, on the shared links,
+  // must be answered first, unless its commands already take the lanes.
+  alone = alone || ((spec.proxy_flags & command::kProxySlow) && !link_->script_lane);
   if (alone && port_.pending() > 0) return Step::kWaitForDrain;
 
   if (pubsub || subscribed_ping) {
@@ -157,7 +160,9 @@ ClientState::Step ClientState::handle(const Call& call) {
 
 void ClientState::forward(const Call& call) {
   route::Plan plan = route::plan(*call.spec, call.argv, call.key_positions);
-  if (call.spec->flags & command::kFlagWrite) wait_.noteWrite(plan);
+  // Scripts may write (Redis does not flag them write): WAIT follows them onto the script lanes.
+  bool script = (call.spec->proxy_flags & command::kProxySlow) != 0;
+  if ((call.spec->flags & command::kFlagWrite) || script) wait_.noteWrite(plan, script || link_->script_lane);
   auto outcome = executor().execute(plan, *call.spec, call.argv, call.raw, link_, port_.reserve());
   if (outcome.close_after) port_.closeAfterReplies();
 }
