@@ -17,8 +17,9 @@ ClientState::ClientState(const ClientEnv& env, common::Clock& clock, ClientPort&
 ClientState::~ClientState() { subs_.reset(); }
 
 bool ClientState::wants(const command::CommandSpec& spec) const {
+  // Scripts: they may have to wait for the replies before them (the script lane, below).
   return spec.policy == command::Policy::kStateful || tx_.active() || subscribed() ||
-         (spec.flags & command::kFlagBlocking);
+         (spec.flags & command::kFlagBlocking) || (spec.proxy_flags & command::kProxySlow);
 }
 
 bool ClientState::checkAccess(const Call& call) {

@@ -42,7 +42,7 @@ class ClientState {
   // A command refused before it ran (unknown, wrong arity): `error` is the reply.
   void refuse(std::string_view error);
   // A write is sent where `plan` says (for WAIT).
-  void noteWrite(const route::Plan& plan) { wait_.noteWrite(plan); }
+  void noteWrite(const route::Plan& plan) { wait_.noteWrite(plan, link_->script_lane); }
 
   // A command that runs alone is in flight: the session takes no other meanwhile.
   bool runningAlone() const { return exclusive_.busy(); }

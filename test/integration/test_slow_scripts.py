@@ -1,8 +1,9 @@
-"""Slow scripts through slotgate behave as on one Redis: a script runs on its node's script lane,
-so it never holds up the shared connection; SCRIPT KILL and FUNCTION KILL reach the node at once on
-a link with nothing in flight and answer as Redis does; a node busy with a script is alive (it
+""
+    "Slow scripts through slotgate behave as on one Redis: a script runs on its node's script lane,
+    so it never holds up the shared connection;
+SCRIPT KILL and FUNCTION KILL reach the node at once on a link with nothing in flight and answer as Redis does; a node busy with a script is alive (it
 answers -BUSY), so slotgate never resets a connection for it and nobody gets "outcome unknown";
-keyless scripts and FUNCTION STATS go to one node (the owner of slot 0); SCRIPT EXISTS says 1 for
+keyless scripts and FUNCTION STATS go to one node(the owner of slot 0); SCRIPT EXISTS says 1 for
 a script slotgate can run.
 
 The nodes' (and the reference's) busy-reply-threshold is lowered to 100 ms and slotgate's backend
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from cluster import HOST, RawConnection, RespError, slotgate_binary
+from cluster import HOST, RawConnection, RespError, encode_command, slotgate_binary
 from reference import norm
 from state_helpers import ConfiguredSlotgate, skey
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.cluster(replicas_per_master=0, node_timeout=1000)
 BUSY_MS = 100
 SPIN = "while true do end"
 SPIN_LIB = "#!lua name=spinlib\nredis.register_function('spin', function() while true do end end)"
-# Runs for `ARGV[1]` ms and ends by itself.
+#Runs for `ARGV[1]` ms and ends by itself.
 SLEEPER = """local t = redis.call('TIME'); local start = t[1] * 1000 + t[2] / 1000
 while true do
   t = redis.call('TIME')
@@ -103,8 +104,8 @@ def test_script_kill_stops_a_busy_script_while_others_get_busy_or_their_value(cl
     seen = []
 
     def gets(c):
-        # For a while past the node's busy threshold and slotgate's backend timeout: each GET
-        # gets the node's -BUSY or the value, at once, never a lost connection or a timeout.
+#For a while past the node 's busy threshold and slotgate' s backend timeout : each GET
+#gets the node's -BUSY or the value, at once, never a lost connection or a timeout.
         end = time.monotonic() + 1.2
         while time.monotonic() < end:
             t0 = time.monotonic()
@@ -123,7 +124,7 @@ def test_script_kill_stops_a_busy_script_while_others_get_busy_or_their_value(cl
     assert norm(ran) == norm(ref_ran), f"slotgate {ran!r}, redis {ref_ran!r}"
     assert norm(killed) == norm(ref_killed)
     assert sg.client().get(k) == b"v"
-    # Nothing runs now: NOTBUSY, as from one server.
+#Nothing runs now : NOTBUSY, as from one server.
     with sg.raw() as g, reference.raw() as r:
         for cmd in (["SCRIPT", "KILL"], ["FUNCTION", "KILL"]):
             got, want = norm(g.call(*cmd)), norm(r.call(*cmd))
@@ -138,7 +139,7 @@ def test_function_kill_and_stats_during_a_busy_function(cluster, sg, reference):
 
     def during(c):
         stats["stats"] = c.call("FUNCTION", "STATS")
-        # SCRIPT KILL does not stop a function: Redis says so, and so does slotgate.
+#SCRIPT KILL does not stop a function : Redis says so, and so does slotgate.
         stats["script_kill"] = c.call("SCRIPT", "KILL")
 
     ran, killed, took = run_and_kill(sg.port, owner.port, ["FCALL", "spin", 0], ["FUNCTION", "KILL"], during)
@@ -153,7 +154,7 @@ def test_function_kill_and_stats_during_a_busy_function(cluster, sg, reference):
     assert killed == b"OK" and took < 1.0, (killed, took)
     assert norm(ran) == norm(ref_ran), f"slotgate {ran!r}, redis {ref_ran!r}"
     assert norm(stats["script_kill"]) == norm(ref_stats["script_kill"]), (stats, ref_stats)
-    # FUNCTION STATS went to the node running the function: running_script names it.
+#FUNCTION STATS went to the node running the function : running_script names it.
     running = stats["stats"][1]
     assert isinstance(running, list) and running[:2] == [b"name", b"spin"], stats["stats"]
     assert ref_stats["stats"][1][:2] == [b"name", b"spin"]
@@ -176,14 +177,14 @@ def test_script_exists_is_what_slotgate_can_run(cluster, sg, reference):
     body = f"return 'exists-{time.time()}'"
     digest = r.execute_command("SCRIPT", "LOAD", body).decode()
     reference.client().execute_command("SCRIPT", "LOAD", body)
-    # One node forgets it: slotgate still runs it there (it loads it again), so it exists.
+#One node forgets it : slotgate still runs it there(it loads it again), so it exists.
     m = cluster.masters()[1]
     cluster.client(m).execute_command("SCRIPT", "FLUSH")
     unknown = "0" * 40
     got = r.execute_command("SCRIPT", "EXISTS", digest, unknown, digest.upper())
     want = reference.client().execute_command("SCRIPT", "EXISTS", digest, unknown, digest.upper())
     assert got == want == [1, 0, 1], (got, want)
-    # A script loaded on one node only, behind slotgate's back, cannot run everywhere.
+#A script loaded on one node only, behind slotgate's back, cannot run everywhere.
     direct = cluster.client(m).execute_command("SCRIPT", "LOAD", "return 'direct'").decode()
     assert r.execute_command("SCRIPT", "EXISTS", direct) == [0]
 
@@ -210,6 +211,29 @@ def test_a_long_script_does_not_hold_up_other_clients(cluster, sg, reference):
     assert sg.client().get(k) == b"v"
 
 
+def test_pipelined_scripts_and_commands_keep_their_order(cluster, sg, reference):
+    """A client's scripts and plain commands, pipelined and interleaved over two nodes, take effect
+    and answer in the order sent (scripts take the script lane, the commands around them must not
+    overtake them on the shared link)."""
+    incr = "return redis.call('INCR', KEYS[1])"
+    a = skey(cluster.slots_of(slot0_owner(cluster))[3], "ord:a")
+    b = skey(cluster.slots_of(cluster.masters()[2])[3], "ord:b")
+    commands = [["SET", a, 0], ["SET", b, 0]]
+    for i in range(30):
+        key = a if i % 3 else b
+        commands += [["INCR", key], ["EVAL", incr, 1, key], ["GET", key]]
+        if i % 5 == 0:
+            commands += [["EVAL", "return 'keyless'", 0], ["MGET", a, b]]
+    payload = b"".join(encode_command(*c) for c in commands)
+    got = []
+    want = []
+    for port, out in ((sg.port, got), (reference.port, want)):
+        with RawConnection(port, timeout=10) as c:
+            c.send(payload)
+            out.extend(norm(c.read_reply()) for _ in commands)
+    assert got == want
+
+
 def test_spare_connections_are_kept_open(cluster):
     """With backend.spare_links, each primary holds that many more slotgate connections, ready
     before any client needs one; a blocking command takes one and another replaces it."""
@@ -231,7 +255,7 @@ def test_spare_connections_are_kept_open(cluster):
                     assert c.call("BLPOP", k, 0.05) is None
                 time.sleep(0.3)
                 assert clients() - before >= counts[spares], "the spare taken was not replaced"
-    # Both protocols' pools keep their spares.
+#Both protocols' pools keep their spares.
     assert counts[3] - counts[0] >= 6, counts
 
 
