@@ -180,8 +180,11 @@ def test_connection_storm_leaves_no_leak(cluster):
             log("storm: RSS not checked: AddressSanitizer's quarantine keeps freed memory")
         else:
             assert rss1 <= rss0 + 8 * 1024, (rss0, rss1)
+        # The storm reached slotgate (the check is not a no-op). Not every connection is counted:
+        # one whose final ACK the kernel dropped (a full accept queue under load) is established
+        # only on the client's side, and the client's reset removes it before it is ever accepted.
         total = int(_info_field(probe, "proxy", "total_connections_received"))
-        assert total >= 22000, total
+        assert total >= 22000 * 0.99, total
 
 
 def test_max_clients(cluster):
