@@ -203,8 +203,10 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
     return;
   }
   // PUBLISH reaches replicas too: their subscribers count.
-  bool every_node = plan.kind == route::Plan::Kind::kAllNodes ||
-                    spec.handler == command::Handler::kPubsubIntrospection;
+  // SCRIPT KILL and FUNCTION KILL reach replicas too when reads go there (EVAL_RO, FCALL_RO).
+  bool every_node =
+      plan.kind == route::Plan::Kind::kAllNodes || spec.handler == command::Handler::kPubsubIntrospection ||
+      ((spec.proxy_flags & command::kProxyIdleLink) && dispatcher_.options().read_from != ReadFrom::kMaster);
   std::vector<backend::NodeLink*> nodes = every_node ? dispatcher_.allNodes() : dispatcher_.primaries();
   if (nodes.empty()) {
     reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
