@@ -56,11 +56,6 @@ void BackendPool::refill(const std::string& key, const std::string& host, uint16
   }
 }
 
-size_t BackendPool::spares(const std::string& host, uint16_t port) const {
-  auto it = spares_.find(keyOf(host, port));
-  return it == spares_.end() ? 0 : it->second.size();
-}
-
 void BackendPool::checkTimeouts(uint64_t now_ms) {
   for (auto& [key, conn] : connections_) conn->checkTimeout(now_ms);
   for (auto& [key, conn] : lanes_) conn->checkTimeout(now_ms);

@@ -56,8 +56,6 @@ class BackendPool final : public LinkSource {
     connections_.clear();
   }
   size_t size() const { return connections_.size(); }
-  // Spare links held for host:port now (connected or connecting).
-  size_t spares(const std::string& host, uint16_t port) const;
   // Bytes the shared links and script lanes moved.
   const common::uv::IoCounters& io() const { return io_; }
 

@@ -168,6 +168,10 @@ bool Session::handleCommand(std::string_view bytes) {
     if (done) ctx_.stats->total_commands_processed.add();
     return done;
   }
+  if (state_.scriptMustWait(spec)) {
+    timing_spec_ = nullptr;
+    return false;  // handed again once the replies before it are in
+  }
   ctx_.stats->total_commands_processed.add();
   info_->last_command.store(spec.name, std::memory_order_relaxed);
   route::Plan plan = route::plan(spec, argv_, classification_.key_positions);

@@ -17,9 +17,8 @@ ClientState::ClientState(const ClientEnv& env, common::Clock& clock, ClientPort&
 ClientState::~ClientState() { subs_.reset(); }
 
 bool ClientState::wants(const command::CommandSpec& spec) const {
-  // Scripts: they may have to wait for the replies before them (the script lane, below).
   return spec.policy == command::Policy::kStateful || tx_.active() || subscribed() ||
-         (spec.flags & command::kFlagBlocking) || (spec.proxy_flags & command::kProxySlow);
+         (spec.flags & command::kFlagBlocking);
 }
 
 bool ClientState::checkAccess(const Call& call) {
@@ -79,10 +78,7 @@ ClientState::Step ClientState::handle(const Call& call) {
   bool alone = op == Handler::kExec || op == Handler::kWatch || op == Handler::kWait || op == Handler::kReset ||
                pubsub || (op == Handler::kUnwatch && tx_.watching()) || subscribed_ping ||
                (spec.flags & command::kFlagBlocking);
-  // A script leaves on its node's script lane: the client's earlier commands, on the shared links,
-  // must be answered first, unless its commands already take the lanes.
-  alone = alone || ((spec.proxy_flags & command::kProxySlow) && !link_->script_lane);
-  if (alone && port_.pending() > 0) return Step::kWaitForDrain;
+  if ((alone && port_.pending() > 0) || scriptMustWait(spec)) return Step::kWaitForDrain;
 
   if (pubsub || subscribed_ping) {
     if (op == Handler::kSsubscribe || op == Handler::kSunsubscribe) {

@@ -1,9 +1,8 @@
-""
-    "Slow scripts through slotgate behave as on one Redis: a script runs on its node's script lane,
-    so it never holds up the shared connection;
-SCRIPT KILL and FUNCTION KILL reach the node at once on a link with nothing in flight and answer as Redis does; a node busy with a script is alive (it
+"""Slow scripts through slotgate behave as on one Redis: a script runs on its node's script lane,
+so it never holds up the shared connection; SCRIPT KILL and FUNCTION KILL reach the node at once on
+a link with nothing in flight and answer as Redis does; a node busy with a script is alive (it
 answers -BUSY), so slotgate never resets a connection for it and nobody gets "outcome unknown";
-keyless scripts and FUNCTION STATS go to one node(the owner of slot 0); SCRIPT EXISTS says 1 for
+keyless scripts and FUNCTION STATS go to one node (the owner of slot 0); SCRIPT EXISTS says 1 for
 a script slotgate can run.
 
 The nodes' (and the reference's) busy-reply-threshold is lowered to 100 ms and slotgate's backend
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.cluster(replicas_per_master=0, node_timeout=1000)
 BUSY_MS = 100
 SPIN = "while true do end"
 SPIN_LIB = "#!lua name=spinlib\nredis.register_function('spin', function() while true do end end)"
-#Runs for `ARGV[1]` ms and ends by itself.
+# Runs for `ARGV[1]` ms and ends by itself.
 SLEEPER = """local t = redis.call('TIME'); local start = t[1] * 1000 + t[2] / 1000
 while true do
   t = redis.call('TIME')
@@ -104,8 +103,8 @@ def test_script_kill_stops_a_busy_script_while_others_get_busy_or_their_value(cl
     seen = []
 
     def gets(c):
-#For a while past the node 's busy threshold and slotgate' s backend timeout : each GET
-#gets the node's -BUSY or the value, at once, never a lost connection or a timeout.
+        # For a while past the node's busy threshold and slotgate's backend timeout: each GET
+        # gets the node's -BUSY or the value, at once, never a lost connection or a timeout.
         end = time.monotonic() + 1.2
         while time.monotonic() < end:
             t0 = time.monotonic()
@@ -124,7 +123,7 @@ def test_script_kill_stops_a_busy_script_while_others_get_busy_or_their_value(cl
     assert norm(ran) == norm(ref_ran), f"slotgate {ran!r}, redis {ref_ran!r}"
     assert norm(killed) == norm(ref_killed)
     assert sg.client().get(k) == b"v"
-#Nothing runs now : NOTBUSY, as from one server.
+    # Nothing runs now: NOTBUSY, as from one server.
     with sg.raw() as g, reference.raw() as r:
         for cmd in (["SCRIPT", "KILL"], ["FUNCTION", "KILL"]):
             got, want = norm(g.call(*cmd)), norm(r.call(*cmd))
@@ -139,7 +138,7 @@ def test_function_kill_and_stats_during_a_busy_function(cluster, sg, reference):
 
     def during(c):
         stats["stats"] = c.call("FUNCTION", "STATS")
-#SCRIPT KILL does not stop a function : Redis says so, and so does slotgate.
+        # SCRIPT KILL does not stop a function: Redis says so, and so does slotgate.
         stats["script_kill"] = c.call("SCRIPT", "KILL")
 
     ran, killed, took = run_and_kill(sg.port, owner.port, ["FCALL", "spin", 0], ["FUNCTION", "KILL"], during)
@@ -154,7 +153,7 @@ def test_function_kill_and_stats_during_a_busy_function(cluster, sg, reference):
     assert killed == b"OK" and took < 1.0, (killed, took)
     assert norm(ran) == norm(ref_ran), f"slotgate {ran!r}, redis {ref_ran!r}"
     assert norm(stats["script_kill"]) == norm(ref_stats["script_kill"]), (stats, ref_stats)
-#FUNCTION STATS went to the node running the function : running_script names it.
+    # FUNCTION STATS went to the node running the function: running_script names it.
     running = stats["stats"][1]
     assert isinstance(running, list) and running[:2] == [b"name", b"spin"], stats["stats"]
     assert ref_stats["stats"][1][:2] == [b"name", b"spin"]
@@ -177,14 +176,14 @@ def test_script_exists_is_what_slotgate_can_run(cluster, sg, reference):
     body = f"return 'exists-{time.time()}'"
     digest = r.execute_command("SCRIPT", "LOAD", body).decode()
     reference.client().execute_command("SCRIPT", "LOAD", body)
-#One node forgets it : slotgate still runs it there(it loads it again), so it exists.
+    # One node forgets it: slotgate still runs it there (it loads it again), so it exists.
     m = cluster.masters()[1]
     cluster.client(m).execute_command("SCRIPT", "FLUSH")
     unknown = "0" * 40
     got = r.execute_command("SCRIPT", "EXISTS", digest, unknown, digest.upper())
     want = reference.client().execute_command("SCRIPT", "EXISTS", digest, unknown, digest.upper())
     assert got == want == [1, 0, 1], (got, want)
-#A script loaded on one node only, behind slotgate's back, cannot run everywhere.
+    # A script loaded on one node only, behind slotgate's back, cannot run everywhere.
     direct = cluster.client(m).execute_command("SCRIPT", "LOAD", "return 'direct'").decode()
     assert r.execute_command("SCRIPT", "EXISTS", direct) == [0]
 
@@ -255,7 +254,7 @@ def test_spare_connections_are_kept_open(cluster):
                     assert c.call("BLPOP", k, 0.05) is None
                 time.sleep(0.3)
                 assert clients() - before >= counts[spares], "the spare taken was not replaced"
-#Both protocols' pools keep their spares.
+    # Both protocols' pools keep their spares.
     assert counts[3] - counts[0] >= 6, counts
 
 

@@ -60,6 +60,7 @@ struct ScriptHarness : RequestHarness {
     REQUIRE(classification.error.empty());
     state::Call call{classification.spec, argv, {}, classification.key_positions};
     if (!client->wants(*classification.spec)) {
+      if (client->scriptMustWait(*classification.spec)) return state::ClientState::Step::kWaitForDrain;
       route::Plan plan = route::plan(*classification.spec, argv, classification.key_positions);
       executor.execute(plan, *classification.spec, argv, {}, link, port.reserve());
       return state::ClientState::Step::kDone;
