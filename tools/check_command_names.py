@@ -38,7 +38,8 @@ ALLOWED = [
      "client types of CLIENT LIST / KILL TYPE"),
     ("proxy/state/client_registry.cc", 'type == "pubsub"', "the client type pubsub"),
     ("proxy/request/info_merge.cc", 'key == "role"', "INFO's replication field role"),
-    ("proxy/request/info_merge.cc", 'name == "stats" || name == "memory"', "INFO section names"),
+    ("proxy/request/info_merge.cc", 'name == "stats"', "INFO section name"),
+    ("proxy/request/info_merge.cc", 'name == "memory"', "INFO section name"),
     ("proxy/request/info_merge.cc", 'name == "cluster"', "INFO section name"),
     ("proxy/request/info_merge.cc", 'key.starts_with("slave")', "INFO's replication fields slaveN"),
     # The first element of a node's push message says its kind; for confirmations the kind is

@@ -116,6 +116,7 @@ _handle("kClientNoEvict", "client|no-evict")
 _handle("kClientReply", "client|reply")
 _handle("kClientGetredir", "client|getredir")
 _handle("kClientHelp", "client|help")
+_handle("kClientUnblock", "client|unblock")
 _handle("kClientUnsupported", "client")
 
 # Containers whose unlisted subcommands get one handler.
@@ -138,7 +139,7 @@ for _h in """kPing kEcho kQuit kSelect kReadMode kClusterKeyslot kClusterInfo kC
 for _h in """kMulti kExec kDiscard kWatch kUnwatch kBlocking kBlockingStreamRead kWait kSubscribe
              kPsubscribe kSsubscribe kUnsubscribe kPunsubscribe kSunsubscribe kAuth kHello kReset
              kClientSetname kClientGetname kClientId kClientInfo kClientList kClientKill
-             kClientNoEvict kClientReply kClientGetredir kClientHelp
+             kClientNoEvict kClientReply kClientGetredir kClientHelp kClientUnblock
              kClientUnsupported""".split():
     HANDLER_POLICY[_h] = "kStateful"
 

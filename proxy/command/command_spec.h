@@ -150,9 +150,10 @@ enum class Handler : uint8_t {
   kClientNoEvict,
   kClientNoTouch,  // newer than the table: see findProxySubcommand (proxy_commands.h)
   kClientSetinfo,  //   "
-  kClientReply,    // only CLIENT REPLY ON
+  kClientReply,    // ON|OFF|SKIP: the session's reply queue drops what is silenced
   kClientGetredir,
   kClientHelp,         // forwarded to any primary
+  kClientUnblock,      // slotgate's id -> the node-side id of that client's exclusive link
   kClientUnsupported,  // the other CLIENT subcommands: refused, naming the subcommand
 };
 

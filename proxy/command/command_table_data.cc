@@ -1144,7 +1144,7 @@ constexpr CommandSpec kSubClient[] = {
      Handler::kClientUnsupported, Merge::kNone, 0},
     {"client|unblock", "connection", -3, kFlagAdmin | kFlagNoscript | kFlagLoading | kFlagStale,
      nullptr, 0, nullptr, 0, RequestTip::kDefault, ResponseTip::kDefault, false, Policy::kStateful,
-     Handler::kClientUnsupported, Merge::kNone, kProxyAdminOnly},
+     Handler::kClientUnblock, Merge::kNone, kProxyAdminOnly},
     {"client|unpause", "connection", 2, kFlagAdmin | kFlagNoscript | kFlagLoading | kFlagStale,
      nullptr, 0, nullptr, 0, RequestTip::kDefault, ResponseTip::kDefault, false, Policy::kStateful,
      Handler::kClientUnsupported, Merge::kNone, kProxyAdminOnly},

@@ -34,6 +34,11 @@ class ExclusiveLease {
   }
   // Closes the link (the client left, RESET, HELLO changed the protocol); what waits on it fails.
   void release();
+  // From now on, learn the node's client id of the link (CLIENT ID, sent in front of the next
+  // command on it, in the same send: IdLearningLink), so CLIENT UNBLOCK can name it to the node.
+  void learnNodeId() { learn_id_ = true; }
+  // The node's client id for the link held now; 0: not known.
+  int64_t nodeClientId() const { return intactLink() && *node_id_ > 0 ? *node_id_ : 0; }
 
  private:
   backend::LinkSource& links_;
@@ -42,6 +47,11 @@ class ExclusiveLease {
   // Set by the link's close handler, which may outlive this lease; one flag per link.
   std::shared_ptr<bool> lost_ = std::make_shared<bool>(false);
   uint64_t opened_ = 0;
+  bool learn_id_ = false;
+  // The held link's id on its node: 0 unknown, -1 asked; shared with the asking waiter.
+  std::shared_ptr<int64_t> node_id_ = std::make_shared<int64_t>(0);
+  // What requests send on: link_, asking its id when learn_id_ says so.
+  std::unique_ptr<backend::NodeLink> front_;
 };
 
 }  // namespace slotgate::request

@@ -114,6 +114,63 @@ std::string mergeListField(const std::string& section, const std::vector<std::st
   return out;
 }
 
+// How a field of Stats or Persistence becomes one server's: counters add up over the primaries
+// (each counts its own keys and commands); a state or a duration is the largest (a save running
+// anywhere is running); the last save is the oldest (changes since it are not all saved); a
+// status is the first that is not "ok".
+enum class Fold : uint8_t { kSum, kMax, kMin, kWorst };
+
+Fold persistenceFold(std::string_view key) {
+  if (key.ends_with("_status")) return Fold::kWorst;
+  if (key == "rdb_last_save_time" || key == "loading_start_time") return Fold::kMin;
+  if (key == "loading" || key == "async_loading" || key == "aof_enabled" || key == "current_cow_peak" ||
+      key.ends_with("_in_progress") || key.ends_with("_scheduled") || key.ends_with("_time_sec") ||
+      key.ends_with("_failures") || key.ends_with("_perc") || key.ends_with("_eta_seconds") ||
+      key.ends_with("_age"))
+    return Fold::kMax;
+  return Fold::kSum;
+}
+
+Fold statsFold(std::string_view key) {
+  if (key.starts_with("current_") || key == "latest_fork_usec" || key.ends_with("_perc")) return Fold::kMax;
+  return Fold::kSum;
+}
+
+// `values` in node order; the first node's text when they are not all numbers.
+std::string fold(Fold how, const std::vector<std::string>& values, const std::string& first) {
+  if (values.empty()) return first;
+  if (how == Fold::kWorst) {
+    for (const std::string& v : values) {
+      if (v != "ok") return v;
+    }
+    return first;
+  }
+  bool fractional = false;
+  std::vector<double> numbers;
+  for (const std::string& v : values) {
+    double d = 0;
+    if (!asDouble(v, &d)) return first;
+    fractional |= v.find('.') != std::string::npos;
+    numbers.push_back(d);
+  }
+  if (!fractional) {
+    std::vector<int64_t> ints;
+    for (const std::string& v : values) {
+      int64_t x = 0;
+      if (!asInt(v, &x)) return first;
+      ints.push_back(x);
+    }
+    int64_t out = how == Fold::kSum ? 0 : ints[0];
+    for (int64_t x : ints)
+      out = how == Fold::kSum ? out + x : how == Fold::kMax ? std::max(out, x) : std::min(out, x);
+    return std::to_string(out);
+  }
+  double out = how == Fold::kSum ? 0 : numbers[0];
+  for (double d : numbers)
+    out = how == Fold::kSum ? out + d : how == Fold::kMax ? std::max(out, d) : std::min(out, d);
+  return fmt::format("{:.2f}", out);
+}
+
 void appendProxySection(std::string& out, const ProxyInfo& p) {
   out += "# Proxy\r\n";
   out += fmt::format("slotgate_version:{}\r\nuptime_in_seconds:{}\r\nthreads:{}\r\ntcp_port:{}\r\n", p.version,
@@ -185,7 +242,14 @@ std::string mergeInfo(std::span<const std::string> replies, std::span<const std:
         else if (key == "maxclients") merged = std::to_string(proxy.max_clients);
         else if (key == "blocked_clients" && all_int) merged = std::to_string(sum);
         else if (key == "cluster_connections") continue;
-      } else if (name == "stats" || name == "memory") {
+      } else if (name == "stats") {
+        // Connections are slotgate's clients'; the rest is the nodes' work, added up.
+        if (key == "total_connections_received") merged = std::to_string(proxy.total_connections);
+        else if (key == "rejected_connections") merged = std::to_string(proxy.rejected_connections);
+        else merged = fold(statsFold(key), values, value);
+      } else if (name == "persistence") {
+        merged = fold(persistenceFold(key), values, value);
+      } else if (name == "memory") {
         if (key.ends_with("_human") && int_sums.count(key.substr(0, key.size() - 6))) {
           merged = humanBytes(int_sums[key.substr(0, key.size() - 6)]);
         } else if (all_int && !key.ends_with("_time") && key != "maxmemory") {

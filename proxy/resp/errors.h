@@ -25,6 +25,11 @@ inline constexpr std::string_view kNotInMulti = "-ERR Command not allowed inside
 // Format with the command's name: a transaction runs on one node, these run on all of them.
 inline constexpr std::string_view kEveryNodeInMulti =
     "ERR slotgate cannot queue '{}' in MULTI: it runs on every node, a transaction on one";
+// Format with the command's name: CLIENT REPLY / UNBLOCK act on slotgate's side of the client, a
+// transaction runs on a node (and Redis's own EXEC reply there breaks the array it sends).
+inline constexpr std::string_view kProxyClientInMulti =
+    "ERR slotgate cannot queue '{}' in MULTI: it acts on the client's connection to slotgate, a transaction runs "
+    "on a node";
 inline constexpr std::string_view kExecAbort = "-EXECABORT Transaction discarded because of previous errors.\r\n";
 // Authentication and access.
 inline constexpr std::string_view kNoAuth = "-NOAUTH Authentication required.\r\n";
@@ -45,6 +50,10 @@ inline constexpr std::string_view kProtoNotInteger = "-ERR Protocol version is n
 inline constexpr std::string_view kClientName =
     "-ERR Client names cannot contain spaces, newlines or special characters.\r\n";
 inline constexpr std::string_view kNoSuchClient = "-ERR No such client\r\n";
+inline constexpr std::string_view kUnblockReason = "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n";
+// Format with the subcommand as the client spelt it (Redis's text for too many arguments).
+inline constexpr std::string_view kClientSubcommandArgs =
+    "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.";
 inline constexpr std::string_view kClientIdNotInteger = "-ERR client-id should be greater than 0\r\n";
 inline constexpr std::string_view kMaxClients = "-ERR max number of clients reached\r\n";
 inline constexpr std::string_view kOom =

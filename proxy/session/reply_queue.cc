@@ -18,10 +18,11 @@ void ReplyQueue::grow() {
   head_ = 0;
 }
 
-uint64_t ReplyQueue::push() {
+uint64_t ReplyQueue::push(bool silent) {
   if (count_ == ring_.size()) grow();
   Slot& slot = ring_[(head_ + count_) & (ring_.size() - 1)];
   slot.done = false;
+  slot.silent = silent;
   slot.timing.spec = nullptr;
   ++count_;
   return head_seq_ + count_ - 1;
@@ -45,17 +46,18 @@ size_t ReplyQueue::complete(uint64_t seq, std::string_view reply, common::Buffer
   if (seq < head_seq_ || seq - head_seq_ >= count_) return 0;  // not ours, or done already
   Slot& slot = at(seq);
   if (slot.done) return 0;
+  if (slot.silent) reply = {};
   if (seq != head_seq_) {
     slot.done = true;
     slot.reply.assign(reply);
     held_bytes_ += reply.size();
     return 0;
   }
-  out.append(reply);
+  if (!reply.empty()) out.append(reply);
   popFront();
   size_t sent = 1;
   while (count_ > 0 && ring_[head_].done) {
-    out.append(ring_[head_].reply);
+    if (!ring_[head_].reply.empty()) out.append(ring_[head_].reply);
     popFront();
     ++sent;
   }

@@ -20,10 +20,11 @@ namespace slotgate::session {
 
 class ReplyQueue {
  public:
-  // Reserves the next place; returns its sequence number.
-  uint64_t push();
+  // Reserves the next place; returns its sequence number. A `silent` place (CLIENT REPLY OFF or
+  // SKIP) keeps its turn but its reply is dropped.
+  uint64_t push(bool silent = false);
   // Completes `seq` with `reply`; appends to `out` every reply that may now leave, in order.
-  // Returns how many replies were appended.
+  // Returns how many replies left (silent ones included).
   size_t complete(uint64_t seq, std::string_view reply, common::Buffer& out);
 
   // The timing kept in `seq`'s place; null if the place is not waiting for its reply.
@@ -43,6 +44,7 @@ class ReplyQueue {
  private:
   struct Slot {
     bool done = false;
+    bool silent = false;
     std::string reply;
     CommandTiming timing;
   };

@@ -123,6 +123,9 @@ void Session::processInput(common::Buffer& in) {
         in.consume(consumed);
         continue;
       }
+      // A new command: CLIENT REPLY decides whether what it answers is shown.
+      silent_ = reply_off_ || skip_next_;
+      skip_next_ = false;
     }
     // The parser still holds this command's arguments: it is not asked for another before.
     if (!handleCommand(data.substr(0, consumed))) {
@@ -190,13 +193,31 @@ bool Session::handleCommand(std::string_view bytes) {
   return true;
 }
 
-uint64_t Session::reserve() {
-  uint64_t seq = queue_.push();
+uint64_t Session::reservePlace(bool silent) {
+  uint64_t seq = queue_.push(silent);
   if (timing_spec_ && ctx_.command_stats) {
     queue_.timing(seq)->start(timing_start_us_, *timing_spec_, argv_);
   }
   timing_spec_ = nullptr;
   return seq;
+}
+
+// As Redis: OFF silences from this command on, SKIP this command and the next one (unless OFF is
+// in force), ON lets this command's own reply through.
+void Session::setReplyMode(state::ReplyMode mode) {
+  switch (mode) {
+    case state::ReplyMode::kOn:
+      reply_off_ = skip_next_ = silent_ = false;
+      break;
+    case state::ReplyMode::kOff:
+      reply_off_ = silent_ = true;
+      skip_next_ = false;
+      break;
+    case state::ReplyMode::kSkip:
+      skip_next_ = !reply_off_;
+      silent_ = true;
+      break;
+  }
 }
 
 void Session::deliver(uint64_t seq, std::string_view reply) {

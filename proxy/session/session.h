@@ -111,7 +111,9 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   };
 
   // state::ClientPort
-  uint64_t reserve() override;
+  uint64_t reserve() override { return reservePlace(silent_); }
+  uint64_t reservePush() override { return reservePlace(false); }
+  void setReplyMode(state::ReplyMode mode) override;
   void complete(uint64_t seq, std::string_view reply) override { deliver(seq, reply); }
   void resume() override { maybeResume(); }
   void closeAfterReplies() override;
@@ -129,6 +131,7 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   void maybeFinish();
   void kill();
 
+  uint64_t reservePlace(bool silent);
   void finishTiming(uint64_t seq, std::string_view reply);
   void recordSlow(const CommandTiming& timing, uint64_t micros);
 
@@ -143,6 +146,11 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   Life life_ = Life::kOpen;
   unsigned busy_ = 0;
   bool reading_paused_ = false;
+  // CLIENT REPLY: OFF in force; SKIP asked (the next command is silenced); the command being
+  // handled (and what it answers later) is silenced.
+  bool reply_off_ = false;
+  bool skip_next_ = false;
+  bool silent_ = false;
   size_t held_bytes_ = 0;  // a command parsed but waiting for the replies before it (its length)
   // The command being handled, timed from when it was taken to its first reply place.
   const command::CommandSpec* timing_spec_ = nullptr;

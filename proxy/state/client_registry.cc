@@ -71,6 +71,22 @@ std::string ClientRegistry::list(uint64_t now_ms, const std::vector<uint64_t>& i
   return out;
 }
 
+bool ClientRegistry::post(uint64_t id, std::function<void(ClientInfo*)> fn) {
+  std::shared_ptr<ClientInfo> info;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = clients_.find(id);
+    if (it != clients_.end()) info = it->second.lock();
+  }
+  if (!info) return false;
+  std::weak_ptr<ClientInfo> weak = info;
+  info->post([weak, fn = std::move(fn)] {
+    auto alive = weak.lock();
+    fn(alive.get());
+  });
+  return true;
+}
+
 size_t ClientRegistry::kill(const KillFilter& filter) {
   std::vector<std::shared_ptr<ClientInfo>> victims;
   {

@@ -38,6 +38,9 @@ struct ClientInfo {
   std::function<void(std::function<void()>)> post;
   // Called on the owning worker to close the client.
   std::function<void()> kill;
+  // Called on the owning worker: CLIENT UNBLOCK of its blocking command (`error`: the ERROR
+  // form); `done` hears, on that worker, whether a blocked command was unblocked.
+  std::function<void(bool error, std::function<void(bool)> done)> unblock;
 };
 
 // What CLIENT KILL may filter on (the new form); an empty field matches everything.
@@ -62,6 +65,9 @@ class ClientRegistry {
   std::string line(const ClientInfo& info, uint64_t now_ms);
   // Asks each matching client's worker to close it; returns how many matched.
   size_t kill(const KillFilter& filter);
+  // Runs `fn` on the worker of client `id`, with its info (null if the client left meanwhile);
+  // false, and `fn` never runs, if there is no such client now.
+  bool post(uint64_t id, std::function<void(ClientInfo*)> fn);
 
  private:
   std::string lineLocked(const ClientInfo& info, uint64_t now_ms) const;

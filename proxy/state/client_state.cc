@@ -3,18 +3,30 @@
 #include <algorithm>
 
 #include "common/ascii.h"
+#include "proxy/backend/callback_waiter.h"
 #include "proxy/command/block_timeout.h"
 #include "proxy/resp/errors.h"
 #include "proxy/resp/writer.h"
 
 namespace slotgate::state {
+namespace {
+
+// CLIENT UNBLOCK that came before its target's command blocked on the node asks again this often.
+constexpr uint64_t kUnblockRetryMs = 10;
+
+}  // namespace
 
 ClientState::ClientState(const ClientEnv& env, common::Clock& clock, ClientPort& port,
                          std::shared_ptr<request::ReplyLink> link, std::shared_ptr<ClientInfo> info)
     : env_(env), clock_(clock), port_(port), link_(link), info_(info), conn_(env, clock, port, link, info),
-      exclusive_(clock, link), tx_(port, exclusive_, *info), wait_(clock, port, exclusive_, link) {}
+      exclusive_(clock, link), tx_(port, exclusive_, *info), wait_(clock, port, exclusive_, link) {
+  info_->unblock = [this](bool error, std::function<void(bool)> done) { unblock(error, done); };
+}
 
-ClientState::~ClientState() { subs_.reset(); }
+ClientState::~ClientState() {
+  info_->unblock = nullptr;
+  subs_.reset();
+}
 
 bool ClientState::wants(const command::CommandSpec& spec) const {
   return spec.policy == command::Policy::kStateful || tx_.active() || subscribed() ||
@@ -180,6 +192,7 @@ void ClientState::reset() {
   info_->shard_subscriptions = 0;
   conn_.reset();
   wait_.reset();
+  port_.setReplyMode(ReplyMode::kOn);  // as Redis: RESET answers whatever CLIENT REPLY said
   port_.reply("+RESET\r\n");
 }
 
@@ -191,9 +204,46 @@ void ClientState::blocking(const Call& call, int slot) {
   info_->blocked.store(true, std::memory_order_relaxed);
   auto request = exclusive_.leased(dispatcher(), call.spec, seq, call.encoded(), slot,
                                    !(call.spec->flags & command::kFlagWrite), false);
+  exclusive_.lease()->learnNodeId();  // for CLIENT UNBLOCK
   uint64_t block_ms = command::blockTimeoutMs(call.argv);
   request->setExtraMs(block_ms == command::kBlocksForever ? backend::NodeLink::kNoDeadline : block_ms);
   dispatcher().dispatch(request);
+}
+
+// The blocking command waits on the lease's link: the node unblocks it there (its reply, nil or
+// -UNBLOCKED, comes back on the lease as the command's own), answering 1. A 0 while the command is
+// still ours means it has not reached the node (or its id is not known) yet: ask again shortly.
+void ClientState::unblock(bool error, const std::function<void(bool)>& done, unsigned tries) {
+  if (exclusive_.kind() != ExclusiveCommands::Kind::kBlocking) return done(false);
+  uint64_t seq = exclusive_.seq();
+  std::weak_ptr<request::ReplyLink> guard = link_;
+  auto again = [this, guard, seq, error, done, tries] {
+    if (tries == 0) return done(false);
+    clock_.after(kUnblockRetryMs, [this, guard, seq, error, done, tries] {
+      auto alive = guard.lock();
+      if (!alive || !alive->target || !exclusive_.owns(seq)) return done(false);
+      unblock(error, done, tries - 1);
+    });
+  };
+  request::ExclusiveLease* lease = exclusive_.lease();
+  backend::NodeLink* link = lease ? lease->intactLink() : nullptr;
+  int64_t node_id = lease ? lease->nodeClientId() : 0;
+  if (!link || node_id <= 0) return again();
+  std::string id = std::to_string(node_id);
+  std::string bytes;
+  resp::appendCommand(bytes, std::vector<std::string_view>{"CLIENT", "UNBLOCK", id, error ? "ERROR" : "TIMEOUT"});
+  auto on_reply = [this, guard, seq, done, again](std::string_view reply) {
+    if (reply == ":1\r\n") return done(true);
+    auto alive = guard.lock();
+    if (alive && alive->target && exclusive_.owns(seq)) return again();
+    done(false);
+  };
+  dispatcher()
+      .links()
+      .shared(link->host(), link->port())
+      .send(backend::CallbackWaiter::make(
+                on_reply, [done](backend::Failure, const std::string&, const std::string&) { done(false); }),
+            bytes);
 }
 
 void ClientState::finishAlone(std::string_view reply) {
@@ -205,7 +255,8 @@ void ClientState::finishAlone(std::string_view reply) {
 void ClientState::subscription(command::Handler op, const Call& call) {
   if (!subs_) {
     subs_ = std::make_unique<Subscriptions>(clock_, dispatcher(), conn_.proto(), *info_, link_,
-                                            [this](std::string_view bytes) { port_.reply(bytes); });
+                                            [this](std::string_view bytes) { port_.push(bytes); });
+    subs_->setAnswer([this](std::string_view bytes) { port_.reply(bytes); });
     subs_->setOnSettled([this] {
       exclusive_.end();
       port_.resume();

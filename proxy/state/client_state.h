@@ -69,6 +69,9 @@ class ClientState {
   void blocking(const Call& call, int slot);
   void subscription(command::Handler op, const Call& call);
   void forward(const Call& call);
+  // CLIENT UNBLOCK aimed at this client (on its worker); `tries` left while the node has not
+  // seen the command block yet.
+  void unblock(bool error, const std::function<void(bool)>& done, unsigned tries = 10);
 
   const ClientEnv& env_;
   common::Clock& clock_;

@@ -284,9 +284,20 @@ void ConnectionState::client(const Call& call) {
       else return replyNow(resp::errorReply(fmt::runtime("ERR Unrecognized option '{}'"), std::string(argv_[2])));
       return replyNow("+OK\r\n");
     }
-    case Handler::kClientReply:
-      if (argv_.size() == 3 && common::toLower(argv_[2]) == "on") return replyNow("+OK\r\n");
-      break;
+    case Handler::kClientReply: {
+      // Per connection, as in Redis: the session drops what this client's commands answer.
+      if (!arity(argv_.size() == 3)) return;
+      std::string mode = common::toLower(argv_[2]);
+      if (mode == "on") {
+        port_.setReplyMode(ReplyMode::kOn);
+        return replyNow("+OK\r\n");
+      }
+      if (mode == "off") return port_.setReplyMode(ReplyMode::kOff);
+      if (mode == "skip") return port_.setReplyMode(ReplyMode::kSkip);
+      return replyNow(resp::err::kSyntax);
+    }
+    case Handler::kClientUnblock:
+      return unblock(call);
     case Handler::kClientGetredir:
       return replyNow(":-1\r\n");
     case Handler::kClientHelp: {
@@ -300,6 +311,33 @@ void ConnectionState::client(const Call& call) {
       break;
   }
   replyNow(resp::errorReply(fmt::runtime(resp::err::kClientUnsupported), sub));
+}
+
+void ConnectionState::unblock(const Call& call) {
+  std::span<const std::string_view> argv = call.argv;
+  if (argv.size() > 4)
+    return replyNow(resp::errorReply(fmt::runtime(resp::err::kClientSubcommandArgs), std::string(argv[1])));
+  bool error = false;
+  if (argv.size() == 4) {
+    std::string reason = common::toLower(argv[3]);
+    if (reason != "timeout" && reason != "error") return replyNow(resp::err::kUnblockReason);
+    error = reason == "error";
+  }
+  int64_t id = 0;
+  if (!resp::parseInt(argv[2], &id)) return replyNow(resp::err::kNotInteger);
+  uint64_t seq = port_.reserve();
+  // The answer comes back to this worker; the client may have left by then.
+  auto answer = [link = link_, seq, post = info_->post](bool unblocked) {
+    post([link, seq, unblocked] {
+      if (link->target) link->target->deliver(seq, unblocked ? ":1\r\n" : ":0\r\n");
+    });
+  };
+  bool found = id > 0 && static_cast<uint64_t>(id) != info_->id &&
+               env_.clients->post(static_cast<uint64_t>(id), [error, answer](ClientInfo* target) {
+                 if (!target || !target->unblock) return answer(false);
+                 target->unblock(error, answer);
+               });
+  if (!found) port_.complete(seq, ":0\r\n");
 }
 
 }  // namespace slotgate::state

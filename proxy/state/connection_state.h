@@ -28,6 +28,9 @@ class ConnectionState {
   void hello(const Call& call);
   // A CLIENT subcommand (by its row's handler).
   void client(const Call& call);
+  // CLIENT UNBLOCK id [TIMEOUT|ERROR]: the target's worker asks the node its blocking command
+  // waits on to unblock it (by the node's id of the target's link); answers 1 or 0 as Redis.
+  void unblock(const Call& call);
   // RESET: the default user, RESP2, no name.
   void reset();
 

@@ -27,6 +27,7 @@ class ExclusiveCommands {
 
   bool busy() const { return kind_ != Kind::kNone; }
   Kind kind() const { return kind_; }
+  uint64_t seq() const { return seq_; }
   // `seq` is the reply place of the command running alone.
   void begin(Kind kind, uint64_t seq) {
     kind_ = kind;

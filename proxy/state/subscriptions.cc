@@ -17,6 +17,7 @@ Subscriptions::~Subscriptions() {
   *alive_ = false;
   retire(std::move(global_));
   for (auto& [address, link] : shard_links_) retire(std::move(link.conn));
+  for (auto& [address, conn] : keyspace_links_) retire(std::move(conn));
 }
 
 // A connection may be in the middle of calling us: free it on a later loop turn.
@@ -27,8 +28,9 @@ void Subscriptions::retire(std::unique_ptr<backend::NodeLink> conn) {
 }
 
 // A reply the client is owed for its last command.
-void Subscriptions::emitOwed(std::string_view reply) {
-  emit_(reply);
+void Subscriptions::emitOwed(std::string_view reply, bool push) {
+  if (push) emit_(reply);
+  else answer(reply);
   if (expecting_ > 0 && --expecting_ == 0) settle();
 }
 
@@ -71,6 +73,8 @@ void Subscriptions::command(command::Handler op, std::span<const std::string_vie
     for (const std::string& a : args) wanted.insert(a);
     expecting_ = args.size();
     sendGlobal(name, args, false);
+    sendKeyspace(name, args, op == Handler::kPsubscribe);
+    syncKeyspace();
   } else if (op == Handler::kUnsubscribe || op == Handler::kPunsubscribe) {
     bool patterns = op == Handler::kPunsubscribe;
     auto& wanted = patterns ? patterns_ : channels_;
@@ -88,6 +92,8 @@ void Subscriptions::command(command::Handler op, std::span<const std::string_vie
       for (const std::string& a : args) wanted.erase(a);
       sendGlobal(name, args, false);
     }
+    sendKeyspace(name, args, patterns);
+    syncKeyspace();
   } else if (op == Handler::kSsubscribe) {
     for (const std::string& a : args) shard_.insert(a);
     expecting_ = args.size();
@@ -133,7 +139,7 @@ void Subscriptions::command(command::Handler op, std::span<const std::string_vie
         resp::appendBulk(out, "pong");
         resp::appendBulk(out, argv.size() > 1 ? argv[1] : "");
       }
-      emit_(out);
+      answer(out);
     }
   }
   updateInfo();
@@ -157,6 +163,7 @@ void Subscriptions::ensureGlobal() {
   global_->setCloseHandler([this, alive](const std::string&) {
     if (auto flag = alive.lock(); flag && *flag) onGlobalClosed();
   });
+  syncKeyspace();  // no keyspace link to the global link's node
 }
 
 void Subscriptions::sendGlobal(std::string_view name, std::span<const std::string> args, bool swallow) {
@@ -188,7 +195,7 @@ void Subscriptions::onGlobalPush(std::string_view reply) {
       return confirm(kind, channel, null_channel);
     }
   }
-  emitOwed(reply);  // PING replies, errors
+  emitOwed(reply, false);  // PING replies, errors
 }
 
 void Subscriptions::confirm(std::string_view kind, std::string_view channel, bool null_channel) {

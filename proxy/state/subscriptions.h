@@ -1,8 +1,11 @@
 // One client's pub/sub state. Channels and patterns ride one dedicated connection to any primary
 // (a cluster's PUBLISH reaches every node); shard channels ride one dedicated connection per slot
-// owner. The session stays the source of truth: it knows what the client asked for, rewrites the
-// counts in confirmations to what a standalone server would say, and when a node dies or a slot
-// moves it subscribes again elsewhere and swallows the confirmations, so the client notices
+// owner. Keyspace notifications are published only on the node that owns the key: the channels
+// and patterns that can carry them are also subscribed on every other primary (followed as
+// primaries come, fail over and go), and those links deliver only keyspace messages, so an
+// ordinary message, which every node has, still arrives once. The session stays the source of truth: it knows what
+// the client asked for, rewrites the counts in confirmations to what a standalone server would say, and when a
+// node dies or a slot moves it subscribes again elsewhere and swallows the confirmations, so the client notices
 // nothing but the messages published while no node was listening for it.
 #pragma once
 
@@ -48,6 +51,8 @@ class Subscriptions {
   // session takes no further command before, so replies keep a standalone server's order).
   size_t expecting() const { return expecting_; }
   void setOnSettled(std::function<void()> fn) { on_settled_ = std::move(fn); }
+  // Where the answers to PING go (CLIENT REPLY may silence them, unlike pushes); `emit` if unset.
+  void setAnswer(Emit answer) { answer_ = std::move(answer); }
 
  private:
   struct ShardLink {
@@ -67,12 +72,27 @@ class Subscriptions {
   // Waits (within the retry policy's failover wait, from `since_ms`) for the map to name a live owner.
   void resubscribeShards(std::vector<std::string> channels, unsigned attempt, uint64_t since_ms,
                          std::string lost_address = {});
+  // Keyspace links (subscriptions_keyspace.cc).
+  bool wantsKeyspace() const;
+  std::vector<std::string> keyspaceArgs(bool patterns) const;
+  // Opens and closes keyspace links so every primary but the global link's has one.
+  void syncKeyspace();
+  void openKeyspaceLink(const std::string& host, uint16_t port);
+  // Sends an (un)subscribe to every keyspace link, for those of `args` that can carry keyspace
+  // notifications (all of them when `args` is empty: unsubscribe from everything).
+  void sendKeyspace(std::string_view name, std::span<const std::string> args, bool patterns);
+  void onKeyspacePush(const std::string& address, std::string_view reply);
+  void onKeyspaceClosed(const std::string& address);
+  // While keyspace notifications are wanted: follows the worker's map (new snapshots).
+  void watchKeyspace();
   void confirm(std::string_view kind, std::string_view channel, bool null_channel);
   void emitConfirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count);
   // A (un)subscribe confirmation as the client's protocol shapes it.
   std::string confirmation(std::string_view kind, std::string_view channel, bool null_channel, size_t count) const;
   void updateInfo();
-  void emitOwed(std::string_view reply);
+  // `push`: a confirmation (shown whatever CLIENT REPLY says); else a command's answer.
+  void emitOwed(std::string_view reply, bool push = true);
+  void answer(std::string_view reply) { (answer_ ? answer_ : emit_)(reply); }
   void settle();
   void retire(std::unique_ptr<backend::NodeLink> conn);
   // Runs `fn` after `ms` unless this is gone by then.
@@ -93,6 +113,7 @@ class Subscriptions {
   std::shared_ptr<request::ReplyLink> guard_;  // target null once the session is gone
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   Emit emit_;
+  Emit answer_;
 
   // What the client asked for (decides subscribed mode and what to restore).
   std::set<std::string> channels_, patterns_, shard_;
@@ -108,6 +129,10 @@ class Subscriptions {
   std::function<void()> on_settled_;
   std::unique_ptr<backend::NodeLink> global_;
   unsigned global_attempts_ = 0;
+  std::map<std::string, std::unique_ptr<backend::NodeLink>> keyspace_links_;  // by node address
+  cluster::TopologyPtr keyspace_map_;  // the snapshot the links were last synced to
+  bool keyspace_watching_ = false;
+  unsigned keyspace_attempts_ = 0;
   std::map<std::string, ShardLink> shard_links_;    // by node address
   std::map<std::string, std::string> shard_where_;  // channel -> node address
 };

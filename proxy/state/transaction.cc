@@ -66,6 +66,10 @@ void Transaction::queue(const Call& call) {
     dirty_ = true;
     return port_.reply(resp::errorReply(fmt::runtime(resp::err::kEveryNodeInMulti), route::displayName(spec)));
   }
+  if (spec.handler == command::Handler::kClientReply || spec.handler == command::Handler::kClientUnblock) {
+    dirty_ = true;
+    return port_.reply(resp::errorReply(fmt::runtime(resp::err::kProxyClientInMulti), route::displayName(spec)));
+  }
   bool cross = false;
   int slot = call.keysSlot(&cross);
   if (cross || !acceptSlot(slot)) {

@@ -148,8 +148,9 @@ TEST_CASE("connection-state commands name the session's handler", "[command_hand
   CHECK(handler("client|reply") == Handler::kClientReply);
   CHECK(handler("client|getredir") == Handler::kClientGetredir);
   CHECK(handler("client|help") == Handler::kClientHelp);
-  for (auto name : {"client|caching", "client|pause", "client|unpause", "client|tracking", "client|trackinginfo",
-                    "client|unblock"}) {
+  CHECK(handler("client|unblock") == Handler::kClientUnblock);
+  for (auto name :
+       {"client|caching", "client|pause", "client|unpause", "client|tracking", "client|trackinginfo"}) {
     INFO(name);
     CHECK(handler(name) == Handler::kClientUnsupported);
   }

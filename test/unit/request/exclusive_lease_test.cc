@@ -131,3 +131,56 @@ TEST_CASE("A blocking command whose node cannot be reached waits for the new own
   link->reply("*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
   CHECK(h.client.replies[1] == "*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
 }
+
+TEST_CASE("A lease told to learn its node's client id asks CLIENT ID in front of the command, once per link") {
+  LeaseHarness h;
+  constexpr std::string_view kBlpop = "*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n";
+  constexpr std::string_view kClientId = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
+  h.lease->learnNodeId();
+  auto blpop = h.make(1, kBlpop, 100, false);
+  blpop->setLease(h.lease);
+  h.dispatcher->dispatch(blpop);
+  FakeNodeLink* link = h.links.lastExclusive();
+  REQUIRE(link);
+  // One send, so one deadline and one failure: the command's.
+  REQUIRE(link->sent().size() == 1);
+  CHECK(link->sent()[0].bytes == std::string(kClientId) + std::string(kBlpop));
+  CHECK(link->sent()[0].replies == 2);
+  CHECK(h.lease->nodeClientId() == 0);
+  link->reply(":42\r\n");
+  CHECK(h.lease->nodeClientId() == 42);
+  CHECK_FALSE(h.client.has(1));  // the id was the lease's, not the client's
+  link->reply("*-1\r\n");
+  CHECK(h.client.replies[1] == "*-1\r\n");
+  // The same link again: no second ask.
+  auto again = h.make(2, kBlpop, 100, false);
+  again->setLease(h.lease);
+  h.dispatcher->dispatch(again);
+  REQUIRE(link->sent().size() == 2);
+  CHECK(link->sent()[1].bytes == kBlpop);
+  // A broken link: its id is gone with it.
+  link->drop();
+  CHECK(h.lease->nodeClientId() == 0);
+}
+
+TEST_CASE("A lease asks no CLIENT ID unless told to") {
+  LeaseHarness h;
+  h.exec(1, false);
+  FakeNodeLink* link = h.links.lastExclusive();
+  REQUIRE(link->sent().size() == 1);
+  CHECK(link->sent()[0].bytes == kBatch);
+}
+
+TEST_CASE("A node that never answers the CLIENT ID in front fails the command itself, at its deadline") {
+  LeaseHarness h;
+  h.lease->learnNodeId();
+  auto blpop = h.make(1, "*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n1\r\n", 100, false);
+  blpop->setLease(h.lease);
+  h.dispatcher->dispatch(blpop);
+  FakeNodeLink* link = h.links.lastExclusive();
+  REQUIRE(link);
+  link->timeOutHead();
+  REQUIRE(h.client.has(1));
+  CHECK(h.client.replies[1].find("did not answer") != std::string::npos);
+  CHECK(h.lease->nodeClientId() == 0);
+}

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include <string>
 #include <vector>
 
@@ -78,4 +80,37 @@ TEST_CASE("INFO with named sections adds Proxy only when asked", "[info]") {
   std::vector<std::string> proxy_only = {"PROXY"};
   std::vector<std::string> empty = {bulk("")};
   CHECK(decoded(mergeInfo(empty, proxy_only, proxy)).rfind("# Proxy\r\n", 0) == 0);
+}
+
+TEST_CASE("INFO stats and persistence add up counters over the primaries", "[info]") {
+  ProxyInfo proxy;
+  proxy.total_connections = 7;
+  auto info = [](int changes, int64_t saved, const char* status, int hits, const char* kbps, int fork_usec) {
+    return bulk(fmt::format(
+        "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n"
+        "rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_saves:1\r\n\r\n"
+        "# "
+        "Stats\r\ntotal_connections_received:100\r\ntotal_commands_processed:{}\r\ninstantaneous_input_kbps:{}\r\n"
+        "expired_keys:1\r\nkeyspace_hits:{}\r\nlatest_fork_usec:{}\r\ntotal_eviction_exceeded_time:5\r\n"
+        "current_eviction_exceeded_time:3\r\n",
+        changes, changes % 2, saved, status, hits * 10, kbps, hits, fork_usec));
+  };
+  std::vector<std::string> replies = {info(3, 1000, "ok", 1, "0.50", 10), info(4, 900, "err", 2, "1.25", 30),
+                                      info(5, 1100, "ok", 3, "0.00", 20)};
+  std::string text = decoded(mergeInfo(replies, std::vector<std::string>{"persistence", "stats"}, proxy));
+  CHECK(text.find("rdb_changes_since_last_save:12\r\n") != std::string::npos);
+  CHECK(text.find("rdb_bgsave_in_progress:1\r\n") != std::string::npos);
+  CHECK(text.find("rdb_last_save_time:900\r\n") != std::string::npos);
+  CHECK(text.find("rdb_last_bgsave_status:err\r\n") != std::string::npos);
+  CHECK(text.find("rdb_last_bgsave_time_sec:-1\r\n") != std::string::npos);
+  CHECK(text.find("rdb_saves:3\r\n") != std::string::npos);
+  CHECK(text.find("loading:0\r\n") != std::string::npos);
+  CHECK(text.find("total_connections_received:7\r\n") != std::string::npos);
+  CHECK(text.find("total_commands_processed:60\r\n") != std::string::npos);
+  CHECK(text.find("instantaneous_input_kbps:1.75\r\n") != std::string::npos);
+  CHECK(text.find("expired_keys:3\r\n") != std::string::npos);
+  CHECK(text.find("keyspace_hits:6\r\n") != std::string::npos);
+  CHECK(text.find("latest_fork_usec:30\r\n") != std::string::npos);
+  CHECK(text.find("total_eviction_exceeded_time:15\r\n") != std::string::npos);
+  CHECK(text.find("current_eviction_exceeded_time:3\r\n") != std::string::npos);
 }

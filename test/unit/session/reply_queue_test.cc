@@ -144,4 +144,19 @@ TEST_CASE("empty and large replies", "[reply_queue]") {
   CHECK(q.heldBytes() == 0);
 }
 
+TEST_CASE("a silent place keeps its turn and drops its reply", "[reply_queue]") {
+  ReplyQueue q;
+  common::Buffer out;
+  uint64_t a = q.push(), b = q.push(true), c = q.push();
+  CHECK(q.complete(c, "+C\r\n", out) == 0);
+  CHECK(q.complete(b, "+B\r\n", out) == 0);  // waits behind a, and says nothing
+  CHECK(q.heldBytes() == 4);
+  CHECK(q.complete(a, "+A\r\n", out) == 3);
+  CHECK(drain(out) == "+A\r\n+C\r\n");
+  uint64_t d = q.push(true);
+  CHECK(q.complete(d, "-ERR x\r\n", out) == 1);
+  CHECK(drain(out).empty());
+  CHECK(q.pending() == 0);
+}
+
 }  // namespace slotgate::session

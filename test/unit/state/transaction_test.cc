@@ -20,6 +20,8 @@ namespace {
 class Port : public state::ClientPort, public request::ReplyTarget {
  public:
   uint64_t reserve() override { return next_++; }
+  uint64_t reservePush() override { return next_++; }
+  void setReplyMode(state::ReplyMode m) override { mode = m; }
   uint64_t nextSeq() const { return next_; }
   void complete(uint64_t seq, std::string_view reply) override {
     if (state->ownsReply(seq)) state->finishAlone(reply);
@@ -32,6 +34,7 @@ class Port : public state::ClientPort, public request::ReplyTarget {
 
   state::ClientState* state = nullptr;
   std::map<uint64_t, std::string> replies;
+  state::ReplyMode mode = state::ReplyMode::kOn;
 
  private:
   uint64_t next_ = 0;
@@ -43,7 +46,7 @@ struct StateHarness : RequestHarness {
     env.dispatchers = {dispatcher.get(), dispatcher.get()};
     env.clients = &registry;
     link->target = &port;
-    client = std::make_unique<state::ClientState>(env, clock, port, link, std::make_shared<state::ClientInfo>());
+    client = std::make_unique<state::ClientState>(env, clock, port, link, info);
     port.state = client.get();
   }
 
@@ -61,6 +64,7 @@ struct StateHarness : RequestHarness {
   state::ClientRegistry registry;
   state::ClientEnv env;
   Port port;
+  std::shared_ptr<state::ClientInfo> info = std::make_shared<state::ClientInfo>();
   std::unique_ptr<state::ClientState> client;
   command::Classification classification;
 };
@@ -104,4 +108,56 @@ TEST_CASE("A WATCH whose link broke makes EXEC answer nil, sending nothing") {
   CHECK(h.port.replies[exec] == "*-1\r\n");
   CHECK(link->sent().size() == 1);
   CHECK(h.links.exclusiveOpened() == 1);
+}
+
+TEST_CASE("CLIENT REPLY sets the session's reply mode; inside MULTI it is refused and EXEC aborts") {
+  StateHarness h;
+  uint64_t next = h.port.nextSeq();
+  h.run({"CLIENT", "REPLY", "OFF"});
+  CHECK(h.port.mode == state::ReplyMode::kOff);
+  CHECK(h.port.nextSeq() == next);  // OFF answers nothing
+  h.run({"CLIENT", "REPLY", "SKIP"});
+  CHECK(h.port.mode == state::ReplyMode::kSkip);
+  uint64_t on = h.run({"CLIENT", "REPLY", "ON"});
+  CHECK(h.port.mode == state::ReplyMode::kOn);
+  CHECK(h.port.replies[on] == "+OK\r\n");
+  uint64_t bad = h.run({"CLIENT", "REPLY", "maybe"});
+  CHECK(h.port.replies[bad] == "-ERR syntax error\r\n");
+  h.run({"MULTI"});
+  uint64_t queued = h.run({"CLIENT", "REPLY", "OFF"});
+  CHECK(h.port.replies[queued].find("cannot queue") != std::string::npos);
+  CHECK(h.port.mode == state::ReplyMode::kOn);
+  uint64_t exec = h.run({"EXEC"});
+  CHECK(h.port.replies[exec].starts_with("-EXECABORT"));
+  CHECK(h.links.exclusiveOpened() == 0);
+}
+
+TEST_CASE("CLIENT UNBLOCK of a blocked client goes to its node by the node's id of its link") {
+  StateHarness h;
+  std::vector<int> answers;
+  auto done = [&answers](bool unblocked) { answers.push_back(unblocked ? 1 : 0); };
+  h.info->unblock(false, done);  // not blocked: 0 at once
+  REQUIRE(answers == std::vector<int>{0});
+
+  uint64_t blpop = h.run({"BLPOP", "k", "0"});
+  FakeNodeLink* link = h.links.lastExclusive();
+  REQUIRE(link);
+  REQUIRE(link->sent().size() == 1);
+  CHECK(link->sent()[0].bytes.starts_with("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n*3\r\n$5\r\nBLPOP"));
+  // Asked before the node's id is known: asked again shortly.
+  h.info->unblock(true, done);
+  CHECK(answers.size() == 1);
+  link->reply(":7\r\n");
+  h.clock.advance(10);
+  FakeNodeLink& node = h.links.node(link->host(), link->port());
+  REQUIRE(node.sent().size() == 1);
+  CHECK(node.sent()[0].bytes == "*4\r\n$6\r\nCLIENT\r\n$7\r\nUNBLOCK\r\n$1\r\n7\r\n$5\r\nERROR\r\n");
+  node.reply(":1\r\n");
+  REQUIRE(answers == std::vector<int>{0, 1});
+  // The node answers the BLPOP itself, on the lease.
+  link->reply("-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+  CHECK(h.port.replies[blpop].starts_with("-UNBLOCKED"));
+  CHECK_FALSE(h.client->runningAlone());
+  h.info->unblock(false, done);
+  CHECK(answers.back() == 0);
 }
