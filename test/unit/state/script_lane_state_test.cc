@@ -24,6 +24,8 @@ namespace {
 class Port : public state::ClientPort, public request::ReplyTarget {
  public:
   uint64_t reserve() override { return next_++; }
+  uint64_t reservePush() override { return next_++; }
+  void setReplyMode(state::ReplyMode) override {}
   uint64_t nextSeq() const { return next_; }
   void complete(uint64_t seq, std::string_view reply) override {
     if (state->ownsReply(seq)) state->finishAlone(reply);
