@@ -2,10 +2,11 @@
 """slotgate benchmark harness: redis-benchmark against a 3+3 Redis Cluster, directly and through
 slotgate, alternating A B A B, with medians, ratios, slotgate CPU per request, latency overhead,
 RSS under 10,000 idle clients and a 1-thread vs 2-thread scaling check; optionally (--unix) a unix
-socket vs loopback TCP to slotgate.
+socket vs loopback TCP to slotgate, and (--tls) TLS to the nodes (bench/tls_row.py).
 
     python3 bench/run.py [--quick] [--rounds N] [--json PATH] [--slotgate PATH] [--unix]
     python3 bench/run.py --quick --only unix      the unix socket comparison alone
+    python3 bench/run.py --quick --only tls       the TLS row alone
 
 What every test sends, the output columns and the JSON-lines format are described in
 bench/README.md. Loopback only; every process started here is stopped on exit.
@@ -146,6 +147,7 @@ def bench_args(target, test, clients, requests):
             "-n", str(requests), "-P", str(test.pipeline), "-r", str(test.keyspace)]
     if target.cluster_mode:
         args.append("--cluster")
+    args += getattr(target, "tls_args", [])  # --tls ... (bench/tls_row.py)
     if test.data_size:
         args += ["-d", str(test.data_size)]
     return args + test.command_for(target)
@@ -285,7 +287,7 @@ def discover_tags(ctx):
     once and looking at the keys it wrote, so the harness can prefill the same keys."""
     m0 = ctx.cluster.masters()[0]
     args = ["redis-benchmark", "--cluster", "-h", HOST, "-p", str(m0.port), "-c", "6", "-n", "60",
-            "--csv", "SET", "benchtagprobe:{tag}", "x"]
+            *getattr(ctx.direct, "tls_args", []), "--csv", "SET", "benchtagprobe:{tag}", "x"]
     res = subprocess.run(args, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
                          preexec_fn=_die_with_parent)
     if res.returncode != 0:
@@ -771,6 +773,8 @@ def parse_args():
     p.add_argument("--only", default="", help="comma-separated test names to run (default: all)")
     p.add_argument("--unix", action="store_true",
                    help="also compare a unix socket with loopback TCP (as does --only unix)")
+    p.add_argument("--tls", action="store_true",
+                   help="also measure TLS to the nodes (bench/tls_row.py; --only tls runs it alone)")
     a = p.parse_args()
     if a.rounds < 1:
         p.error("--rounds must be at least 1")
@@ -804,6 +808,11 @@ def main():
                     loadavg=open("/proc/loadavg").read().split()[:3], rounds=args.rounds,
                     seconds_per_run=args.seconds, quick=args.quick, nofile=nofile)
         jf.write(json.dumps(meta) + "\n")
+        if args.tls or "tls" in only:  # a cluster of its own, before the plain one
+            import tls_row  # bench/tls_row.py
+            tls_problems = tls_row.main_hook(sys.modules[__name__], args, binary, jf)
+            if only == {"tls"}:
+                return 1 if tls_problems else 0
         progress(f"starting a 3+3 cluster and slotgate ({binary}); load average {meta['loadavg']}")
         scaling_res, rss, unix_res = None, None, None
         ctx = None

@@ -54,6 +54,38 @@ struct BackendAuth {
 // has no replica at all).
 inline constexpr const char* kReadFromChoices[] = {"master", "prefer-replica", "replica"};
 
+// TLS offered to clients on `tls.listen`, beside or instead of the plain `listen`.
+struct ClientTls {
+  bool enabled = false;  // tls.listen is set
+  Address listen;
+  std::string cert_file;  // the server certificate chain (PEM)
+  std::string key_file;   // its private key (PEM)
+  std::string ca_file;    // CAs client certificates must come from (verify_clients)
+  std::string ca_dir;
+  bool verify_clients = false;  // mutual TLS: refuse clients without a valid certificate
+  std::string min_version = "1.2";
+  std::string ciphers;       // TLS 1.2, OpenSSL syntax; empty: OpenSSL's default
+  std::string ciphersuites;  // TLS 1.3, OpenSSL syntax; empty: OpenSSL's default
+};
+
+// TLS to the cluster nodes (every node connection, discovery and the bus observer).
+struct BackendTls {
+  bool enabled = false;
+  std::string ca_file;  // empty with ca_dir empty: the system's trust store
+  std::string ca_dir;
+  std::string cert_file;  // client certificate, for nodes with tls-auth-clients yes
+  std::string key_file;
+  std::string server_name;      // checked against each node's certificate; empty: the address dialed
+  std::string verify = "full";  // full (chain and name), ca (chain only), none
+  std::string min_version = "1.2";
+  std::string ciphers;
+  std::string ciphersuites;
+};
+
+inline constexpr const char* kTlsVersions[] = {"1.2", "1.3"};
+inline constexpr const char* kTlsVerifyChoices[] = {"full", "ca", "none"};
+inline constexpr const char* kGossipTlsChoices[] = {"auto", "on", "off"};
+
 struct Slowlog {
   uint64_t slower_than_us = 10000;  // commands at least this slow are logged (Redis's default)
   size_t max_len = 128;             // entries kept, oldest dropped first
@@ -73,8 +105,10 @@ struct Config {
   unsigned refresh_interval_ms = 10000;  // periodic topology refresh, the safety net
   bool gossip = true;                    // watch the cluster bus (PING/PONG) for changes
   unsigned gossip_interval_ms = 500;     // between two PINGs to one node's bus port
-  unsigned failover_wait_ms = 10000;     // how long requests for a failed primary's slots wait
-  unsigned client_idle_s = 0;            // close clients idle this long; 0 = never (Redis's timeout)
+  // TLS to the bus ports: auto (when backend.tls is enabled, as with tls-cluster yes), on, off.
+  std::string gossip_tls = "auto";
+  unsigned failover_wait_ms = 10000;  // how long requests for a failed primary's slots wait
+  unsigned client_idle_s = 0;         // close clients idle this long; 0 = never (Redis's timeout)
   // Without auth configured, accept clients from loopback only and refuse a non-loopback listen
   // address (Redis's protected-mode).
   bool protected_mode = true;
@@ -91,6 +125,8 @@ struct Config {
   // Links per primary per worker kept connected (handshake sent) for a client's exclusive use: a
   // blocking command, a transaction, SCRIPT KILL reach the node without waiting for a connect.
   unsigned spare_links = 1;
+  BackendTls backend_tls;
+  ClientTls tls;
   size_t script_cache = 1000;  // scripts remembered for NOSCRIPT retries (LRU)
 };
 

@@ -33,6 +33,36 @@ constexpr NumberField slowlogField() {
 
 constexpr const char* kLogFormats[] = {"text", "json"};
 
+template <auto kMember>
+constexpr TextField clientTlsText() {
+  return {[](Config& c) { return &(c.tls.*kMember); }};
+}
+template <auto kMember>
+constexpr TextField backendTlsText() {
+  return {[](Config& c) { return &(c.backend_tls.*kMember); }};
+}
+template <auto kMember>
+constexpr NumberField clientTlsField() {
+  return {[](const Config& c) -> uint64_t { return c.tls.*kMember; },
+          [](Config& c, uint64_t v) { c.tls.*kMember = v != 0; }};
+}
+constexpr NumberField backendTlsEnabled() {
+  return {[](const Config& c) -> uint64_t { return c.backend_tls.enabled; },
+          [](Config& c, uint64_t v) { c.backend_tls.enabled = v != 0; }};
+}
+template <auto kMember>
+constexpr ChoiceField configChoice(const char* const* choices, size_t count) {
+  return {[](Config& c) { return &(c.*kMember); }, choices, count};
+}
+template <auto kMember>
+constexpr ChoiceField clientTlsChoice(const char* const* choices, size_t count) {
+  return {[](Config& c) { return &(c.tls.*kMember); }, choices, count};
+}
+template <auto kMember>
+constexpr ChoiceField backendTlsChoice(const char* const* choices, size_t count) {
+  return {[](Config& c) { return &(c.backend_tls.*kMember); }, choices, count};
+}
+
 constexpr TextField unixSocket() {
   return {[](Config& c) { return &c.unix_socket; }};
 }
@@ -67,12 +97,20 @@ constexpr std::array kKeyTable{
             {},
             {},
             kLive,
-            {&Config::read_from, kReadFromChoices, std::size(kReadFromChoices)}},
+            configChoice<&Config::read_from>(kReadFromChoices, std::size(kReadFromChoices))},
     KeySpec{"timeouts.client_idle_s", Kind::kInteger, 0, 31536000, configField<&Config::client_idle_s>()},
     KeySpec{"topology.refresh_interval_ms", Kind::kInteger, 100, 86400000,
             configField<&Config::refresh_interval_ms>()},
     KeySpec{"topology.gossip", Kind::kBool, 0, 1, configField<&Config::gossip>()},
     KeySpec{"topology.gossip_interval_ms", Kind::kInteger, 10, 60000, configField<&Config::gossip_interval_ms>()},
+    KeySpec{"topology.gossip_tls",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kRestart,
+            configChoice<&Config::gossip_tls>(kGossipTlsChoices, std::size(kGossipTlsChoices))},
     KeySpec{"topology.failover_wait_ms",
             Kind::kInteger,
             0,
@@ -88,7 +126,7 @@ constexpr std::array kKeyTable{
             {},
             {},
             kLive,
-            {&Config::log_format, kLogFormats, std::size(kLogFormats)}},
+            configChoice<&Config::log_format>(kLogFormats, std::size(kLogFormats))},
     KeySpec{"admin.listen", Kind::kAdminAddress},
     KeySpec{"slowlog.slower_than_us",
             Kind::kInteger,
@@ -130,6 +168,49 @@ constexpr std::array kKeyTable{
     KeySpec{"limits.maxmemory", Kind::kSize, 0, 1024 * kGiB, limitsField<&Limits::maxmemory>()},
     KeySpec{"unix_socket", Kind::kString, 0, 0, {}, unixSocket()},
     KeySpec{"unix_socket_perm", Kind::kFileMode, 0, 0777, configField<&Config::unix_socket_perm>()},
+    // Client-facing TLS. Certificates and keys are read again on every reload.
+    KeySpec{"tls.listen", Kind::kTlsListen},
+    KeySpec{"tls.cert_file", Kind::kFile, 0, 0, {}, clientTlsText<&ClientTls::cert_file>(), kLive},
+    KeySpec{"tls.key_file", Kind::kFile, 0, 0, {}, clientTlsText<&ClientTls::key_file>(), kLive},
+    KeySpec{"tls.ca_file", Kind::kFile, 0, 0, {}, clientTlsText<&ClientTls::ca_file>(), kLive},
+    KeySpec{"tls.ca_dir", Kind::kDirectory, 0, 0, {}, clientTlsText<&ClientTls::ca_dir>(), kLive},
+    KeySpec{"tls.verify_clients", Kind::kBool, 0, 1, clientTlsField<&ClientTls::verify_clients>(), {}, kLive},
+    KeySpec{"tls.min_version",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kLive,
+            clientTlsChoice<&ClientTls::min_version>(kTlsVersions, std::size(kTlsVersions))},
+    KeySpec{"tls.ciphers", Kind::kString, 0, 0, {}, clientTlsText<&ClientTls::ciphers>(), kLive},
+    KeySpec{"tls.ciphersuites", Kind::kString, 0, 0, {}, clientTlsText<&ClientTls::ciphersuites>(), kLive},
+    // TLS to the nodes. Switching it on or off needs a restart; the rest applies to new connections.
+    KeySpec{"backend.tls.enabled", Kind::kBool, 0, 1, backendTlsEnabled()},
+    KeySpec{"backend.tls.ca_file", Kind::kFile, 0, 0, {}, backendTlsText<&BackendTls::ca_file>(), kLive},
+    KeySpec{"backend.tls.ca_dir", Kind::kDirectory, 0, 0, {}, backendTlsText<&BackendTls::ca_dir>(), kLive},
+    KeySpec{"backend.tls.cert_file", Kind::kFile, 0, 0, {}, backendTlsText<&BackendTls::cert_file>(), kLive},
+    KeySpec{"backend.tls.key_file", Kind::kFile, 0, 0, {}, backendTlsText<&BackendTls::key_file>(), kLive},
+    KeySpec{"backend.tls.server_name", Kind::kString, 0, 0, {}, backendTlsText<&BackendTls::server_name>(), kLive},
+    KeySpec{"backend.tls.verify",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kLive,
+            backendTlsChoice<&BackendTls::verify>(kTlsVerifyChoices, std::size(kTlsVerifyChoices))},
+    KeySpec{"backend.tls.min_version",
+            Kind::kChoice,
+            0,
+            0,
+            {},
+            {},
+            kLive,
+            backendTlsChoice<&BackendTls::min_version>(kTlsVersions, std::size(kTlsVersions))},
+    KeySpec{"backend.tls.ciphers", Kind::kString, 0, 0, {}, backendTlsText<&BackendTls::ciphers>(), kLive},
+    KeySpec{
+        "backend.tls.ciphersuites", Kind::kString, 0, 0, {}, backendTlsText<&BackendTls::ciphersuites>(), kLive},
 };
 
 }  // namespace
@@ -200,6 +281,12 @@ std::string expectation(const KeySpec& spec) {
     case Kind::kString:
     case Kind::kSecret:
       return "a string";
+    case Kind::kFile:
+      return "the path of a readable file";
+    case Kind::kDirectory:
+      return "the path of a readable directory";
+    case Kind::kTlsListen:
+      return "host:port with a port from 1 to 65535, or off";
     case Kind::kUsers:
       return "a list of users, each a map with name, password or password_sha256, permissions "
              "(read-only, read-write or admin) and key_prefixes";

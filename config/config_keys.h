@@ -27,7 +27,10 @@ enum class Kind {
   kUsers,
   kChoice,
   kAdminAddress,
-  kFileMode  // octal permission bits, e.g. "0660"
+  kFileMode,   // octal permission bits, e.g. "0660"
+  kFile,       // a path to a readable file (checked when loaded)
+  kDirectory,  // a path to a readable directory (checked when loaded)
+  kTlsListen   // tls.listen: host:port, or off
 };
 
 // Reads and writes one numeric field of Config; plain function pointers keep the table constexpr.
@@ -43,7 +46,7 @@ struct TextField {
 
 // A setting that takes one of a few words (kChoice).
 struct ChoiceField {
-  std::string Config::*member = nullptr;
+  std::string* (*ref)(Config&) = nullptr;
   const char* const* choices = nullptr;
   size_t count = 0;
 };

@@ -83,6 +83,41 @@ LoadResult setSetting(const Config& config, std::string_view key, std::string_vi
   return result;
 }
 
+namespace {
+
+// The TLS settings that only make sense together.
+template <typename Report>
+void validateTls(const Config& config, Report& report) {
+  const ClientTls& tls = config.tls;
+  if (tls.enabled) {
+    if (tls.cert_file.empty()) report("tls.cert_file", "required when tls.listen is set");
+    if (tls.key_file.empty()) report("tls.key_file", "required when tls.listen is set");
+    if (tls.verify_clients && tls.ca_file.empty() && tls.ca_dir.empty()) {
+      report("tls.ca_file", "required when tls.verify_clients is true (the CA client certificates come from)");
+    }
+    for (size_t i = 0; i < config.seeds.size(); ++i) {
+      if (config.seeds[i] == tls.listen) {
+        report("seeds[" + std::to_string(i) + "]",
+               "is the proxy's own tls.listen address; seeds must be cluster nodes");
+      }
+    }
+    if (config.protected_mode && !authConfigured(config) && validAddress(tls.listen) &&
+        !isLoopbackHost(tls.listen.host)) {
+      report("protected_mode", "tls.listen address " + quote(formatAddress(tls.listen)) +
+                                   " is not loopback and no users are configured: set protected_mode: false to "
+                                   "serve other hosts without authentication");
+    }
+  }
+  const BackendTls& backend = config.backend_tls;
+  if (!backend.cert_file.empty() && backend.key_file.empty()) {
+    report("backend.tls.key_file", "required when backend.tls.cert_file is set");
+  } else if (backend.cert_file.empty() && !backend.key_file.empty()) {
+    report("backend.tls.cert_file", "required when backend.tls.key_file is set");
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> validate(const Config& config) {
   std::vector<std::string> problems;
   auto report = [&](std::string_view path, const std::string& what) {
@@ -107,8 +142,8 @@ std::vector<std::string> validate(const Config& config) {
       }
       case Kind::kAddress:
         if (!config.listen_enabled) {
-          if (config.unix_socket.empty())
-            report(spec.path, "is off and no unix_socket is set: nothing would serve clients");
+          if (config.unix_socket.empty() && !config.tls.enabled)
+            report(spec.path, "is off and neither unix_socket nor tls.listen is set: nothing would serve clients");
         } else if (!validAddress(config.listen)) {
           report(spec.path, "expected " + expectation(spec) + ", got " + quote(formatAddress(config.listen)));
         }
@@ -134,9 +169,20 @@ std::vector<std::string> validate(const Config& config) {
       case Kind::kString:
       case Kind::kSecret:
       case Kind::kUsers:
+      case Kind::kFile:  // checked when loaded, where the line is known
+      case Kind::kDirectory:
+        break;
+      case Kind::kTlsListen:
+        if (config.tls.enabled && !validAddress(config.tls.listen)) {
+          report(spec.path, "expected " + expectation(spec) + ", got " + quote(formatAddress(config.tls.listen)));
+        } else if (config.tls.enabled && config.listen_enabled && config.tls.listen == config.listen) {
+          report(spec.path, "is the plain listen address too; give TLS its own port");
+        } else if (config.tls.enabled && config.admin_enabled && config.tls.listen == config.admin_listen) {
+          report(spec.path, "is the admin.listen address too; give TLS its own port");
+        }
         break;
       case Kind::kChoice: {
-        const std::string& value = config.*spec.choice.member;
+        const std::string& value = *spec.choice.ref(const_cast<Config&>(config));
         bool found = false;
         for (size_t i = 0; i < spec.choice.count; ++i) found |= value == spec.choice.choices[i];
         if (!found) report(spec.path, "expected " + expectation(spec) + ", got " + quote(value));
@@ -160,6 +206,7 @@ std::vector<std::string> validate(const Config& config) {
                                                    ", more than the hard limit limits.client_output_buffer (" +
                                                    formatSize(config.limits.client_output_buffer) + ")");
   }
+  validateTls(config, report);
   if (!config.unix_socket.empty()) {
     for (const std::string& problem : detail::unixSocketPathProblems(config.unix_socket)) {
       report("unix_socket", problem);

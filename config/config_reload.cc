@@ -42,7 +42,12 @@ std::vector<std::pair<std::string, std::string>> settings(const Config& config) 
         value = config.log_level;
         break;
       case Kind::kString:
+      case Kind::kFile:
+      case Kind::kDirectory:
         value = *spec.text.ref(const_cast<Config&>(config));
+        break;
+      case Kind::kTlsListen:
+        value = config.tls.enabled ? formatAddress(config.tls.listen) : "off";
         break;
       case Kind::kSecret:  // never shown
         value = spec.text.ref(const_cast<Config&>(config))->empty() ? "" : "(set)";
@@ -51,7 +56,7 @@ std::vector<std::pair<std::string, std::string>> settings(const Config& config) 
         for (const User& user : config.users) value += (value.empty() ? "" : ",") + user.name;
         break;
       case Kind::kChoice:
-        value = config.*spec.choice.member;
+        value = *spec.choice.ref(const_cast<Config&>(config));
         break;
       case Kind::kAdminAddress:
         value = config.admin_enabled ? formatAddress(config.admin_listen) : "off";
@@ -99,14 +104,20 @@ Config liveOnly(const Config& next, const Config& running) {
         out.log_level = running.log_level;
         break;
       case Kind::kChoice:
-        out.*spec.choice.member = running.*spec.choice.member;
+        *spec.choice.ref(out) = *spec.choice.ref(const_cast<Config&>(running));
         break;
       case Kind::kAdminAddress:
         out.admin_enabled = running.admin_enabled;
         out.admin_listen = running.admin_listen;
         break;
+      case Kind::kTlsListen:
+        out.tls.enabled = running.tls.enabled;
+        out.tls.listen = running.tls.listen;
+        break;
       case Kind::kString:
       case Kind::kSecret:
+      case Kind::kFile:
+      case Kind::kDirectory:
         *spec.text.ref(out) = *spec.text.ref(const_cast<Config&>(running));
         break;
       case Kind::kUsers:

@@ -2,11 +2,15 @@
 #include "config/config_text.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <system_error>
 #include <vector>
 
@@ -50,6 +54,22 @@ std::optional<uint64_t> parseUnsigned(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+std::string fileProblem(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) return "cannot read " + path + ": is a directory";
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return "cannot read " + path + ": " + std::strerror(errno);
+  std::fclose(file);
+  return {};
+}
+
+std::string directoryProblem(const std::string& path) {
+  DIR* dir = opendir(path.c_str());
+  if (!dir) return "cannot read the directory " + path + ": " + std::strerror(errno);
+  closedir(dir);
+  return {};
 }
 
 std::optional<unsigned> parseFileMode(std::string_view text) {

@@ -52,6 +52,11 @@ std::string formatFileMode(unsigned mode);
 // What is wrong with a unix socket path (empty: nothing): the kernel takes at most 107 bytes.
 std::vector<std::string> unixSocketPathProblems(const std::string& path);
 
+// Why `path` cannot be read as a file (or a directory): "cannot read /x: No such file or
+// directory". Empty when it can.
+std::string fileProblem(const std::string& path);
+std::string directoryProblem(const std::string& path);
+
 // Optimal string alignment distance: edits, counting a swap of neighbours as one typo.
 size_t editDistance(std::string_view a, std::string_view b);
 

@@ -204,11 +204,34 @@ void YamlLoader::loadValue(const KeySpec& spec, const YAML::Node& key, const YAM
       return;
     case Kind::kUsers:
       return loadUsers(spec, key, value);
+    case Kind::kFile:
+    case Kind::kDirectory: {
+      if (!value.IsScalar() && !value.IsNull()) return expected(spec, key, value);
+      std::string path = value.IsScalar() ? value.Scalar() : "";
+      if (!path.empty()) {
+        std::string problem = spec.kind == Kind::kFile ? fileProblem(path) : directoryProblem(path);
+        if (!problem.empty()) return fail(key.Mark(), spec.path, problem);
+      }
+      *spec.text.ref(config) = std::move(path);
+      return;
+    }
+    case Kind::kTlsListen: {
+      if (value.IsNull() || (value.IsScalar() && common::toLower(value.Scalar()) == "off")) {
+        config.tls.enabled = false;
+        return;
+      }
+      std::optional<Address> address;
+      if (value.IsScalar()) address = parseAddress(value.Scalar());
+      if (!address) return expected(spec, key, value);
+      config.tls.enabled = true;
+      config.tls.listen = std::move(*address);
+      return;
+    }
     case Kind::kChoice: {
       std::string word = value.IsScalar() ? common::toLower(value.Scalar()) : "";
       for (size_t i = 0; i < spec.choice.count; ++i) {
         if (word == spec.choice.choices[i]) {
-          config.*spec.choice.member = std::move(word);
+          *spec.choice.ref(config) = std::move(word);
           return;
         }
       }

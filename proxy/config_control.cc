@@ -24,8 +24,13 @@ std::string ok() {
 
 }  // namespace
 
-ConfigControl::ConfigControl(ConfigPtr initial, ConfigSource source, request::Slowlog* slowlog)
-    : current_(std::move(initial)), source_(std::move(source)), slowlog_(slowlog) {}
+ConfigControl::ConfigControl(ConfigPtr initial, TlsContextsPtr tls, ConfigSource source, request::Slowlog* slowlog)
+    : current_(std::move(initial)), tls_(std::move(tls)), source_(std::move(source)), slowlog_(slowlog) {}
+
+TlsContextsPtr ConfigControl::tls() const {
+  std::lock_guard lock(mutex_);
+  return tls_;
+}
 
 ConfigPtr ConfigControl::current() const {
   std::lock_guard lock(mutex_);
@@ -95,11 +100,16 @@ std::string ConfigControl::apply(config::Config next, const std::string& origin)
   auto log = common::logger("proxy");
   std::vector<std::string> restart = config::restartRequired(*current_, next);
   auto snapshot = std::make_shared<const config::Config>(config::liveOnly(next, *current_));
+  // Certificates and keys are read again whatever changed: rotating the files is the point.
+  std::vector<std::string> tls_problems;
+  TlsContextsPtr tls = buildTlsContexts(*snapshot, &tls_problems);
+  if (!tls) return refuse(origin, tls_problems);
   std::vector<std::string> changed = config::changedSettings(*current_, *snapshot);
   ++reloads_;
   applyProcessWide(*snapshot, slowlog_);
   current_ = snapshot;
-  if (publish_) publish_(snapshot);
+  tls_ = tls;
+  if (publish_) publish_(snapshot, tls);
   log->info("settings from {} applied: {}", origin, changed.empty() ? "nothing changed" : join(changed, ", "));
   if (!restart.empty()) {
     log->warn("settings from {} that need a restart were not applied: {}", origin, join(restart, ", "));

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "proxy/request/slotgate_command.h"
 #include "proxy/request/slowlog.h"
+#include "proxy/tls_contexts.h"
 
 namespace slotgate {
 
@@ -26,9 +27,10 @@ struct ConfigSource {
 
 class ConfigControl : public request::ControlPort {
  public:
-  using PublishFn = std::function<void(ConfigPtr)>;
+  // A new snapshot and the TLS contexts built from it (certificates read again on every reload).
+  using PublishFn = std::function<void(ConfigPtr, TlsContextsPtr)>;
 
-  ConfigControl(ConfigPtr initial, ConfigSource source, request::Slowlog* slowlog);
+  ConfigControl(ConfigPtr initial, TlsContextsPtr tls, ConfigSource source, request::Slowlog* slowlog);
   // Where new snapshots go (the workers); set before any reload.
   void setPublish(PublishFn publish) { publish_ = std::move(publish); }
 
@@ -37,6 +39,7 @@ class ConfigControl : public request::ControlPort {
   std::string configSet(std::string_view key, std::string_view value) override;
 
   ConfigPtr current() const override;
+  TlsContextsPtr tls() const;
   uint64_t reloads() const;
   uint64_t failures() const;
 
@@ -49,6 +52,7 @@ class ConfigControl : public request::ControlPort {
 
   mutable std::mutex mutex_;
   ConfigPtr current_;
+  TlsContextsPtr tls_;
   ConfigSource source_;
   request::Slowlog* slowlog_;
   PublishFn publish_;

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
       auto problems = config::validate(result.config);
       result.errors.insert(result.errors.end(), problems.begin(), problems.end());
     }
+    if (result.ok()) buildTlsContexts(result.config, &result.errors);
     if (!result.ok()) {
       printProblems(result.errors);
       return kExitBadConfig;
@@ -130,6 +131,9 @@ int main(int argc, char** argv) {
     auto problems = config::validate(cfg);
     result.errors.insert(result.errors.end(), problems.begin(), problems.end());
   }
+  // Certificates and keys that do not load (or do not match) are bad settings too.
+  TlsContextsPtr tls;
+  if (result.errors.empty()) tls = buildTlsContexts(cfg, &result.errors);
   if (!result.errors.empty()) {
     printProblems(result.errors);
     return kExitBadConfig;
@@ -157,5 +161,5 @@ int main(int argc, char** argv) {
     }
   }
   ConfigSource source{config_file, [overrides](config::Config& c) { overrides(c, nullptr); }};
-  return runServer(cfg, std::move(source));
+  return runServer(cfg, std::move(tls), std::move(source));
 }

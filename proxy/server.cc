@@ -31,7 +31,7 @@ constexpr uint64_t kCollectTimeoutMs = 2000;
 // the admin listener and the signals. Members are declared in start order and destroyed in reverse.
 class Server {
  public:
-  Server(const config::Config& initial, ConfigSource source);
+  Server(const config::Config& initial, TlsContextsPtr tls, ConfigSource source);
 
   // Runs until stopped; the process exit code.
   int run();
@@ -75,10 +75,10 @@ class Server {
   bool stopped_ = false;
 };
 
-Server::Server(const config::Config& initial, ConfigSource source)
+Server::Server(const config::Config& initial, TlsContextsPtr tls, ConfigSource source)
     : initial_(initial),
       threads_(initial.threads ? initial.threads : std::max(1u, std::thread::hardware_concurrency())),
-      config_(std::make_shared<const config::Config>(initial), std::move(source), &slowlog_),
+      config_(std::make_shared<const config::Config>(initial), std::move(tls), std::move(source), &slowlog_),
       budget_(initial.limits.max_clients, initial.limits.maxmemory), info_(initial, threads_),
       scripts_(initial.script_cache) {
   ConfigControl::applyProcessWide(initial, &slowlog_);
@@ -90,7 +90,7 @@ bool Server::openListeners() {
   info_.setBudget(&budget_);
   ConfigPtr config = config_.current();
   for (unsigned i = 0; i < threads_; ++i) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), config, shared));
+    workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), config, config_.tls(), shared));
     Worker& worker = *workers_.back();
     info_.addWorker(worker.sessionStats(), worker.requestStats());
     collector_.addSource(
@@ -101,8 +101,12 @@ bool Server::openListeners() {
       return false;
     }
   }
-  config_.setPublish([this](ConfigPtr next) {
-    for (auto& worker : workers_) worker->applyConfig(next);
+  config_.setPublish([this](ConfigPtr next, TlsContextsPtr tls) {
+    for (auto& worker : workers_) worker->applyConfig(next, tls);
+    control_.post([this, tls] {
+      if (tracker_) tracker_->setTls(tls ? tls->backend : nullptr);
+      if (observer_) observer_->setTls(tls ? tls->backend : nullptr);
+    });
   });
   return true;
 }
@@ -115,7 +119,8 @@ void Server::requestRefresh(cluster::RefreshCause cause, const std::string& reas
 
 void Server::startDiscovery() {
   tracker_ = std::make_unique<discovery::TopologyTracker>(
-      control_, initial_, [this](cluster::TopologyPtr topology) { onTopology(std::move(topology)); },
+      control_, initial_, config_.tls() ? config_.tls()->backend : nullptr,
+      [this](cluster::TopologyPtr topology) { onTopology(std::move(topology)); },
       [this](command::LearnedCommandsPtr learned) {
         for (auto& worker : workers_) worker->publishCommands(learned);
       });
@@ -140,6 +145,11 @@ bool Server::openAdmin() {
   view.reloads = [this] { return config_.reloads(); };
   view.reload_failures = [this] { return config_.failures(); };
   view.slowlog = &slowlog_;
+  view.gossip = [this] {
+    if (!initial_.gossip) return std::string("off: topology.gossip is false");
+    return observer_ ? observer_->status() : std::string("starting");
+  };
+  view.discovery_error = [this] { return tracker_->current() ? std::string() : tracker_->lastFailure(); };
   endpoints_ = std::make_unique<admin::AdminEndpoints>(collector_, info_, std::move(view));
   admin_server_ = std::make_unique<admin::AdminServer>(control_, endpoints_->handlers());
   if (!initial_.admin_enabled) return true;
@@ -164,6 +174,20 @@ void Server::logStarted() const {
              initial_.admin_enabled
                  ? "http://" + initial_.admin_listen.host + ":" + std::to_string(initial_.admin_listen.port)
                  : std::string("off"));
+  if (initial_.tls.enabled) {
+    log_->info("serving TLS on {}:{}{}", initial_.tls.listen.host, initial_.tls.listen.port,
+               initial_.tls.verify_clients ? " (client certificates required)" : "");
+  }
+  if (initial_.backend_tls.enabled) {
+    log_->info(
+        "speaking TLS to the nodes (verify: {}{})", initial_.backend_tls.verify,
+        initial_.backend_tls.server_name.empty() ? "" : ", server name " + initial_.backend_tls.server_name);
+    if (initial_.backend_tls.verify == "none") {
+      log_->warn(
+          "backend.tls.verify is none: the nodes' certificates are not checked (anyone on the path can "
+          "pose as a node)");
+    }
+  }
   if (!config::authConfigured(initial_)) {
     if (initial_.protected_mode) {
       log_->info("protected mode: no users are configured, so only loopback clients are served");
@@ -247,7 +271,10 @@ int Server::run() {
   watchSignals();
 
   for (auto& worker : workers_) worker->start();
-  if (initial_.gossip) observer_ = std::make_unique<discovery::BusObserver>(control_, initial_, *tracker_);
+  if (initial_.gossip) {
+    observer_ = std::make_unique<discovery::BusObserver>(control_, initial_, *tracker_);
+    observer_->setTls(config_.tls() ? config_.tls()->backend : nullptr);
+  }
   control_.post([this] {
     if (observer_) observer_->start();
     tracker_->start();
@@ -260,8 +287,8 @@ int Server::run() {
 
 }  // namespace
 
-int runServer(const config::Config& initial, ConfigSource source) {
-  Server server(initial, std::move(source));
+int runServer(const config::Config& initial, TlsContextsPtr tls, ConfigSource source) {
+  Server server(initial, std::move(tls), std::move(source));
   return server.run();
 }
 

@@ -11,6 +11,7 @@
 namespace slotgate {
 
 // Runs until SIGINT/SIGTERM; returns the process exit code.
-int runServer(const config::Config& config, ConfigSource source = {});
+// `tls`: the contexts built from `config` (buildTlsContexts); null when TLS is off.
+int runServer(const config::Config& config, TlsContextsPtr tls = nullptr, ConfigSource source = {});
 
 }  // namespace slotgate

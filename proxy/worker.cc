@@ -26,25 +26,25 @@ request::DispatchOptions dispatchOptions(const config::Config& c) {
 
 }  // namespace
 
-Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
-    : index_(index), config_(std::move(config)), shared_(std::move(shared)), budget_(shared_.budget) {
+Worker::Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared shared)
+    : index_(index), config_(std::move(config)), tls_(std::move(tls)), shared_(std::move(shared)),
+      budget_(shared_.budget) {
+  // The address slotgate presents as its own (CLUSTER SLOTS, CLIENT LIST's laddr): the plain
+  // port, or the TLS port when it serves TLS alone.
+  const config::Address& served = !config_->listen_enabled && config_->tls.enabled ? config_->tls.listen
+                                                                                   : config_->listen;
   for (int i = 0; i < 2; ++i) {
     Stack& stack = stacks_[i];
     int proto = i == 0 ? 2 : 3;
-    stack.pool = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(*config_, proto));
+    stack.pool = std::make_unique<backend::BackendPool>(
+        loop_, backend::backendOptions(*config_, proto, tls_ ? tls_->backend : nullptr));
     stack.dispatcher = std::make_unique<request::Dispatcher>(loop_, *stack.pool, dispatchOptions(*config_),
                                                              shared_.request_refresh, request_stats_);
     stack.dispatcher->setScripts(shared_.scripts);
     stack.dispatcher->setBackendLatency(&backend_latency_);
-    request::LocalContext local{config_->listen.host,
-                                config_->listen.port,
-                                request::proxyNodeId(config_->listen.host, config_->listen.port),
-                                0,
-                                config_.get(),
-                                nullptr,
-                                proto,
-                                shared_.control,
-                                shared_.slowlog};
+    request::LocalContext local{served.host, served.port,     request::proxyNodeId(served.host, served.port),
+                                0,           config_.get(),   nullptr,
+                                proto,       shared_.control, shared_.slowlog};
     stack.executor = std::make_unique<request::Executor>(*stack.dispatcher, std::move(local), shared_.info);
     session_context_.executors[i] = stack.executor.get();
     session_context_.dispatchers[i] = stack.dispatcher.get();
@@ -53,7 +53,7 @@ Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
   sweep_ = std::make_unique<common::uv::Timer>(loop_);
   session_context_.loop = &loop_;
   session_context_.clients = shared_.clients;
-  session_context_.laddr = config_->listen.host + ":" + std::to_string(config_->listen.port);
+  session_context_.laddr = served.host + ":" + std::to_string(served.port);
   session_context_.stats = &session_stats_;
   session_context_.budget = budget_;
   session_context_.command_stats = &command_stats_;
@@ -65,7 +65,7 @@ Worker::Worker(int index, ConfigPtr config, WorkerShared shared)
     budget_->release();
     ++closed_since_trim_;
   };
-  applyOnLoop(config_);  // not running yet: safe from this thread
+  applyOnLoop(config_, tls_);  // not running yet: safe from this thread
 }
 
 Worker::~Worker() {
@@ -79,13 +79,22 @@ Worker::~Worker() {
 }
 
 bool Worker::listen(std::string* error) {
-  auto on_accept = [this](common::uv::TcpConnection* conn) { onAccept(conn); };
+  auto on_accept = [this](common::uv::TcpConnection* conn) { onAccept(conn, false); };
   if (config_->listen_enabled &&
       listener_->listen(config_->listen.host, config_->listen.port, kListenBacklog, on_accept, error) != 0) {
     if (error->find(config_->listen.host) == std::string::npos) {
       *error = config_->listen.host + ":" + std::to_string(config_->listen.port) + ": " + *error;
     }
     return false;
+  }
+  if (config_->tls.enabled) {
+    const config::Address& at = config_->tls.listen;
+    tls_listener_ = std::make_unique<common::uv::TcpListener>(loop_);
+    auto on_tls = [this](common::uv::TcpConnection* conn) { onAccept(conn, true); };
+    if (tls_listener_->listen(at.host, at.port, kListenBacklog, on_tls, error) != 0) {
+      *error = "tls.listen " + at.host + ":" + std::to_string(at.port) + ": " + *error;
+      return false;
+    }
   }
   if (config_->unix_socket.empty()) return true;
   common::uv::UnixSocketFile* socket = shared_.unix_socket;
@@ -215,17 +224,18 @@ void Worker::sweepSessions(uint64_t now_ms, bool check_nodes) {
   reported_buffered_ = buffered;
 }
 
-void Worker::applyConfig(ConfigPtr config) {
-  loop_.post([this, config = std::move(config)] { applyOnLoop(config); });
+void Worker::applyConfig(ConfigPtr config, TlsContextsPtr tls) {
+  loop_.post([this, config = std::move(config), tls = std::move(tls)] { applyOnLoop(config, tls); });
 }
 
 // Every live setting a worker holds, from one snapshot. A new live setting is one line here (and
 // kLive on its row in config/config_keys.cc); process-wide ones (log, slowlog) are set by the server.
-void Worker::applyOnLoop(ConfigPtr config) {
+void Worker::applyOnLoop(ConfigPtr config, TlsContextsPtr tls) {
   config_ = std::move(config);
+  tls_ = std::move(tls);
   const config::Config& c = *config_;
   for (int i = 0; i < 2; ++i) {
-    backend::BackendOptions options = backend::backendOptions(c, i == 0 ? 2 : 3);
+    backend::BackendOptions options = backend::backendOptions(c, i == 0 ? 2 : 3, tls_ ? tls_->backend : nullptr);
     stacks_[i].pool->setOptions(options);
     stacks_[i].dispatcher->setOptions(dispatchOptions(c));
     stacks_[i].executor->setConfig(config_.get());
@@ -263,6 +273,7 @@ void Worker::collectMetrics(std::function<void(admin::WorkerMetrics)> done) {
         n.connect_failures += conn.connectFailures();
         n.in_flight += conn.inFlight();
         n.down += conn.down() ? 1 : 0;
+        if (conn.down() && n.last_error.empty()) n.last_error = conn.lastError();
       });
       m.backend_bytes_in += stack.pool->io().bytes_in;
       m.backend_bytes_out += stack.pool->io().bytes_out;
@@ -274,10 +285,19 @@ void Worker::collectMetrics(std::function<void(admin::WorkerMetrics)> done) {
   });
 }
 
-void Worker::onAccept(common::uv::TcpConnection* conn) {
+void Worker::onAccept(common::uv::TcpConnection* conn, bool tls) {
   if (draining_) {
     conn->close();
     return;
+  }
+  if (tls) {
+    // Before any byte moves: even a refusal below is said over TLS.
+    auto filter = tls_ && tls_->clients ? tls_->clients->newFilter() : nullptr;
+    if (!filter) {
+      conn->close();
+      return;
+    }
+    conn->setFilter(std::move(filter));
   }
   if (!admit(conn)) return;
   auto session = std::make_unique<session::Session>(session_context_, conn);
@@ -292,6 +312,7 @@ void Worker::drain(uint64_t deadline_ms, std::function<void(size_t)> done) {
     drain_deadline_ms_ = loop_.nowMs() + deadline_ms;
     drain_done_ = std::move(done);
     listener_->close();
+    if (tls_listener_) tls_listener_->close();
     if (unix_listener_) unix_listener_->close();
     drain_timer_ = std::make_unique<common::uv::Timer>(loop_);
     drain_timer_->start(0, kDrainCheckMs, [this] { drainStep(); });
@@ -333,6 +354,7 @@ void Worker::stop() {
 
 void Worker::shutdownOnLoop() {
   listener_->close();
+  if (tls_listener_) tls_listener_->close();
   unix_listener_.reset();
   sweep_.reset();
   drain_timer_.reset();

@@ -23,6 +23,7 @@
 #include "proxy/request/slotgate_command.h"
 #include "proxy/request/slowlog.h"
 #include "proxy/session/session.h"
+#include "proxy/tls_contexts.h"
 
 namespace slotgate {
 
@@ -43,18 +44,19 @@ struct WorkerShared {
 
 class Worker {
  public:
-  Worker(int index, ConfigPtr config, WorkerShared shared);
+  Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared shared);
   ~Worker();
 
-  // Binds the listening socket and serves the unix socket if configured (before start()); false
-  // with `error` set on failure.
+  // Binds the listening sockets (plain, and TLS when tls.listen is set) and serves the unix socket if configured
+  // (before start()); false with `error` set on failure.
   bool listen(std::string* error);
   void start();
   // Thread-safe.
   void publish(cluster::TopologyPtr topology);
   void publishCommands(command::LearnedCommandsPtr learned);
-  // Thread-safe: a new settings snapshot (reload); what can change live changes now.
-  void applyConfig(ConfigPtr config);
+  // Thread-safe: a new settings snapshot (reload) and the TLS contexts read with it; what can
+  // change live changes now, and new connections use the new certificates.
+  void applyConfig(ConfigPtr config, TlsContextsPtr tls);
   // Thread-safe: fills a WorkerMetrics on this worker's thread and passes it to `done` there.
   void collectMetrics(std::function<void(admin::WorkerMetrics)> done);
   // Thread-safe: stops accepting, lets clients' commands in flight finish, closes each client
@@ -69,16 +71,17 @@ class Worker {
   const request::RequestStats& requestStats() const { return request_stats_; }
 
  private:
-  void onAccept(common::uv::TcpConnection* conn);
+  void onAccept(common::uv::TcpConnection* conn, bool tls);
   bool admit(common::uv::TcpConnection* conn);
   void sweepSessions(uint64_t now_ms, bool check_nodes);
   void shutdownOnLoop();
-  void applyOnLoop(ConfigPtr config);
+  void applyOnLoop(ConfigPtr config, TlsContextsPtr tls);
   void drainStep();
   void learnBackendVersion();
 
   int index_;
   ConfigPtr config_;
+  TlsContextsPtr tls_;
   WorkerShared shared_;
   common::uv::EventLoop loop_;
   request::RequestStats request_stats_;
@@ -96,6 +99,7 @@ class Worker {
   session::CommandStats command_stats_;
   common::uv::IoCounters client_io_;
   std::unique_ptr<common::uv::TcpListener> listener_;
+  std::unique_ptr<common::uv::TcpListener> tls_listener_;  // tls.listen
   std::unique_ptr<common::uv::UnixListener> unix_listener_;
   std::unique_ptr<common::uv::Timer> sweep_;
   session::ClientBudget* budget_;

@@ -19,12 +19,13 @@ import sys
 LAYERS = {
     "common": [],                                    # pure helpers: buffers, crc16, log, stats
     "common/uv": ["common"],                         # the only libuv user
+    "common/tls": ["common"],                        # TLS contexts and the byte filter (OpenSSL)
     "config": ["common"],                            # settings; the only YAML user
     "proxy/resp": ["common"],                        # RESP bytes (pure)
     "proxy/command": ["proxy/resp"],                 # command table, keys, slots (pure)
     "proxy/route": ["proxy/command"],                # plan: where a command goes (pure)
     "proxy/cluster": ["proxy/resp"],                 # the cluster model and its parsers (pure)
-    "proxy/backend": ["proxy/resp", "config", "common/uv"],               # talking to a node
+    "proxy/backend": ["proxy/resp", "config", "common/uv", "common/tls"],  # talking to a node
     "proxy/discovery": ["proxy/cluster", "proxy/command", "proxy/backend"],  # tracker, bus observer
     "proxy/request": ["proxy/route", "proxy/cluster", "proxy/backend"],   # a request's life
     "proxy/state": ["proxy/request"],                # a client's Redis connection state
@@ -38,7 +39,8 @@ CONSUMERS = {
     "fuzz": ["config", "proxy/route", "proxy/cluster"],  # fuzz targets: the pure parsers only
     "test/support": list(LAYERS),                      # fakes and helpers for the unit tests
 }
-# test/unit/X may include what the layer it tests (common, config or proxy/X) may, and test/support.
+# test/unit/X may include what the layer it tests (common, config, tls: common/tls, or proxy/X) may,
+# and test/support.
 UNIT_TESTS = "test/unit"
 
 # Libraries and system headers with a home: the include's prefix and the only places that may use it.
@@ -46,10 +48,10 @@ EXTERNAL = [
     ("uv.h", ["common/uv"]),
     ("sys/socket.h", ["common/uv"]),
     ("netinet/", ["common/uv"]),
-    ("arpa/inet.h", ["common/uv", "config"]),
+    ("arpa/inet.h", ["common/uv", "common/tls", "config"]),
     ("yaml-cpp/", ["config"]),
     ("spdlog/", ["common"]),       # everyone else logs through common/log.h
-    ("openssl/", ["common"]),
+    ("openssl/", ["common", "common/tls", "test/unit/tls"]),  # common: the digests only
     ("CLI/", ["proxy"]),           # the command line: main.cc
     ("catch2/", ["test"]),
 ]
@@ -86,7 +88,7 @@ def owner_of(path):
         return UNIT_TESTS, set()
     if folder.startswith(UNIT_TESTS + "/"):
         tested = folder[len(UNIT_TESTS) + 1:].split("/")[0]
-        layer = tested if tested in ("common", "config") else "proxy/" + tested
+        layer = {"common": "common", "config": "config", "tls": "common/tls"}.get(tested, "proxy/" + tested)
         if layer not in LAYERS:
             return None, f"{folder}/ tests no layer in LAYERS"
         return folder, closure(layer) | {"test/support"}
@@ -107,8 +109,8 @@ def external_home(include, owner, path):
         if include == prefix or (prefix.endswith("/") and include.startswith(prefix)):
             for home in homes:
                 if owner == home or path.startswith(home + "/"):
-                    if home == "proxy" and owner != "proxy":
-                        continue  # "proxy" means proxy/*.cc, not its sub-folders
+                    if home in ("proxy", "common") and owner != home:
+                        continue  # "proxy" means proxy/*.cc, not its sub-folders; same for common
                     return None
             return homes
     return None
@@ -160,8 +162,8 @@ def layer_of_library(name):
     if not m:
         return None
     short = m.group(1)
-    if short == "uv":
-        return "common/uv"
+    if short in ("uv", "tls"):
+        return "common/" + short
     if short in ("common", "config"):
         return short
     return "proxy/" + short if "proxy/" + short in LAYERS else None

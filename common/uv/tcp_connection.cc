@@ -136,8 +136,9 @@ void TcpConnection::connectTo(const sockaddr* addr) {
 void TcpConnection::finishConnect(int status) {
   if (status != 0) return fail(status);
   connecting_ = false;
-  uv_timer_stop(&connect_->timer);
   uv_tcp_nodelay(&tcp_, 1);
+  if (filter_) return startFilter();  // the connect timer runs on through the handshake
+  uv_timer_stop(&connect_->timer);
   if (handler_) handler_->onConnected(0);
   if (!closing_ && !out_.empty()) markDirty();
 }
@@ -145,7 +146,7 @@ void TcpConnection::finishConnect(int status) {
 void TcpConnection::fail(int status) {
   if (closing_) return;
   Handler* handler = handler_;
-  bool was_connecting = connecting_;
+  bool was_connecting = connecting_ || handshaking_;
   close();
   if (!handler) return;
   if (was_connecting) {
@@ -169,8 +170,9 @@ void TcpConnection::stopReading() {
 
 void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<TcpConnection*>(handle->data);
-  // Nothing pending: read into the loop's shared buffer; else keep growing our own.
-  self->reading_scratch_ = self->in_.empty();
+  // Nothing pending: read into the loop's shared buffer; else keep growing our own. A filter
+  // takes all it is given at once: its input always lands in the shared buffer.
+  self->reading_scratch_ = self->in_.empty() || self->filter_;
   Buffer& target = self->reading_scratch_ ? self->loop_.readScratch() : self->in_;
   size_t available = 0;
   char* dst = target.prepare(kReadChunk, &available);
@@ -179,6 +181,7 @@ void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 
 void TcpConnection::onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<TcpConnection*>(stream->data);
+  if (self->filter_) return self->onFilteredRead(nread);
   Buffer& target = self->reading_scratch_ ? self->loop_.readScratch() : self->in_;
   if (nread > 0) {
     target.commit(static_cast<size_t>(nread));
@@ -211,6 +214,7 @@ void TcpConnection::markDirty() {
 void TcpConnection::flushNow() {
   flush_scheduled_ = false;
   if (writing_ || connecting_ || resolving_) return;
+  if (filter_ && !sealOutput()) return;
   if (!out_.empty()) {
     std::string_view data = out_.readable();
     uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
@@ -258,7 +262,8 @@ void TcpConnection::onWriteCb(uv_write_t* req, int status) {
     return self->fail(status);
   }
   if (self->closing_ && !self->close_after_flush_) return;
-  if (!self->out_.empty()) return self->flushNow();
+  // A filter may hold bytes of its own (a handshake reply) that are not in out_.
+  if (!self->out_.empty() || self->filter_) return self->flushNow();
   if (self->close_after_flush_) return self->closeHandles();
   self->notifyDrained();
 }

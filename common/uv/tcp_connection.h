@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "common/buffer.h"
+#include "common/byte_filter.h"
 
 namespace slotgate::common::uv {
 
@@ -54,6 +55,14 @@ class TcpConnection {
                                 Handler* handler);
 
   void setHandler(Handler* handler) { handler_ = handler; }
+  // Runs every byte through `filter` (TLS) from now on; set it before any byte moves (right after
+  // accept() or connect()). An outgoing connection then reports onConnected once the filter's
+  // handshake is done or failed, within the same connect timeout. Null: the plain path.
+  void setFilter(std::unique_ptr<ByteFilter> filter) { filter_ = std::move(filter); }
+  bool filtered() const { return filter_ != nullptr; }
+  // What a failure status means: the filter's reason for kFilterFailed, else the libuv error text.
+  std::string failureText(int status) const;
+  static constexpr int kFilterFailed = UV_EPROTO;
   // Where this connection adds the bytes it reads and writes; may be null.
   void setCounters(IoCounters* counters) { counters_ = counters; }
   void startReading();
@@ -92,6 +101,11 @@ class TcpConnection {
   static void onReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
   static void onHandleClosed(uv_handle_t* handle);
+  // The filtered path (tcp_connection_filter.cc).
+  void startFilter();
+  void onFilteredRead(ssize_t nread);
+  bool sealOutput();
+  void failFilter();
 
   EventLoop& loop_;
   Handler* handler_;
@@ -116,10 +130,12 @@ class TcpConnection {
   Buffer inflight_;  // bytes handed to uv_write, untouched until its callback
   std::string peer_;
   IoCounters* counters_ = nullptr;
+  std::unique_ptr<ByteFilter> filter_;  // null on the plain path
   int open_handles_ = 0;
   bool unix_socket_ = false;
   bool reading_ = false;
   bool connecting_ = false;
+  bool handshaking_ = false;  // outgoing, connected, the filter's handshake not done yet
   bool resolving_ = false;
   bool writing_ = false;
   bool flush_scheduled_ = false;

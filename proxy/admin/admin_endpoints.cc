@@ -35,12 +35,21 @@ AdminHandlers AdminEndpoints::handlers() {
       respond(verdict.ready, std::move(verdict.why));
     });
   };
-  handlers.topology = [this] { return topologyJson(control_.topology().get()); };
+  handlers.topology = [this] {
+    return topologyJson(control_.topology().get(), control_.gossip ? control_.gossip() : std::string(),
+                        control_.discovery_error ? control_.discovery_error() : std::string());
+  };
   return handlers;
 }
 
 Readiness AdminEndpoints::readiness(const WorkerMetrics& merged) const {
-  return judgeReadiness(control_.topology().get(), control_.draining(), &merged);
+  Readiness verdict = judgeReadiness(control_.topology().get(), control_.draining(), &merged);
+  // Before the first map, say why no node answered (a refused certificate, say).
+  if (!verdict.ready && !control_.topology() && control_.discovery_error) {
+    std::string why = control_.discovery_error();
+    if (!why.empty()) verdict.why += ": " + why;
+  }
+  return verdict;
 }
 
 std::string AdminEndpoints::renderMetrics(const WorkerMetrics& merged) const {

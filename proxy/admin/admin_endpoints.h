@@ -25,6 +25,8 @@ struct ControlView {
   std::function<uint64_t()> reloads;
   std::function<uint64_t()> reload_failures;
   const request::Slowlog* slowlog = nullptr;
+  std::function<std::string()> gossip;           // the bus observer's status; may be empty
+  std::function<std::string()> discovery_error;  // why no node answered yet; may be empty
 };
 
 class AdminEndpoints {

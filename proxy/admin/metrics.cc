@@ -108,6 +108,7 @@ void mergeInto(WorkerMetrics& into, const WorkerMetrics& from) {
     t.connect_failures += n.connect_failures;
     t.in_flight += n.in_flight;
     t.down += n.down;
+    if (t.last_error.empty()) t.last_error = n.last_error;
   }
   into.client_bytes_in += from.client_bytes_in;
   into.client_bytes_out += from.client_bytes_out;

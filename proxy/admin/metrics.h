@@ -28,6 +28,7 @@ struct NodeMetrics {
   uint64_t connect_failures = 0;
   uint64_t in_flight = 0;  // commands sent and not answered
   uint64_t down = 0;       // workers whose last connect to the node failed (backing off)
+  std::string last_error;  // why the last connect failed, while down (a refused certificate, ...)
 };
 
 struct WorkerMetrics {

@@ -20,8 +20,12 @@ std::string jsonString(std::string_view text) {
   return out + "\"";
 }
 
-std::string topologyJson(const cluster::Topology* topology) {
-  if (!topology) return "{\"slots_covered\":0,\"nodes\":[]}\n";
+std::string topologyJson(const cluster::Topology* topology, std::string_view gossip,
+                         std::string_view discovery_error) {
+  std::string extra;
+  if (!gossip.empty()) extra += ",\"gossip\":" + jsonString(gossip);
+  if (!discovery_error.empty()) extra += ",\"discovery_error\":" + jsonString(discovery_error);
+  if (!topology) return "{\"slots_covered\":0,\"nodes\":[]" + extra + "}\n";
   std::string out = fmt::format("{{\"slots_covered\":{},\"nodes\":[", topology->coveredSlots());
   const auto& nodes = topology->nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -46,7 +50,7 @@ std::string topologyJson(const cluster::Topology* topology) {
         node.primary_id.empty() ? "null" : jsonString(node.primary_id), node.healthy ? "online" : "failed", count,
         ranges);
   }
-  return out + "]}\n";
+  return out + "]" + extra + "}\n";
 }
 
 }  // namespace slotgate::admin

@@ -72,8 +72,9 @@ void setHandshake(BackendOptions& options, int proto, const std::string& user, c
   }
 }
 
-BackendOptions backendOptions(const config::Config& config, int proto) {
+BackendOptions backendOptions(const config::Config& config, int proto, common::tls::TlsContextPtr tls) {
   BackendOptions options;
+  options.tls = std::move(tls);
   options.connect_timeout_ms = config.connect_timeout_ms;
   options.op_timeout_ms = config.backend_timeout_ms;
   options.spare_links = config.spare_links;
@@ -102,6 +103,7 @@ void BackendConnection::ensureConnection() {
   conn_ = common::uv::TcpConnection::connect(loop_, host_, port_, options_.connect_timeout_ms, this);
   ++generation_;
   if (conn_) conn_->setCounters(io_);
+  if (conn_ && options_.tls) conn_->setFilter(options_.tls->newFilter(host_));
   if (options_.handshake_commands > 0) {
     conn_->write(options_.handshake);
     for (unsigned i = 0; i < options_.handshake_commands; ++i) {
@@ -160,9 +162,9 @@ void BackendConnection::send(WaiterPtr waiter, std::string_view command, bool as
 
 void BackendConnection::onConnected(int status) {
   if (status != 0) {
+    last_error_ = conn_ ? conn_->failureText(status) : common::uv::errorText(status);
     conn_ = nullptr;  // already closing
     connecting_ = false;
-    last_error_ = common::uv::errorText(status);
     uint64_t backoff_ms = common::RetryPolicy::backoffMs(++failed_connects_);
     down_until_ms_ = loop_.nowMs() + backoff_ms;
     // Warn once per outage; the retries that follow are debug detail.
@@ -226,9 +228,10 @@ void BackendConnection::closeWhenIdle() {
 }
 
 void BackendConnection::onClosed(int status) {
+  last_error_ = status == 0 ? "connection closed by the node"
+                            : (conn_ ? conn_->failureText(status) : common::uv::errorText(status));
   conn_ = nullptr;
   connecting_ = false;
-  last_error_ = status == 0 ? "connection closed by the node" : common::uv::errorText(status);
   // A node that dies may still accept a connection or two while its process is torn down:
   // commands written there would be lost too. Refuse sends briefly (they wait and go elsewhere).
   if (status != 0 || !fifo_.empty()) down_until_ms_ = loop_.nowMs() + common::RetryPolicy::kPauseAfterLossMs;

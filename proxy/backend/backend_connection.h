@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/tls/tls_context.h"
 #include "common/uv/tcp_connection.h"
 #include "config/config.h"
 #include "proxy/backend/node_link.h"
@@ -33,12 +34,15 @@ struct BackendOptions {
   unsigned handshake_commands = 0;
   // Spare links kept connected per primary for exclusive use (BackendPool).
   unsigned spare_links = 1;
+  // Set: every connection speaks TLS (backend.tls), checked against the host it dials.
+  common::tls::TlsContextPtr tls;
 };
 
 // The handshake for a protocol version (2 or 3) and the nodes' credentials (both may be empty).
 void setHandshake(BackendOptions& options, int proto, const std::string& user, const std::string& password);
-// Timeouts and credentials from the config, for connections speaking `proto`.
-BackendOptions backendOptions(const config::Config& config, int proto);
+// Timeouts and credentials from the config, for connections speaking `proto`; `tls` when the
+// nodes are reached over TLS.
+BackendOptions backendOptions(const config::Config& config, int proto, common::tls::TlsContextPtr tls = nullptr);
 
 class BackendConnection final : public NodeLink, private common::uv::TcpConnection::Handler {
  public:
@@ -90,6 +94,8 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   // Successful connects since start (more than one means reconnects).
   uint64_t connects() const { return connects_; }
   uint64_t connectFailures() const { return connect_failures_; }
+  // Why the last connect failed or the connection was lost ("" before any).
+  const std::string& lastError() const { return last_error_; }
   size_t inFlight() const override { return fifo_.size(); }
   // A recent connect failed: sends fail at once until the backoff ends.
   bool backingOff() const override;

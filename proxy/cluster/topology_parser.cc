@@ -32,7 +32,7 @@ std::string hostOrFallback(std::string host, const std::string& fallback) {
 }  // namespace
 
 std::optional<Topology> parseClusterShards(const Value& reply, const std::string& answering_host,
-                                           std::string* error) {
+                                           std::string* error, bool tls) {
   if (!reply.isArray()) {
     *error = "CLUSTER SHARDS reply is not an array";
     return std::nullopt;
@@ -53,9 +53,15 @@ std::optional<Topology> parseClusterShards(const Value& reply, const std::string
       info.id = text(node.field("id"));
       // An unknown endpoint means "the address you reached me at", as in CLUSTER SLOTS.
       info.host = hostOrFallback(text(node.field("endpoint")), answering_host);
-      int64_t port = 0;
-      if (!integer(node.field("port"), &port) || port <= 0 || port > 65535) {
-        *error = "CLUSTER SHARDS node without a valid port";
+      int64_t port = 0, tls_port = 0;
+      bool has_port = integer(node.field("port"), &port) && port > 0 && port <= 65535;
+      bool has_tls_port = integer(node.field("tls-port"), &tls_port) && tls_port > 0 && tls_port <= 65535;
+      if (tls && has_tls_port) {
+        port = tls_port;
+      } else if (!has_port) {
+        *error = has_tls_port ? "CLUSTER SHARDS node with only a TLS port (tls-port " + std::to_string(tls_port) +
+                                    "): set backend.tls.enabled"
+                              : "CLUSTER SHARDS node without a valid port";
         return std::nullopt;
       }
       info.port = static_cast<uint16_t>(port);

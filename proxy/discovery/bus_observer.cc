@@ -57,27 +57,36 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
   void connect() {
     connecting_ = true;
     conn_ = common::uv::TcpConnection::connect(owner_.loop_, host_, cport_, owner_.connect_timeout_ms_, this);
+    if (conn_ && owner_.tls_) conn_->setFilter(owner_.tls_->newFilter(host_));
   }
 
   void linkFailed(const std::string& what, int status) {
+    std::string reason = status ? (conn_ ? conn_->failureText(status) : common::uv::errorText(status))
+                                : "closed by the node";
     conn_ = nullptr;
     connecting_ = false;
     // The one retry curve; ticks come every probe interval, so no sooner than the next one.
     retry_at_ms_ = owner_.loop_.nowMs() + common::RetryPolicy::backoffMs(++failures_);
     owner_.tracker_.stats().gossip_link_failures.add();
-    common::logger("cluster")->log(logged_ ? spdlog::level::debug : spdlog::level::info,
-                                   "cluster bus of {}: {}: {}", address(), what,
-                                   status ? common::uv::errorText(status) : "closed by the node");
+    // A TLS failure is a setting to fix, not a node going down: say so louder.
+    bool tls_failure = status == common::uv::TcpConnection::kFilterFailed;
+    common::logger("cluster")->log(
+        logged_ ? spdlog::level::debug : (tls_failure ? spdlog::level::warn : spdlog::level::info),
+        "cluster bus of {}: {}: {}{}", address(), what, reason,
+        tls_failure ? " (gossip from this node is off until it succeeds)" : "");
     logged_ = true;
+    owner_.last_error_ = address() + ": " + what + ": " + reason;
     owner_.evaluate(*this);
   }
 
   void onConnected(int status) override {
     if (status != 0) {
-      refused_ = true;
+      // A refused TLS handshake says nothing about the node being down.
+      if (status != common::uv::TcpConnection::kFilterFailed) refused_ = true;
       return linkFailed("cannot connect", status);
     }
     connecting_ = false;
+    answered_here_ = false;
     conn_->startReading();
     conn_->write(owner_.ping_);
     owner_.tracker_.stats().gossip_pings_sent.add();
@@ -108,6 +117,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
                                         packet.sender.substr(0, 8), packet.config_epoch, packet.slotCount());
       }
       refused_ = false;
+      answered_here_ = true;
       failures_ = 0;
       logged_ = false;
       last_pong_ms_ = owner_.loop_.nowMs();
@@ -120,12 +130,22 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
   }
 
   void onClosed(int status) override {
+    // Closed before any PONG on this link: the port does not speak our bus (a TLS bus reached in
+    // plain text, or the reverse, or a refused handshake). Back off like a refused connect
+    // instead of redialing at once.
+    if (status == common::uv::TcpConnection::kFilterFailed) return linkFailed("TLS failed", status);
+    if (!answered_here_) {
+      return linkFailed(owner_.tls_
+                            ? "closed before answering over TLS"
+                            : "closed before answering (an encrypted bus, tls-cluster yes? set backend.tls)",
+                        status);
+    }
     // A node that dies closes our link first; a refused reconnect then tells it is down.
+    std::string reason = status ? conn_->failureText(status) : "by the node";
     conn_ = nullptr;
     connecting_ = false;
     retry_at_ms_ = 0;
-    common::logger("cluster")->debug("cluster bus of {} closed: {}", address(),
-                                     status ? common::uv::errorText(status) : "by the node");
+    common::logger("cluster")->debug("cluster bus of {} closed: {}", address(), reason);
     connect();
   }
 
@@ -138,6 +158,7 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
   bool connecting_ = false;
   bool refused_ = false;
   bool logged_ = false;
+  bool answered_here_ = false;  // a PONG came on the current connection
   bool reported_failing_ = false;
   uint64_t last_pong_ms_ = 0;
   uint64_t retry_at_ms_ = 0;
@@ -147,14 +168,33 @@ class BusObserver::Link : public common::uv::TcpConnection::Handler {
 
 BusObserver::BusObserver(common::uv::EventLoop& loop, const config::Config& config, TopologyTracker& tracker)
     : loop_(loop), interval_ms_(config.gossip_interval_ms), connect_timeout_ms_(config.connect_timeout_ms),
-      tracker_(tracker), sender_id_(cluster::randomNodeId()), ping_(cluster::buildBusPing(sender_id_, 0, 0)) {}
+      tracker_(tracker), sender_id_(cluster::randomNodeId()), ping_(cluster::buildBusPing(sender_id_, 0, 0)),
+      want_tls_(config.gossip_tls == "on" || (config.gossip_tls == "auto" && config.backend_tls.enabled)) {}
+
+void BusObserver::setTls(common::tls::TlsContextPtr tls) { tls_ = want_tls_ ? std::move(tls) : nullptr; }
+
+std::string BusObserver::status() const {
+  if (stopped_) return "off: stopped";
+  if (want_tls_ && !tls_) return "off: topology.gossip_tls is on but backend.tls is not enabled";
+  uint64_t now = loop_.nowMs();
+  uint64_t recent = std::max<uint64_t>(3 * interval_ms_, 1000);
+  for (const auto& [key, link] : links_) {
+    if (link->everAnswered() && now - link->lastPongMs() <= recent) return tls_ ? "on (TLS)" : "on";
+  }
+  if (links_.empty()) return "starting";
+  return "no cluster bus answers" + (last_error_.empty() ? std::string() : " (" + last_error_ + ")");
+}
 
 BusObserver::~BusObserver() { stop(); }
 
 void BusObserver::start() {
   timer_ = std::make_unique<common::uv::Timer>(loop_);
   timer_->start(interval_ms_, interval_ms_, [this] { tick(); });
-  common::logger("cluster")->info("watching the cluster bus every {} ms as {}", interval_ms_, sender_id_);
+  common::logger("cluster")->info("watching the cluster bus every {} ms as {}{}", interval_ms_, sender_id_,
+                                  tls_ ? " over TLS" : "");
+  if (want_tls_ && !tls_) {
+    common::logger("cluster")->warn("gossip is off: topology.gossip_tls is on but backend.tls is not enabled");
+  }
 }
 
 void BusObserver::stop() {

@@ -9,6 +9,10 @@
 //    and the workers hold requests for its slots until a replica takes over. A PONG from it again
 //    lifts the mark.
 // A packet that does not parse closes that link (logged, counted); nothing here can stop the proxy.
+// With backend.tls on (or topology.gossip_tls: on) the links speak TLS, as the bus of a cluster with
+// tls-cluster yes requires (with a client certificate: backend.tls.cert_file). A TLS handshake that
+// fails is logged once per link with its reason and never counts as the node being down;
+// status() says what the observer sees, for /topology.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +20,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/tls/tls_context.h"
 #include "common/uv/tcp_connection.h"
 #include "common/uv/timer.h"
 #include "config/config.h"
@@ -43,6 +48,10 @@ class BusObserver {
   void onTopology(const cluster::TopologyPtr& topology);
 
   const std::string& senderId() const { return sender_id_; }
+  // Whether the links speak TLS: `tls` when the configuration asks for it (reload: new links).
+  void setTls(common::tls::TlsContextPtr tls);
+  // "on", "on (TLS)", or why no bus answers: "no cluster bus answers (127.0.0.1:17000: ...)".
+  std::string status() const;
 
  private:
   class Link;
@@ -64,6 +73,9 @@ class BusObserver {
   std::unordered_map<std::string, std::unique_ptr<Link>> links_;  // by node id (or address)
   std::unordered_map<std::string, uint64_t> gossip_down_ms_;      // id -> last PFAIL/FAIL heard
   bool stopped_ = false;
+  bool want_tls_ = false;  // topology.gossip_tls
+  common::tls::TlsContextPtr tls_;
+  std::string last_error_;  // the last link failure, for status()
 };
 
 }  // namespace slotgate::discovery

@@ -36,14 +36,21 @@ bool failingWithSlots(const cluster::Topology& topology) {
 
 }  // namespace
 
-TopologyTracker::TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, PublishFn publish,
+TopologyTracker::TopologyTracker(common::uv::EventLoop& loop, const config::Config& config,
+                                 common::tls::TlsContextPtr tls, PublishFn publish,
                                  PublishCommandsFn publish_commands)
-    : loop_(loop), config_(config), publish_(std::move(publish)), publish_commands_(std::move(publish_commands)) {}
+    : loop_(loop), config_(config), tls_(std::move(tls)), publish_(std::move(publish)),
+      publish_commands_(std::move(publish_commands)) {}
+
+void TopologyTracker::setTls(common::tls::TlsContextPtr tls) {
+  tls_ = std::move(tls);
+  if (pool_) pool_->setOptions(backend::backendOptions(config_, 2, tls_));
+}
 
 TopologyTracker::~TopologyTracker() = default;
 
 void TopologyTracker::start() {
-  pool_ = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(config_, 2));
+  pool_ = std::make_unique<backend::BackendPool>(loop_, backend::backendOptions(config_, 2, tls_));
   periodic_ = std::make_unique<common::uv::Timer>(loop_);
   deferred_ = std::make_unique<common::uv::Timer>(loop_);
   periodic_->start(config_.refresh_interval_ms, config_.refresh_interval_ms,
@@ -184,7 +191,7 @@ void TopologyTracker::onReply(const Candidate& node, bool used_slots, std::strin
   }
   std::string error;
   auto topology = used_slots ? cluster::parseClusterSlots(*value, node.host, &error)
-                             : cluster::parseClusterShards(*value, node.host, &error);
+                             : cluster::parseClusterShards(*value, node.host, &error, config_.backend_tls.enabled);
   if (!topology) return onAttemptFailed(where + ": " + error);
   if (topology->coveredSlots() == 0) return onAttemptFailed(where + ": serves no slots");
   annotateAndAdopt(node, std::move(*topology));
@@ -282,6 +289,7 @@ void TopologyTracker::publishNow() {
 
 void TopologyTracker::onAttemptFailed(const std::string& why) {
   common::logger("cluster")->debug("topology query failed: {}", why);
+  last_failure_ = why;
   askNext();
 }
 
@@ -313,6 +321,7 @@ void TopologyTracker::adopt(std::shared_ptr<cluster::Topology> topology, const C
             topology->describe());
   bool first = !current_;
   current_ = std::move(topology);
+  last_failure_.clear();
   warned_no_seed_ = false;
   if (first) {
     // Learn the nodes' commands before serving, so no client meets a command not learned yet.

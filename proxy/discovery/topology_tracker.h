@@ -32,8 +32,9 @@ class TopologyTracker {
 
   // `publish_commands` hears of commands the nodes know and the generated table does not, read
   // from a node's COMMAND reply at start and after each topology change.
-  TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, PublishFn publish,
-                  PublishCommandsFn publish_commands);
+  // `tls`: the nodes are reached over TLS (backend.tls); null for plain TCP.
+  TopologyTracker(common::uv::EventLoop& loop, const config::Config& config, common::tls::TlsContextPtr tls,
+                  PublishFn publish, PublishCommandsFn publish_commands);
   ~TopologyTracker();
 
   void start();
@@ -47,6 +48,11 @@ class TopologyTracker {
   void addKnownNode(const std::string& host, uint16_t port);
 
   cluster::TopologyPtr current() const { return current_; }
+  // New TLS settings (reload): the connections made from now on use them.
+  void setTls(common::tls::TlsContextPtr tls);
+  // Why the last query of a node failed (empty once one answered): what /readyz shows before
+  // the first map.
+  const std::string& lastFailure() const { return last_failure_; }
   cluster::ClusterStats& stats() { return stats_; }
 
  private:
@@ -72,6 +78,8 @@ class TopologyTracker {
 
   common::uv::EventLoop& loop_;
   config::Config config_;
+  common::tls::TlsContextPtr tls_;
+  std::string last_failure_;
   PublishFn publish_;
   PublishCommandsFn publish_commands_;
   std::vector<std::string> learned_names_;  // what was last published

@@ -6,8 +6,9 @@ up test/docker/docker-compose.yml — six nodes, the shipped cluster-init.sh, sl
 example (docker/sidecar/app.sh on slotgate's unix socket) — on the host network with loopback ports
 only, and checks: data through slotgate, the image's HEALTHCHECK reaching healthy, /readyz, a
 `kill -s HUP` reload, `docker stop` exiting 0 with every command slotgate ran answered to a client
-busy at the time, and the sidecar serving its app. Also validates the shipped compose files with
-`docker-compose config`.
+busy at the time, the sidecar serving its app, and the TLS variant (a slotgate serving TLS clients
+with certificates made by docker/tls/make-certs.sh in a mounted directory). Also validates the
+shipped compose files, TLS variants included, with `docker-compose config`.
 
 Leaves nothing it did not find: its containers, volumes and images go; the debian:bookworm base is
 kept only if it was there before (the debootstrap result is cached as a tarball under
@@ -156,6 +157,7 @@ class Deployment:
         self.dir = workdir
         self.nodes = free_ports(6)
         self.port, self.admin_port, self.sidecar_port, self.sidecar_admin = free_ports(4)
+        self.tls_port, self.tls_plain_port, self.tls_admin = free_ports(3)
         self.socket_dir = os.path.join(workdir, "run")
         os.makedirs(self.socket_dir)
         os.chown(self.socket_dir, 10001, 10001)  # the image's unprivileged user
@@ -169,6 +171,14 @@ class Deployment:
             f.write(f'listen: "{HOST}:{self.sidecar_port}"\nunix_socket: /run/slotgate/slotgate.sock\n'
                     f'unix_socket_perm: "0660"\nseeds: [{self.seeds}]\nthreads: 1\n'
                     f'admin:\n  listen: "{HOST}:{self.sidecar_admin}"\nlog:\n  format: json\n')
+        # The TLS variant: certificates made by the shipped script, mounted (not in the image).
+        self.certs = os.path.join(workdir, "tls")
+        run(["bash", os.path.join(ROOT, "docker", "tls", "make-certs.sh"), self.certs, HOST], quiet=True)
+        with open(os.path.join(workdir, "slotgate-tls.yaml"), "w") as f:
+            f.write(f'listen: "{HOST}:{self.tls_plain_port}"\nseeds: [{self.seeds}]\nthreads: 1\n'
+                    f'tls:\n  listen: "{HOST}:{self.tls_port}"\n  cert_file: /etc/slotgate/tls/slotgate.crt\n'
+                    f'  key_file: /etc/slotgate/tls/slotgate.key\n'
+                    f'admin:\n  listen: "{HOST}:{self.tls_admin}"\nlog:\n  format: json\n')
 
     def write_config(self, slowlog_max_len):
         # In place (same inode): the container sees the file through its bind mount.
@@ -259,7 +269,8 @@ class RawClient:
 # ------------------------------------------------------------------------------------------------
 
 def check_compose_files_valid():
-    for path in ("docker/docker-compose.yml", "docker/sidecar/docker-compose.yml", "test/docker/docker-compose.yml"):
+    for path in ("docker/docker-compose.yml", "docker/sidecar/docker-compose.yml", "test/docker/docker-compose.yml",
+                 "docker/docker-compose.tls.yml", "docker/sidecar/docker-compose.tls.yml"):
         env = dict(os.environ, SG_REDIS_IMAGE="r", SG_IMAGE="s", SG_DIR="/tmp",
                    **{f"SG_PORT{i}": str(7000 + i) for i in range(1, 7)})
         run([COMPOSE, "-f", os.path.join(ROOT, path), "config", "-q"], env=env, timeout=60)
@@ -302,6 +313,27 @@ def check_reload(d):
     assert b"77" in values, values
     assert d.inspect("slotgate", "{{.State.Running}}") == "true"
     log("kill -s HUP: the edited file was applied (slowlog.max_len 128 -> 77), slotgate still running")
+
+
+def check_tls(d):
+    """The image serves TLS clients with certificates from a mounted directory."""
+    import ssl
+    wait_until(lambda: admin_get(d.tls_admin, "/readyz")[0] == 200, 60, "the TLS slotgate's /readyz 200")
+    ctx = ssl.create_default_context(cafile=os.path.join(d.certs, "ca.crt"))
+    with socket.create_connection((HOST, d.tls_port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=HOST) as s:
+            subject = dict(x[0] for x in s.getpeercert()["subject"])
+            version = s.version()
+            s.sendall(resp_command("SET", "docker:tls", "over-tls"))
+            assert s.recv(100) == b"+OK\r\n"
+    assert subject["commonName"] == "slotgate", subject
+    c = RawClient(d.port)
+    try:
+        assert c.call("GET", "docker:tls") == b"over-tls"
+    finally:
+        c.close()
+    log(f"TLS: the image served a TLS client ({version}, certificate CN={subject['commonName']} from the "
+        f"mounted directory); the value reads back through the plain slotgate")
 
 
 def check_sidecar(d):
@@ -480,12 +512,13 @@ def main():
         check_data(d)
         check_reload(d)
         check_sidecar(d)
+        check_tls(d)
         figures["stop_s"] = round(check_stop(d), 1)
     except Exception:  # noqa: BLE001 - report, clean up, fail
         failed = True
         traceback.print_exc()
         if d:
-            for service in ("slotgate", "sidecar", "app", "cluster-init"):
+            for service in ("slotgate", "sidecar", "app", "cluster-init", "slotgate-tls"):
                 print(f"--- logs of {service}\n{d.logs(service)}", flush=True)
     finally:
         if d:

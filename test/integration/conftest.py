@@ -24,6 +24,12 @@ A test file is a module of plain `test_*` functions that name the fixtures they 
     if __name__ == "__main__":
         sys.exit(pytest.main([__file__, *sys.argv[1:]]))
 
+A TLS cluster is one mark away: `pytest.mark.cluster(tls=True)` (TLS and plain ports), "only"
+(TLS alone) or "mutual" (TLS alone, client certificates required); the bus and replication are
+TLS too, the certificates are made with openssl at start (cluster.certs, test/support/tls_certs.py)
+and the `gate` then talks TLS to the nodes. `pytest.mark.slotgate(client_tls=True)` (or "mutual")
+makes slotgate serve TLS clients as well: gate.client(tls=True), gate.cli_args(tls=True).
+
 Fixtures (module scope: the tests of a file share them and run in file order, so a test may rely
 on what an earlier one left behind only where the file says so):
   cluster    RedisCluster, started with the module's `cluster` mark
@@ -74,9 +80,19 @@ def cluster(request):
         yield c
 
 
+def gate_settings(request, cluster):
+    """The module's `slotgate` mark, plus what a TLS cluster needs: its certificates and TLS to the
+    nodes (presenting a client certificate when the nodes ask for one), unless the mark says."""
+    settings = _settings(request, "slotgate")
+    if cluster.tls:
+        settings.setdefault("certs", cluster.certs)
+        settings.setdefault("backend_tls", "mutual" if cluster.tls == "mutual" else True)
+    return settings
+
+
 @pytest.fixture(scope="module")
 def gate(request, cluster):
-    with Slotgate(slotgate_binary(), cluster.seeds(), **_settings(request, "slotgate")) as g:
+    with Slotgate(slotgate_binary(), cluster.seeds(), **gate_settings(request, cluster)) as g:
         log(f"slotgate up on {g.addr}")
         yield g
 

@@ -27,6 +27,8 @@ def _load(path):
 def _check_volumes(compose_dir, service):
     for volume in service.get("volumes", []):
         source = volume.split(":")[0]
+        if source.endswith("tls/certs"):  # made by docker/tls/make-certs.sh: test_tls_files
+            continue
         if source.startswith("."):
             path = os.path.normpath(os.path.join(compose_dir, source))
             assert os.path.exists(path), f"volume source {source} missing ({path})"
@@ -102,6 +104,83 @@ def test_sidecar_files():
     assert services["app"]["environment"]["SLOTGATE_SOCKET"] == config["unix_socket"]
 
 
+def _make_certs(directory, *args):
+    res = subprocess.run(["bash", os.path.join(DOCKER, "tls", "make-certs.sh"), directory, *args],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res
+    return res
+
+
+def _config_with_certs(path, certs_dir, out_path):
+    """The config at `path` with its certificate directory (/etc/slotgate/tls) moved to certs_dir."""
+    with open(path) as f:
+        text = f.read()
+    assert "/etc/slotgate/tls/" in text, path
+    with open(out_path, "w") as f:
+        f.write(text.replace("/etc/slotgate/tls/", certs_dir + "/"))
+    return out_path
+
+
+def test_tls_files(tmp_path):
+    """docker-compose.tls.yml and the TLS sidecar: TLS-only nodes announcing the addresses their
+    certificate names, slotgate's configs pass --check-config with the files make-certs.sh makes
+    (mounted, so absent from the repository and the image), cluster-init.sh gets the TLS options."""
+    certs = str(tmp_path / "certs")
+    out = _make_certs(certs)
+    assert "nothing to do" in _make_certs(certs).stdout  # run again: keeps what exists
+    made = set(os.listdir(certs))
+    compose = _load(os.path.join(DOCKER, "docker-compose.tls.yml"))
+    services = compose["services"]
+    nodes = {name: s for name, s in services.items() if name.startswith("redis-")}
+    assert len(nodes) == 6
+    announced = []
+    for name, s in nodes.items():
+        c = s["command"]
+        opt = lambda k: c[c.index(k) + 1]  # noqa: E731
+        assert (opt("--port"), opt("--tls-port"), opt("--tls-cluster"), opt("--tls-replication")) == \
+            ("0", "6379", "yes", "yes"), name
+        for key in ("--tls-cert-file", "--tls-key-file", "--tls-ca-cert-file"):
+            assert os.path.basename(opt(key)) in made, (name, key)
+        ip = opt("--cluster-announce-ip")
+        assert s["networks"]["cluster"]["ipv4_address"] == ip, name
+        announced.append(f"{ip}:6379")
+        assert any(v.startswith("./tls/certs:") and v.endswith(":ro") for v in s["volumes"]), name
+        # The node certificate names the address the node announces: slotgate checks it.
+        res = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(certs, "ca.crt"), "-verify_ip", ip,
+                              os.path.join(certs, "node.crt")], capture_output=True, text=True)
+        assert res.returncode == 0, (ip, res.stdout, res.stderr)
+    for name, s in services.items():
+        for dep in s.get("depends_on", {}):
+            assert dep in services, (name, dep)
+        _check_volumes(DOCKER, s)
+        _check_build(DOCKER, s)
+    assert "--tls" in services["cluster-init"]["environment"]["REDIS_CLI_OPTS"]
+    gate = services["slotgate"]
+    assert any(v.startswith("./tls/certs:/etc/slotgate/tls") for v in gate["volumes"]), gate["volumes"]
+    config = _load(os.path.join(DOCKER, "slotgate-tls.yaml"))
+    assert sorted(config["seeds"]) == sorted(announced)
+    assert config["backend"]["tls"]["enabled"] is True
+    assert f"{config['tls']['listen'].rsplit(':', 1)[1]}:6380" in gate["ports"]
+    _check_config(_config_with_certs(os.path.join(DOCKER, "slotgate-tls.yaml"), certs, str(tmp_path / "g.yaml")))
+
+    sidecar_dir = os.path.join(DOCKER, "sidecar")
+    sidecar = _load(os.path.join(sidecar_dir, "docker-compose.tls.yml"))
+    assert sidecar["networks"]["cluster"]["name"] == "docker_cluster"
+    assert sidecar["services"]["app"]["network_mode"] == "service:slotgate"
+    assert any(v.startswith("../tls/certs:/etc/slotgate/tls") for v in sidecar["services"]["slotgate"]["volumes"])
+    for s in sidecar["services"].values():
+        _check_volumes(sidecar_dir, s)
+    side_config = _load(os.path.join(sidecar_dir, "slotgate-tls.yaml"))
+    assert side_config["backend"]["tls"]["enabled"] is True and set(side_config["seeds"]) <= set(announced)
+    _check_config(_config_with_certs(os.path.join(sidecar_dir, "slotgate-tls.yaml"), certs, str(tmp_path / "s.yaml")))
+    # Certificates made in docker/tls/certs stay out of git and out of the image's build context.
+    for ignore in (".gitignore", ".dockerignore"):
+        with open(os.path.join(ROOT, ignore)) as f:
+            assert "docker/tls/certs" in f.read(), ignore
+    log_line = out.stdout.strip().splitlines()[-1]
+    assert "ca.crt" in log_line and "slotgate-client.key" in log_line, log_line
+
+
 def test_dockerfile():
     with open(os.path.join(DOCKER, "Dockerfile")) as f:
         text = f.read()
@@ -121,7 +200,8 @@ def test_dockerfile():
         deps = f.read()
     for pkg in ("libuv1-dev", "libyaml-cpp-dev", "libspdlog-dev", "libcli11-dev", "libssl-dev"):
         assert pkg in text and pkg in deps, pkg
-    for script in ("entrypoint.sh", "cluster-init.sh", "rootfs.sh", os.path.join("sidecar", "app.sh")):
+    for script in ("entrypoint.sh", "cluster-init.sh", "rootfs.sh", os.path.join("sidecar", "app.sh"),
+                   os.path.join("tls", "make-certs.sh")):
         res = subprocess.run(["bash", "-n", os.path.join(DOCKER, script)], capture_output=True)
         assert res.returncode == 0, (script, res.stderr)
 

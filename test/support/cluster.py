@@ -78,6 +78,23 @@ def free_port():
     raise RuntimeError("no free port found in %r" % (PORT_RANGE,))
 
 
+def free_port_pair(offset=10000, lo=12000):
+    """A free port p with p + offset free too, both below the ephemeral range: a node whose bus
+    port is Redis's default (data port + 10000)."""
+    hi = min(PORT_RANGE[1], _ephemeral_low() - 1) - offset
+    for _ in range(2000):
+        port = random.randint(lo, hi)
+        with _reserved_lock:
+            if port in _reserved_ports or port + offset in _reserved_ports:
+                continue
+        if not (port_is_free(port) and port_is_free(port + offset)):
+            continue
+        with _reserved_lock:
+            _reserved_ports.update((port, port + offset))
+        return port
+    raise RuntimeError("no free port pair found")
+
+
 def port_is_free(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -180,9 +197,10 @@ from resp_client import (RawConnection, RespError, _as_bytes, crc16, encode_comm
 # ----------------------------------------------------------------------------------------------
 
 class Node:
-    def __init__(self, port, cport, dir):
+    def __init__(self, port, cport, dir, plain_port=None):
         self.host = HOST
-        self.port = port
+        self.port = port  # in a TLS cluster, the TLS port (what CLUSTER SLOTS says over TLS)
+        self.plain_port = plain_port  # a TLS cluster's plain port too (tls=True), else None
         self.cport = cport
         self.dir = dir
         self.id = None
@@ -242,8 +260,19 @@ def _normalize_slots(reply):
 class RedisCluster:
     """A real Redis Cluster on loopback: `with RedisCluster() as c: ...`."""
 
+    # tls=: False, a plain cluster; True, each node serves TLS (node.port) and plain
+    # (node.plain_port) clients; "only", TLS alone (port 0); "mutual", TLS alone and clients must
+    # present a certificate (tls-auth-clients yes). In every TLS mode the bus and replication are
+    # TLS too, bus port = node.port + 10000, and the certificates are self.certs (tls_certs.Certs,
+    # made in the cluster's directory unless given).
+    TLS_MODES = (False, True, "only", "mutual")
+
     def __init__(self, masters=3, replicas_per_master=1, node_timeout=2000, startup_timeout=30.0,
-                 extra_config=None, keep_dir=False):
+                 extra_config=None, keep_dir=False, tls=False, certs=None):
+        if tls not in self.TLS_MODES:
+            raise ValueError(f"tls={tls!r}: one of {self.TLS_MODES}")
+        self.tls = tls
+        self.certs = certs
         self.n_masters = masters
         self.replicas_per_master = replicas_per_master
         self.node_timeout = node_timeout
@@ -260,6 +289,9 @@ class RedisCluster:
         _install_sigterm_handler()
         self.dir = tempfile.mkdtemp(prefix="slotgate-cluster-")
         try:
+            if self.tls and self.certs is None:
+                from tls_certs import Certs
+                self.certs = Certs(os.path.join(self.dir, "certs"))
             self._start_nodes()
             self._create_cluster()
             self.wait_stable(self.startup_timeout)
@@ -277,7 +309,7 @@ class RedisCluster:
 
     def _write_config(self, node):
         conf = {
-            "port": node.port,
+            "port": node.plain_port or 0 if self.tls else node.port,
             "cluster-port": node.cport,
             "bind": HOST,
             "protected-mode": "no",
@@ -292,6 +324,16 @@ class RedisCluster:
             "loglevel": "notice",
             "pidfile": os.path.join(node.dir, "redis.pid"),
         }
+        if self.tls:
+            conf.update({
+                "tls-port": node.port,
+                "tls-cert-file": self.certs.node.crt,
+                "tls-key-file": self.certs.node.key,
+                "tls-ca-cert-file": self.certs.ca,
+                "tls-cluster": "yes",
+                "tls-replication": "yes",
+                "tls-auth-clients": "yes" if self.tls == "mutual" else "no",
+            })
         conf.update(self.extra_config)
         path = os.path.join(node.dir, "redis.conf")
         with open(path, "w") as f:
@@ -301,8 +343,13 @@ class RedisCluster:
 
     def _start_node(self, index):
         for attempt in range(5):
-            port, cport = free_port(), free_port()
-            node = Node(port, cport, os.path.join(self.dir, f"node{index}-{port}"))
+            if self.tls:
+                port = free_port_pair()
+                node = Node(port, port + 10000, os.path.join(self.dir, f"node{index}-{port}"),
+                            plain_port=free_port() if self.tls is True else None)
+            else:
+                port, cport = free_port(), free_port()
+                node = Node(port, cport, os.path.join(self.dir, f"node{index}-{port}"))
             os.makedirs(node.dir, exist_ok=True)
             conf = self._write_config(node)
             node.proc = spawn(["redis-server", conf], os.path.join(node.dir, "stdout.log"), cwd=node.dir)
@@ -321,7 +368,7 @@ class RedisCluster:
     def _ping(self, node):
         try:
             return redis.Redis(host=node.host, port=node.port, socket_timeout=1,
-                               socket_connect_timeout=1).ping()
+                               socket_connect_timeout=1, **self.tls_kwargs()).ping()
         except redis.RedisError:
             return False
 
@@ -333,7 +380,7 @@ class RedisCluster:
     def _create_cluster(self):
         if self.n_masters < 3:
             return self._create_small_cluster()  # redis-cli --cluster create wants >= 3 masters
-        args = ["redis-cli", "--cluster", "create"] + [n.addr for n in self.nodes] + [
+        args = ["redis-cli", *self.cli_tls_args(), "--cluster", "create"] + [n.addr for n in self.nodes] + [
             "--cluster-replicas", str(self.replicas_per_master), "--cluster-yes"]
         res = subprocess.run(args, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
@@ -377,6 +424,7 @@ class RedisCluster:
             for n in self.nodes:
                 _reserved_ports.discard(n.port)
                 _reserved_ports.discard(n.cport)
+                _reserved_ports.discard(n.plain_port)
         if self.dir and not self.keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
         elif self.dir:
@@ -390,14 +438,28 @@ class RedisCluster:
     # -- node / client helpers -------------------------------------------------------------------
 
     def client(self, node, **kwargs):
-        """redis.Redis talking directly to one node (cached when called without kwargs)."""
+        """redis.Redis talking directly to one node (cached when called without kwargs); over TLS
+        in a TLS cluster, with the nodes' own certificate as client certificate."""
         if kwargs:
-            return redis.Redis(host=node.host, port=node.port, **kwargs)
+            return redis.Redis(host=node.host, port=node.port, **{**self.tls_kwargs(), **kwargs})
         c = self._clients.get(node.port)
         if c is None:
-            c = redis.Redis(host=node.host, port=node.port, socket_timeout=30)
+            c = redis.Redis(host=node.host, port=node.port, socket_timeout=30, **self.tls_kwargs())
             self._clients[node.port] = c
         return c
+
+    def tls_kwargs(self):
+        """redis.Redis keyword arguments that reach a node of this cluster (none if plain)."""
+        if not self.tls:
+            return {}
+        return dict(ssl=True, ssl_ca_certs=self.certs.ca, ssl_certfile=self.certs.node.crt,
+                    ssl_keyfile=self.certs.node.key)
+
+    def cli_tls_args(self):
+        """redis-cli / redis-benchmark options that reach a node of this cluster (none if plain)."""
+        if not self.tls:
+            return []
+        return ["--tls", "--cacert", self.certs.ca, "--cert", self.certs.node.crt, "--key", self.certs.node.key]
 
     def node_by_id(self, node_id):
         for n in self.nodes:
@@ -407,7 +469,7 @@ class RedisCluster:
 
     def node_by_port(self, port):
         for n in self.nodes:
-            if n.port == int(port):
+            if int(port) in (n.port, n.plain_port):
                 return n
         raise KeyError(port)
 
@@ -418,7 +480,12 @@ class RedisCluster:
         return [n for n in self.nodes if n.role == "replica"]
 
     def seeds(self):
+        """Every node's address (in a TLS cluster its TLS port), comma-separated."""
         return ",".join(n.addr for n in self.nodes)
+
+    def plain_seeds(self):
+        """Every node's plain address: a tls=True cluster's plain ports, a plain cluster's ports."""
+        return ",".join(f"{n.host}:{n.plain_port or n.port}" for n in self.nodes)
 
     def slot_of(self, key):
         """CLUSTER KEYSLOT as answered by a real node."""
@@ -542,7 +609,7 @@ class RedisCluster:
         """Starts a new empty node and joins it as a master with redis-cli --cluster add-node."""
         node = self._start_node(len(self.nodes))
         existing = next(n for n in self.nodes if n.proc is not None and n.proc.poll() is None)
-        res = subprocess.run(["redis-cli", "--cluster", "add-node", node.addr, existing.addr],
+        res = subprocess.run(["redis-cli", *self.cli_tls_args(), "--cluster", "add-node", node.addr, existing.addr],
                              capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
         if res.returncode != 0 or "[OK] New node added correctly" not in out:
@@ -566,7 +633,7 @@ class RedisCluster:
     def del_node(self, node, timeout=30.0):
         """redis-cli --cluster del-node (the node must hold no slots); redis-cli shuts it down."""
         existing = next(n for n in self.nodes if n is not node and n.proc is not None and n.proc.poll() is None)
-        res = subprocess.run(["redis-cli", "--cluster", "del-node", existing.addr, node.id],
+        res = subprocess.run(["redis-cli", *self.cli_tls_args(), "--cluster", "del-node", existing.addr, node.id],
                              capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
         if res.returncode != 0:
@@ -598,7 +665,7 @@ class RedisCluster:
 
     def reshard(self, src, dst, nslots, timeout=300.0, check_replicas=True):
         """Moves nslots slots (with their keys) from master src to master dst with redis-cli."""
-        args = ["redis-cli", "--cluster", "reshard", src.addr, "--cluster-from", src.id,
+        args = ["redis-cli", *self.cli_tls_args(), "--cluster", "reshard", src.addr, "--cluster-from", src.id,
                 "--cluster-to", dst.id, "--cluster-slots", str(nslots), "--cluster-yes"]
         res = subprocess.run(args, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
                              preexec_fn=_die_with_parent)
@@ -628,12 +695,33 @@ class Slotgate:
     READY_TIMEOUT = 20.0
 
     def __init__(self, binary, seeds, port=None, threads=2, extra_args=(), log_level="debug",
-                 admin=False):
+                 admin=False, certs=None, client_tls=None, backend_tls=None, config=None,
+                 ready="data", plain_listen=True):
         """`admin`: serve the admin HTTP port on a free port (self.admin_port); else it is off, so
-        that concurrent test runs never meet on the default port."""
+        that concurrent test runs never meet on the default port.
+
+        TLS (certificates from `certs`, a tls_certs.Certs; settings written to a YAML file given
+        with -c, self.config_path, besides the command-line options):
+          client_tls   True: also serve TLS clients on self.tls_port (tls.listen) with
+                       certs.proxy; "mutual": and verify their certificates against certs.ca;
+                       a dict: those `tls:` keys over True's
+          backend_tls  True: TLS to the nodes, trusting certs.ca; "mutual": and present
+                       certs.gate_client; a dict: those `backend.tls:` keys over True's
+          config       any other settings, as nested dicts (written to the same file)
+        `ready`: what start() waits for: "data" (a SET and GET through slotgate work),
+        "listening" (the port answers PING with anything, e.g. when the nodes cannot be reached).
+        `plain_listen=False`: no plain port (--listen off; self.port is None), TLS clients only."""
         self.binary = binary
         self.admin = admin
         self.admin_port = None
+        self.certs = certs
+        self.client_tls = client_tls
+        self.backend_tls = backend_tls
+        self.config = config or {}
+        self.ready = ready
+        self.tls_port = None
+        self.config_path = None
+        self.plain_listen = plain_listen
         self.seeds = seeds
         self.port = port
         self.threads = threads
@@ -676,13 +764,13 @@ class Slotgate:
     def start(self):
         fixed_port = self.port is not None
         for attempt in range(3):
-            port = self.port if fixed_port else free_port()
+            port = self.port if fixed_port else free_port() if self.plain_listen else None
             if self.admin:
                 self.admin_port = self.admin_port or free_port()
             admin = f"{HOST}:{self.admin_port}" if self.admin else "off"
-            args = [self.binary, "--seeds", self.seeds, "--listen", f"{HOST}:{port}",
+            args = [self.binary, "--seeds", self.seeds, "--listen", f"{HOST}:{port}" if port else "off",
                     "--threads", str(self.threads), "--log-level", self.log_level,
-                    "--admin-listen", admin] + self.extra_args
+                    "--admin-listen", admin] + self._config_args() + self.extra_args
             with open(self.logfile, "ab") as f:
                 f.write(("$ " + " ".join(args) + "\n").encode())
             self.proc = spawn(args, self.logfile)
@@ -695,7 +783,49 @@ class Slotgate:
                     raise RuntimeError(f"{e}; log: {self.logfile}") from None
                 log(f"slotgate could not listen on {port}, retrying on another port")
 
+    def settings(self):
+        """The YAML file's settings: `config` with the client_tls and backend_tls sections."""
+        conf = {k: dict(v) if isinstance(v, dict) else v for k, v in self.config.items()}
+        if self.client_tls:
+            if self.tls_port is None:
+                self.tls_port = free_port()
+            tls = dict(listen=f"{HOST}:{self.tls_port}", cert_file=self.certs.proxy.crt,
+                       key_file=self.certs.proxy.key)
+            if self.client_tls == "mutual":
+                tls.update(ca_file=self.certs.ca, verify_clients=True)
+            if isinstance(self.client_tls, dict):
+                tls.update(self.client_tls)
+            conf["tls"] = {**tls, **conf.get("tls", {})}
+        if self.backend_tls:
+            tls = dict(enabled=True, ca_file=self.certs.ca)
+            if self.backend_tls == "mutual":
+                tls.update(cert_file=self.certs.gate_client.crt, key_file=self.certs.gate_client.key)
+            if isinstance(self.backend_tls, dict):
+                tls.update(self.backend_tls)
+            backend = conf.setdefault("backend", {})
+            backend["tls"] = {**tls, **backend.get("tls", {})}
+        return conf
+
+    def write_config(self):
+        """(Re)writes self.config_path from settings(), atomically (a reload may read it)."""
+        if self.config_path is None:
+            self.config_path = os.path.join(self.dir, "slotgate.yaml")
+        with open(self.config_path + ".tmp", "w") as f:
+            f.write(yaml_text(self.settings()) + "\n")
+        os.replace(self.config_path + ".tmp", self.config_path)
+
+    def _config_args(self):
+        if not (self.config or self.client_tls or self.backend_tls):
+            return []
+        if "-c" in self.extra_args or "--config" in self.extra_args:
+            raise ValueError("Slotgate: give settings either as a config file in extra_args or as "
+                             "config/client_tls/backend_tls, not both")
+        self.write_config()
+        return ["-c", self.config_path]
+
     def _wait_ready(self):
+        if self.ready == "listening":
+            return self._wait_listening()
         probe_key = "slotgate:ready:probe"
         deadline = time.monotonic() + self.READY_TIMEOUT
         last = None
@@ -703,7 +833,7 @@ class Slotgate:
             if self.proc.poll() is not None:
                 raise _ExitedEarly(f"slotgate exited during start-up with code {self.proc.returncode}")
             try:
-                c = redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=1)
+                c = self.client(tls=not self.plain_listen, socket_timeout=2, socket_connect_timeout=1)
                 try:
                     c.set(probe_key, "1")
                     if c.get(probe_key) == b"1":
@@ -715,10 +845,58 @@ class Slotgate:
             time.sleep(0.1)
         raise TimeoutError(f"slotgate not ready after {self.READY_TIMEOUT}s (last error: {last!r})")
 
-    def client(self, **kwargs):
-        """A plain (non-cluster) redis.Redis talking to slotgate."""
+    def _wait_listening(self):
+        deadline = time.monotonic() + self.READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise _ExitedEarly(f"slotgate exited during start-up with code {self.proc.returncode}")
+            try:
+                with self.raw(timeout=2, tls=not self.plain_listen) as c:
+                    c.call("PING")
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"slotgate not listening after {self.READY_TIMEOUT}s")
+
+    def client(self, tls=False, cert=None, **kwargs):
+        """A plain (non-cluster) redis.Redis talking to slotgate; tls=True: on its TLS port,
+        trusting certs.ca, presenting `cert` (a tls_certs.Pair; default certs.app when slotgate
+        verifies clients)."""
         kwargs.setdefault("socket_timeout", 30)
+        if tls:
+            return redis.Redis(host=HOST, port=self.tls_port, **self.client_tls_kwargs(cert), **kwargs)
         return redis.Redis(host=HOST, port=self.port, **kwargs)
+
+    def _client_cert(self, cert):
+        if cert is None and self.settings().get("tls", {}).get("verify_clients"):
+            return self.certs.app
+        return cert
+
+    def client_tls_kwargs(self, cert=None):
+        kw = dict(ssl=True, ssl_ca_certs=self.certs.ca)
+        cert = self._client_cert(cert)
+        if cert:
+            kw.update(ssl_certfile=cert.crt, ssl_keyfile=cert.key)
+        return kw
+
+    def ssl_context(self, cert=None):
+        """An ssl.SSLContext for the TLS port (trusting certs.ca, checking the name 127.0.0.1)."""
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.certs.ca)
+        cert = self._client_cert(cert)
+        if cert:
+            ctx.load_cert_chain(cert.crt, cert.key)
+        return ctx
+
+    def cli_args(self, tls=False, cert=None):
+        """redis-cli / redis-benchmark options that reach this slotgate (-h, -p and TLS options)."""
+        if not tls:
+            return ["-h", HOST, "-p", str(self.port)]
+        args = ["-h", HOST, "-p", str(self.tls_port), "--tls", "--cacert", self.certs.ca]
+        cert = self._client_cert(cert)
+        if cert:
+            args += ["--cert", cert.crt, "--key", cert.key]
+        return args
 
     def admin_get(self, path, timeout=10.0):
         """(status, body text) of GET path on the admin port."""
@@ -743,7 +921,9 @@ class Slotgate:
             out[name] = float(value)
         return out
 
-    def raw(self, timeout=30.0):
+    def raw(self, timeout=30.0, tls=False, cert=None):
+        if tls:
+            return RawConnection(self.tls_port, timeout=timeout, ssl_context=self.ssl_context(cert))
         return RawConnection(self.port, timeout=timeout)
 
     def alive(self):
@@ -788,6 +968,7 @@ class Slotgate:
             with _reserved_lock:
                 _reserved_ports.discard(self.port)
                 _reserved_ports.discard(self.admin_port)
+                _reserved_ports.discard(self.tls_port)
         if self.dir and not os.environ.get("SLOTGATE_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         elif self.dir:
@@ -796,6 +977,22 @@ class Slotgate:
 
 class _ExitedEarly(Exception):
     pass
+
+
+def yaml_text(settings, indent=0):
+    """Nested dicts of scalars and lists as block YAML, one key a line (so that a problem slotgate
+    reports names a line of its own)."""
+    import json
+    lines = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            lines.append(" " * indent + f"{key}:")
+            lines.append(yaml_text(value, indent + 2))
+        elif isinstance(value, bool):
+            lines.append(" " * indent + f"{key}: {'true' if value else 'false'}")
+        else:
+            lines.append(" " * indent + f"{key}: {json.dumps(value)}")
+    return "\n".join(lines)
 
 
 def describe_exit(rc):

@@ -86,9 +86,11 @@ class RawConnection:
     read_reply() returns bytes for status/bulk, int, list, None, or a RespError instance (errors
     are returned, not raised, so a pipeline of replies can be checked one by one)."""
 
-    def __init__(self, port, host=HOST, timeout=30.0):
+    def __init__(self, port, host=HOST, timeout=30.0, ssl_context=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if ssl_context is not None:  # over TLS (the handshake happens here)
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=host)
         self.buf = bytearray()
         self.pos = 0
 

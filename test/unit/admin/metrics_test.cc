@@ -41,8 +41,8 @@ TEST_CASE("metrics merge across workers and render as Prometheus text", "[admin]
   a.commands["get"] = {7, 1, 700};
   b.commands["get"] = {3, 0, 300};
   b.commands["config|get"] = {1, 0, 10};
-  a.nodes["127.0.0.1:7000"] = {1, 2, 1, 0, 4, 0};
-  b.nodes["127.0.0.1:7000"] = {1, 1, 0, 3, 0, 1};
+  a.nodes["127.0.0.1:7000"] = {1, 2, 1, 0, 4, 0, {}};
+  b.nodes["127.0.0.1:7000"] = {1, 1, 0, 3, 0, 1, {}};
   a.latency.record(100);
   b.latency.record(300);
   admin::mergeInto(merged, a);

@@ -67,3 +67,15 @@ TEST_CASE("slots without an owner, or with a failed or unreachable one, make it 
   CHECK_FALSE(verdict.ready);
   CHECK(verdict.why == "0 slot(s) without an owner, 8192 slot(s) whose owner is failed or unreachable");
 }
+
+TEST_CASE("an owner the workers cannot reach is named with the reason", "[admin]") {
+  cluster::Topology topology = twoPrimaries();
+  admin::WorkerMetrics seen;
+  seen.nodes["127.0.0.1:7001"].down = 1;
+  seen.nodes["127.0.0.1:7001"].last_error = "TLS certificate verify failed: certificate has expired";
+  admin::Readiness verdict = admin::judgeReadiness(&topology, false, &seen);
+  CHECK_FALSE(verdict.ready);
+  CHECK(verdict.why ==
+        "0 slot(s) without an owner, 8192 slot(s) whose owner is failed or unreachable; 127.0.0.1:7001: TLS "
+        "certificate verify failed: certificate has expired");
+}

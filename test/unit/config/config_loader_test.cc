@@ -158,6 +158,13 @@ TEST_CASE("the example file loads cleanly and documents the defaults", "[config]
   CHECK(loaded.protected_mode == defaults.protected_mode);
   CHECK(loaded.listen_enabled == defaults.listen_enabled);
   CHECK(loaded.unix_socket == defaults.unix_socket);
+  CHECK(loaded.gossip_tls == defaults.gossip_tls);
+  CHECK(loaded.tls.enabled == defaults.tls.enabled);
+  CHECK(loaded.tls.verify_clients == defaults.tls.verify_clients);
+  CHECK(loaded.tls.min_version == defaults.tls.min_version);
+  CHECK(loaded.backend_tls.enabled == defaults.backend_tls.enabled);
+  CHECK(loaded.backend_tls.verify == defaults.backend_tls.verify);
+  CHECK(loaded.backend_tls.min_version == defaults.backend_tls.min_version);
   CHECK(loaded.unix_socket_perm == defaults.unix_socket_perm);
 }
 
