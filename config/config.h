@@ -124,6 +124,9 @@ struct Config {
   Limits limits;
   std::vector<User> users;  // empty: no authentication (like Redis without requirepass)
   BackendAuth backend;
+  // Links per primary per worker kept connected (handshake sent) for a client's exclusive use: a
+  // blocking command, a transaction, SCRIPT KILL reach the node without waiting for a connect.
+  unsigned spare_links = 1;
   BackendTls backend_tls;
   ClientTls tls;
   size_t script_cache = 1000;  // scripts remembered for NOSCRIPT retries (LRU)

@@ -167,6 +167,7 @@ constexpr std::array kKeyTable{
     KeySpec{"users", Kind::kUsers, 0, 0, {}, {}, kLive},
     KeySpec{"backend.user", Kind::kString, 0, 0, {}, backendUser(), kLive},
     KeySpec{"backend.password", Kind::kSecret, 0, 0, {}, backendPassword(), kLive},
+    KeySpec{"backend.spare_links", Kind::kInteger, 0, 16, configField<&Config::spare_links>(), {}, kLive},
     KeySpec{"scripts.cache_size", Kind::kInteger, 0, 1000000, configField<&Config::script_cache>()},
     KeySpec{"limits.client_output_buffer_soft", Kind::kSize, 0, 64 * kGiB,
             limitsField<&Limits::client_output_buffer_soft>()},

@@ -53,7 +53,7 @@ def _handle(handler, names):
 _handle("kSplit", "mget mset del unlink exists touch")
 _handle("kAllPrimaries", """
     keys dbsize flushall flushdb randomkey info
-    script|exists script|kill
+    script|kill
     function|load function|delete function|flush function|restore function|kill
 """)
 _handle("kAllNodes", "config|set config|resetstat")
@@ -73,6 +73,7 @@ _handle("kEval", "eval eval_ro")
 _handle("kEvalsha", "evalsha evalsha_ro")
 _handle("kScriptLoad", "script|load")
 _handle("kScriptFlush", "script|flush")
+_handle("kScriptExists", "script|exists")
 _handle("kPubsubIntrospection", """
     pubsub|channels pubsub|numsub pubsub|numpat pubsub|shardchannels pubsub|shardnumsub
 """)
@@ -129,7 +130,8 @@ HANDLER_POLICY = {
     "kPublish": "kForward", "kConfigGet": "kForward", "kSlowlogGet": "kForward",
     "kSlowlogLen": "kForward", "kSlowlogReset": "kForward", "kSlowlogHelp": "kForward",
     "kEval": "kForward", "kEvalsha": "kForward", "kScriptLoad": "kAllPrimaries",
-    "kScriptFlush": "kAllPrimaries", "kPubsubIntrospection": "kAllPrimaries",
+    "kScriptFlush": "kAllPrimaries", "kScriptExists": "kAllPrimaries",
+    "kPubsubIntrospection": "kAllPrimaries",
 }
 for _h in """kPing kEcho kQuit kSelect kReadMode kClusterKeyslot kClusterInfo kClusterSlots
              kClusterShards kClusterNodes kClusterMyid""".split():
@@ -149,6 +151,8 @@ MERGE = {
     "pubsub|channels": "kUnion", "pubsub|shardchannels": "kUnion",
     "pubsub|numsub": "kSumByName", "pubsub|shardnumsub": "kSumByName",
     "pubsub|numpat": "kSum",
+    # OK if any node stopped a script, else UNKILLABLE if one said so, else NOTBUSY.
+    "script|kill": "kKillScript", "function|kill": "kKillScript",
 }
 RESPONSE_TIP_MERGE = {
     "kAggSum": "kSum", "kAggMin": "kMin", "kAggMax": "kMax", "kAggLogicalAnd": "kLogicalAnd",
@@ -180,8 +184,14 @@ _flag("kProxyRunsAlone", """
     exec watch wait reset subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe
 """)
 _flag("kProxyWaits", "wait")
+# Scripts may run long (past busy-reply-threshold): a lane of their own, so they never hold up the
+# shared pipelined connection.
+_flag("kProxySlow", "eval eval_ro evalsha evalsha_ro fcall fcall_ro")
+# Keyless: always the owner of slot 0, so a script, its KILL and FUNCTION STATS meet on one node.
+_flag("kProxyOnePrimary", "eval eval_ro evalsha evalsha_ro fcall fcall_ro function|stats")
 PROXY_FLAG_ORDER = ["kProxyNoAuth", "kProxyAdminOnly", "kProxyOverBudget", "kProxySubscribedOk",
-                    "kProxyNotQueued", "kProxyRunsAlone", "kProxyWaits"]
+                    "kProxyNotQueued", "kProxyRunsAlone", "kProxyWaits", "kProxySlow",
+                    "kProxyOnePrimary", "kProxyIdleLink"]
 
 # ---------------------------------------------------------------------------------------------
 # Mapping of Redis's words onto command_spec.h.
@@ -430,12 +440,18 @@ def merge_of(cmd, policy, response_tip):
     return RESPONSE_TIP_MERGE[response_tip]
 
 
-def proxy_flags_of(cmd):
+def proxy_flags_of(cmd, policy):
     flags = set(PROXY_FLAGS.get(cmd["name"], []))
     if "admin" in cmd["flags"]:
         flags.add("kProxyAdminOnly")
     if "blocking" in cmd["flags"]:
         flags.update(("kProxyRunsAlone", "kProxyWaits"))
+    # What Redis serves while a script is busy, when slotgate forwards it (SCRIPT KILL, FUNCTION
+    # KILL, FUNCTION STATS): on a link with nothing in flight, so it reaches the node at once.
+    # (Not the replication commands Redis flags admin, such as REPLCONF.)
+    if ("allow_busy" in cmd["flags"] and "admin" not in cmd["flags"]
+            and policy in ("kForward", "kAllPrimaries")):
+        flags.add("kProxyIdleLink")
     return [f for f in PROXY_FLAG_ORDER if f in flags]
 
 
@@ -558,7 +574,7 @@ def emit_row(cmd, container, lines, indent="    "):
               "%s," % ("true" if nondeterministic else "false"),
               "Policy::%s," % policy, "Handler::%s," % handler,
               "Merge::%s," % merge_of(cmd, policy, response)]
-    atoms += flag_atoms(proxy_flags_of(cmd), last=True)
+    atoms += flag_atoms(proxy_flags_of(cmd, policy), last=True)
     wrap(lines, indent, atoms)
 
 

@@ -29,6 +29,19 @@ class HandshakeWaiter : public Waiter {
   std::string address_;
 };
 
+// Reports the liveness probe's outcome to the connection that asked, if it is still there.
+class ProbeWaiter : public Waiter {
+ public:
+  explicit ProbeWaiter(std::shared_ptr<BackendConnection*> owner) : owner_(std::move(owner)) {}
+  void onReply(std::string_view) override;
+  void onFailure(Failure, const std::string&, const std::string&) override;
+
+ private:
+  std::shared_ptr<BackendConnection*> owner_;
+};
+
+constexpr std::string_view kPing = "*1\r\n$4\r\nPING\r\n";
+
 void appendBulk(std::string& out, std::string_view arg) {
   out += '$';
   out += std::to_string(arg.size());
@@ -64,6 +77,7 @@ BackendOptions backendOptions(const config::Config& config, int proto, common::t
   options.tls = std::move(tls);
   options.connect_timeout_ms = config.connect_timeout_ms;
   options.op_timeout_ms = config.backend_timeout_ms;
+  options.spare_links = config.spare_links;
   setHandshake(options, proto, config.backend.user, config.backend.password);
   return options;
 }
@@ -75,6 +89,8 @@ BackendConnection::BackendConnection(common::uv::EventLoop& loop, std::string ho
 }
 
 BackendConnection::~BackendConnection() {
+  *self_ = nullptr;
+  probe_link_.reset();
   if (conn_) conn_->close();
   conn_ = nullptr;
   failAll(Failure::kLost, "proxy shutting down");
@@ -249,12 +265,56 @@ void BackendConnection::failAll(Failure connected_failure, const std::string& de
 }
 
 void BackendConnection::checkTimeout(uint64_t now_ms) {
+  if (probe_link_) probe_link_->checkTimeout(now_ms);
   if (fifo_.empty() || !conn_) return;
   const Entry& head = fifo_.front();
   if (now_ms < head.deadline_ms) return;
+  if (!is_probe_ && !connecting_) {
+    // A slow reply is not a dead node: a node running a long script (or a slow command that
+    // yields) answers others, -BUSY at least. Resetting would lose the outcome of every command
+    // on this connection while the node keeps running them. Ask it on another connection.
+    if (probing_) return;
+    if (!probe_link_) {
+      BackendOptions probe_options = options_;
+      probe_options.spare_links = 0;
+      probe_link_ = std::make_unique<BackendConnection>(loop_, host_, port_, probe_options);
+      probe_link_->is_probe_ = true;
+    }
+    probing_ = true;
+    common::logger("backend")->debug("{} has not answered for {} ms; probing it", address_,
+                                     now_ms - (head.deadline_ms - options_.op_timeout_ms));
+    probe_link_->send(std::make_shared<ProbeWaiter>(self_), kPing);
+    return;
+  }
   common::logger("backend")->warn("{} did not answer in time (op timeout {} ms); resetting the connection",
                                   address_, options_.op_timeout_ms);
   // The head timed out; the rest are lost with the connection their replies would come on.
+  reset("no reply in time", Failure::kTimeout);
+}
+
+void ProbeWaiter::onReply(std::string_view) {
+  if (*owner_) (*owner_)->onProbeAnswered();
+}
+
+void ProbeWaiter::onFailure(Failure, const std::string&, const std::string&) {
+  if (*owner_) (*owner_)->onProbeFailed();
+}
+
+void BackendConnection::onProbeAnswered() {
+  probing_ = false;
+  // Alive (busy, perhaps): what is overdue may take another op timeout.
+  uint64_t now = loop_.nowMs();
+  for (Entry& entry : fifo_) {
+    if (entry.deadline_ms <= now) entry.deadline_ms = now + options_.op_timeout_ms;
+  }
+}
+
+void BackendConnection::onProbeFailed() {
+  probing_ = false;
+  if (fifo_.empty() || !conn_ || loop_.nowMs() < fifo_.front().deadline_ms) return;
+  common::logger("backend")->warn(
+      "{} did not answer in time (op timeout {} ms), nor a probe; resetting the connection", address_,
+      options_.op_timeout_ms);
   reset("no reply in time", Failure::kTimeout);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ struct BackendOptions {
   // failure is logged. Built by handshakeFor().
   std::string handshake;
   unsigned handshake_commands = 0;
+  // Spare links kept connected per primary for exclusive use (BackendPool).
+  unsigned spare_links = 1;
   // Set: every connection speaks TLS (backend.tls), checked against the host it dials.
   common::tls::TlsContextPtr tls;
 };
@@ -63,14 +66,18 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   // send() cancels this and reconnects.
   void closeWhenIdle() override;
 
-  // Fails the head waiter with kTimeout (and resets the connection) once its deadline (sent +
-  // op timeout + extra) has passed.
+  // Once the head's deadline (sent + op timeout + extra) has passed, asks the node on a second
+  // connection whether it is alive (PING): a node that answers, even -BUSY (a script runs), is
+  // given another op timeout; one that does not answer in an op timeout fails the head with
+  // kTimeout and the connection is reset.
   void checkTimeout(uint64_t now_ms) override;
 
   const std::string& host() const override { return host_; }
   uint16_t port() const override { return port_; }
   const std::string& address() const override { return address_; }
   bool connected() const override { return conn_ && !connecting_; }
+  // A connect is under way.
+  bool connecting() const { return conn_ && connecting_; }
   void setOptions(const BackendOptions& options) { options_ = options; }
   // Where the connection's bytes are counted (the pool's); may be null.
   void setIoCounters(common::uv::IoCounters* io) { io_ = io; }
@@ -92,6 +99,9 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   size_t inFlight() const override { return fifo_.size(); }
   // A recent connect failed: sends fail at once until the backoff ends.
   bool backingOff() const override;
+  // The liveness probe's outcome (checkTimeout); called by the probe's waiter.
+  void onProbeAnswered();
+  void onProbeFailed();
 
  private:
   struct Entry {
@@ -132,6 +142,12 @@ class BackendConnection final : public NodeLink, private common::uv::TcpConnecti
   bool readonly_ = false;
   bool connect_failed_ = false;
   common::uv::IoCounters* io_ = nullptr;
+  // The liveness probe's own connection, made on the first overdue reply (never for a probe).
+  std::unique_ptr<BackendConnection> probe_link_;
+  bool is_probe_ = false;
+  bool probing_ = false;
+  // Cleared when this connection goes: the probe's waiter may outlive it.
+  std::shared_ptr<BackendConnection*> self_ = std::make_shared<BackendConnection*>(this);
   uint64_t connects_ = 0;
   uint64_t connect_failures_ = 0;
 };

@@ -101,6 +101,8 @@ enum class Handler : uint8_t {
                          // (EVALSHA, EVALSHA_RO)
   kScriptLoad,           // kAllPrimaries; the script body is remembered
   kScriptFlush,          // kAllPrimaries; the remembered bodies are forgotten
+  kScriptExists,         // kAllPrimaries (logical AND); 1 as well for a script slotgate remembers
+                         // (it loads it wherever a node lacks it)
   kPubsubIntrospection,  // kAllPrimaries, but sent to every node, replicas too (a PUBLISH
                          // reaches them all): PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARD...
 
@@ -161,7 +163,9 @@ enum class Merge : uint8_t {
   kNone,          // not merged: one node answers (or, split/fan-out: "not yet supported")
   kArrayByIndex,  // MGET: each part's elements go back to their keys' places
   kAllSucceeded,  // MSET, FLUSHALL, SCRIPT LOAD, CONFIG SET: the first part's reply
-  kOneSucceeded,  // SCRIPT KILL: the first success, else the first error
+  kOneSucceeded,  // the first success, else the first error
+  kKillScript,    // SCRIPT KILL, FUNCTION KILL: +OK if any node stopped a script, else an error
+                  // other than NOTBUSY (UNKILLABLE first), else NOTBUSY
   kSum,           // DEL, EXISTS, DBSIZE, PUBSUB NUMPAT: integer sum
   kMin,
   kMax,
@@ -191,6 +195,13 @@ enum ProxyFlag : uint16_t {
                                  // cases, e.g. UNWATCH while watching, stay the session's rule)
   kProxyWaits = 1u << 6,         // its time is spent waiting, not latency: blocking commands,
                                  // WAIT (counted, kept out of the histogram and SLOWLOG)
+  kProxySlow = 1u << 7,          // may run long and lets the node serve others meanwhile (EVAL,
+                                 // EVALSHA, FCALL and _RO forms): sent on the node's script lane,
+                                 // never ahead of the shared link's traffic
+  kProxyOnePrimary = 1u << 8,    // keyless: to the owner of slot 0, the same node in every worker
+                                 // (keyless scripts, FUNCTION STATS), not round robin
+  kProxyIdleLink = 1u << 9,      // Redis serves it during a busy script (allow_busy): sent on a
+                                 // link with nothing in flight (SCRIPT KILL, FUNCTION KILL/STATS)
 };
 
 // Redis's own command tips (COMMAND INFO "tips").

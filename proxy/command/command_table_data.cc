@@ -1279,7 +1279,7 @@ constexpr CommandSpec kSubFunction[] = {
      Merge::kNone, 0},
     {"function|kill", "scripting", 2, kFlagNoscript | kFlagAllowBusy, nullptr, 0, nullptr, 0,
      RequestTip::kAllShards, ResponseTip::kOneSucceeded, false, Policy::kAllPrimaries,
-     Handler::kAllPrimaries, Merge::kOneSucceeded, kProxyAdminOnly},
+     Handler::kAllPrimaries, Merge::kKillScript, kProxyAdminOnly | kProxyIdleLink},
     {"function|list", "scripting", -2, kFlagNoscript, nullptr, 0, nullptr, 0, RequestTip::kDefault,
      ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, 0},
     {"function|load", "scripting", -3, kFlagWrite | kFlagDenyOom | kFlagNoscript, nullptr, 0,
@@ -1290,7 +1290,7 @@ constexpr CommandSpec kSubFunction[] = {
      Handler::kAllPrimaries, Merge::kAllSucceeded, kProxyAdminOnly},
     {"function|stats", "scripting", 2, kFlagNoscript | kFlagAllowBusy, nullptr, 0, nullptr, 0,
      RequestTip::kAllShards, ResponseTip::kSpecial, true, Policy::kForward, Handler::kForward,
-     Merge::kNone, 0},
+     Merge::kNone, kProxyOnePrimary | kProxyIdleLink},
 };
 constexpr CommandSpec kSubLatency[] = {
     {"latency|doctor", "server", 2, kFlagAdmin | kFlagNoscript | kFlagLoading | kFlagStale, nullptr,
@@ -1390,7 +1390,7 @@ constexpr CommandSpec kSubScript[] = {
      ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, 0},
     {"script|exists", "scripting", -3, kFlagNoscript, nullptr, 0, nullptr, 0,
      RequestTip::kAllShards, ResponseTip::kAggLogicalAnd, false, Policy::kAllPrimaries,
-     Handler::kAllPrimaries, Merge::kLogicalAnd, 0},
+     Handler::kScriptExists, Merge::kLogicalAnd, 0},
     {"script|flush", "scripting", -2, kFlagNoscript, nullptr, 0, nullptr, 0, RequestTip::kAllNodes,
      ResponseTip::kAllSucceeded, false, Policy::kAllPrimaries, Handler::kScriptFlush,
      Merge::kAllSucceeded, kProxyAdminOnly},
@@ -1399,7 +1399,7 @@ constexpr CommandSpec kSubScript[] = {
      Merge::kNone, 0},
     {"script|kill", "scripting", 2, kFlagNoscript | kFlagAllowBusy, nullptr, 0, nullptr, 0,
      RequestTip::kAllShards, ResponseTip::kOneSucceeded, false, Policy::kAllPrimaries,
-     Handler::kAllPrimaries, Merge::kOneSucceeded, kProxyAdminOnly},
+     Handler::kAllPrimaries, Merge::kKillScript, kProxyAdminOnly | kProxyIdleLink},
     {"script|load", "scripting", 3, kFlagNoscript | kFlagStale, nullptr, 0, nullptr, 0,
      RequestTip::kAllNodes, ResponseTip::kAllSucceeded, false, Policy::kAllPrimaries,
      Handler::kScriptLoad, Merge::kAllSucceeded, 0},
@@ -1544,16 +1544,19 @@ constexpr CommandSpec kCommands[] = {
      Merge::kNone, 0},
     {"eval", "scripting", -3, kFlagNoscript | kFlagStale | kFlagSkipMonitor | kFlagNoMandatoryKeys |
      kFlagMovableKeys, kKeysEval, 1, nullptr, 0, RequestTip::kDefault, ResponseTip::kDefault, false,
-     Policy::kForward, Handler::kEval, Merge::kNone, 0},
+     Policy::kForward, Handler::kEval, Merge::kNone, kProxySlow | kProxyOnePrimary},
     {"eval_ro", "scripting", -3, kFlagReadonly | kFlagNoscript | kFlagStale | kFlagSkipMonitor |
      kFlagNoMandatoryKeys | kFlagMovableKeys, kKeysEvalRo, 1, nullptr, 0, RequestTip::kDefault,
-     ResponseTip::kDefault, false, Policy::kForward, Handler::kEval, Merge::kNone, 0},
+     ResponseTip::kDefault, false, Policy::kForward, Handler::kEval, Merge::kNone, kProxySlow |
+     kProxyOnePrimary},
     {"evalsha", "scripting", -3, kFlagNoscript | kFlagStale | kFlagSkipMonitor |
      kFlagNoMandatoryKeys | kFlagMovableKeys, kKeysEvalsha, 1, nullptr, 0, RequestTip::kDefault,
-     ResponseTip::kDefault, false, Policy::kForward, Handler::kEvalsha, Merge::kNone, 0},
+     ResponseTip::kDefault, false, Policy::kForward, Handler::kEvalsha, Merge::kNone, kProxySlow |
+     kProxyOnePrimary},
     {"evalsha_ro", "scripting", -3, kFlagReadonly | kFlagNoscript | kFlagStale | kFlagSkipMonitor |
      kFlagNoMandatoryKeys | kFlagMovableKeys, kKeysEvalshaRo, 1, nullptr, 0, RequestTip::kDefault,
-     ResponseTip::kDefault, false, Policy::kForward, Handler::kEvalsha, Merge::kNone, 0},
+     ResponseTip::kDefault, false, Policy::kForward, Handler::kEvalsha, Merge::kNone, kProxySlow |
+     kProxyOnePrimary},
     {"exec", "transactions", 1, kFlagNoscript | kFlagLoading | kFlagStale | kFlagSkipSlowlog,
      nullptr, 0, nullptr, 0, RequestTip::kDefault, ResponseTip::kDefault, false, Policy::kStateful,
      Handler::kExec, Merge::kNone, kProxyNotQueued | kProxyRunsAlone},
@@ -1574,10 +1577,12 @@ constexpr CommandSpec kCommands[] = {
      Handler::kUnsupported, Merge::kNone, kProxyAdminOnly},
     {"fcall", "scripting", -3, kFlagNoscript | kFlagStale | kFlagSkipMonitor |
      kFlagNoMandatoryKeys | kFlagMovableKeys, kKeysFcall, 1, nullptr, 0, RequestTip::kDefault,
-     ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, 0},
+     ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, kProxySlow |
+     kProxyOnePrimary},
     {"fcall_ro", "scripting", -3, kFlagReadonly | kFlagNoscript | kFlagStale | kFlagSkipMonitor |
      kFlagNoMandatoryKeys | kFlagMovableKeys, kKeysFcallRo, 1, nullptr, 0, RequestTip::kDefault,
-     ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, 0},
+     ResponseTip::kDefault, false, Policy::kForward, Handler::kForward, Merge::kNone, kProxySlow |
+     kProxyOnePrimary},
     {"flushall", "server", -1, kFlagWrite, nullptr, 0, nullptr, 0, RequestTip::kAllShards,
      ResponseTip::kAllSucceeded, false, Policy::kAllPrimaries, Handler::kAllPrimaries,
      Merge::kAllSucceeded, kProxyAdminOnly},

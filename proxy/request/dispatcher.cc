@@ -43,6 +43,7 @@ void Dispatcher::setTopology(cluster::TopologyPtr topology) {
     if (owner < 0) continue;
     if (!by_index[owner]) {
       by_index[owner] = &links_.shared(nodes[owner].host, nodes[owner].port);
+      links_.keepSpares(nodes[owner].host, nodes[owner].port);
       primaries_.push_back(by_index[owner]);
       if (nodes[owner].failing) failing_nodes_.insert(by_index[owner]);
     }
@@ -213,7 +214,11 @@ void Dispatcher::dispatch(const RequestPtr& request) {
   }
   request->setNode(node);
   stats_.commands_forwarded.add();
-  if (!request->lease()) return node->send(request, request->command());  // the shared pipelined link
+  if (!request->lease()) {
+    // The shared pipelined link, or (a client running scripts) the node's script lane.
+    backend::NodeLink& link = request->onScriptLane() ? links_.scriptLane(node->host(), node->port()) : *node;
+    return link.send(request, request->command());
+  }
   request->linkAt(*node).send(request, request->command(), false, request->extraMs(), request->repliesPerSend());
 }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "proxy/backend/backend_connection.h"
+#include "proxy/request/exclusive_lease.h"
 #include "proxy/request/merge.h"
 #include "proxy/request/multi_request.h"
 #include "proxy/request/slowlog.h"
@@ -29,6 +30,19 @@ std::string_view encode(std::span<const std::string_view> argv, std::string_view
 bool parseCursor(std::string_view text, uint64_t* cursor) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *cursor);
   return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
+// SCRIPT EXISTS's merged array with 1 for each script slotgate knows.
+std::string withKnownScripts(const std::string& merged, const std::vector<bool>& known) {
+  std::vector<std::string_view> elements;
+  if (!resp::arrayElements(merged, &elements) || elements.size() != known.size()) return merged;
+  std::string out;
+  resp::appendArrayHeader(out, elements.size());
+  for (size_t i = 0; i < elements.size(); ++i) {
+    if (known[i]) resp::appendInteger(out, 1);
+    else out.append(elements[i]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -101,12 +115,23 @@ Executor::Outcome Executor::execute(const route::Plan& plan, const command::Comm
   return outcome;
 }
 
+std::shared_ptr<ExclusiveLease> Executor::idleLink() {
+  return std::make_shared<ExclusiveLease>(dispatcher_.links(), dispatcher_.clock());
+}
+
 void Executor::single(const route::Plan& plan, const command::CommandSpec& spec,
                       std::span<const std::string_view> argv, std::string_view raw,
                       const std::shared_ptr<ReplyLink>& link, uint64_t seq) {
   int slot = plan.kind == route::Plan::Kind::kSlot ? plan.slot : Request::kAnyPrimary;
+  // Keyless scripts and FUNCTION STATS: the owner of slot 0, one node for every worker, so a
+  // script, SCRIPT KILL's answer, FUNCTION STATS and -BUSY agree as on one server.
+  if (slot == Request::kAnyPrimary && (spec.proxy_flags & command::kProxyOnePrimary)) slot = 0;
+  // A script leaves on the script lane, and the client's commands follow it there until none is
+  // in flight (the session clears the mark), so none overtakes another.
+  if (spec.proxy_flags & command::kProxySlow) link->script_lane = true;
   std::string storage;
   auto request = Request::make(dispatcher_, link, seq, encode(argv, raw, storage), slot, plan.readonly, &spec);
+  if (spec.proxy_flags & command::kProxyIdleLink) request->setLease(idleLink());
   // Every PUBLISH through slotgate leaves from one node, so a publisher's messages reach every
   // subscriber in the order published (two nodes would race over the cluster bus).
   if (spec.handler == command::Handler::kPublish) {
@@ -153,7 +178,7 @@ void Executor::split(const route::Plan& plan, const command::CommandSpec& spec,
       [merge_kind, layout, this](std::span<const std::string> parts) {
         return merge(merge_kind, parts, layout.get(), &rng_);
       },
-      merge_kind == Merge::kOneSucceeded);
+      toleratesErrors(merge_kind));
   // Parts for one node leave in the same loop turn, so in one write.
   std::vector<std::string_view> part_argv;
   std::string command;
@@ -178,8 +203,10 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
     return;
   }
   // PUBLISH reaches replicas too: their subscribers count.
-  bool every_node = plan.kind == route::Plan::Kind::kAllNodes ||
-                    spec.handler == command::Handler::kPubsubIntrospection;
+  // SCRIPT KILL and FUNCTION KILL reach replicas too when reads go there (EVAL_RO, FCALL_RO).
+  bool every_node =
+      plan.kind == route::Plan::Kind::kAllNodes || spec.handler == command::Handler::kPubsubIntrospection ||
+      ((spec.proxy_flags & command::kProxyIdleLink) && dispatcher_.options().read_from != ReadFrom::kMaster);
   std::vector<backend::NodeLink*> nodes = every_node ? dispatcher_.allNodes() : dispatcher_.primaries();
   if (nodes.empty()) {
     reply(link, seq, dispatcher_.hasTopology() ? resp::err::kSlotNotServed : resp::err::kNoTopology);
@@ -212,16 +239,25 @@ void Executor::fanOut(const route::Plan& plan, const command::CommandSpec& spec,
       resp::appendVerbatim(out, std::string_view(merged).substr(start, merged.size() - start - 2), 3);
       return out;
     };
+  } else if (spec.handler == command::Handler::kScriptExists && dispatcher_.scripts()) {
+    // 1 where every primary has the script, and also where slotgate knows its body (it loads it
+    // on a node that lacks it): what an EVALSHA through slotgate would find.
+    std::vector<bool> known;
+    for (size_t i = 2; i < argv.size(); ++i) known.push_back(dispatcher_.scripts()->contains(argv[i]));
+    merge_fn = [kind, known, this](std::span<const std::string> parts) {
+      return withKnownScripts(merge(kind, parts, nullptr, &rng_), known);
+    };
   } else {
     merge_fn = [kind, this](std::span<const std::string> parts) { return merge(kind, parts, nullptr, &rng_); };
   }
-  auto multi = std::make_shared<MultiRequest>(link, seq, std::move(labels), std::move(merge_fn),
-                                              kind == Merge::kOneSucceeded);
+  auto multi =
+      std::make_shared<MultiRequest>(link, seq, std::move(labels), std::move(merge_fn), toleratesErrors(kind));
   std::string storage;
   std::string_view command = encode(argv, raw, storage);
   for (size_t i = 0; i < nodes.size(); ++i) {
     auto part = Request::make(dispatcher_, multi->partLink(), i, command, Request::kAnyPrimary, plan.readonly);
     part->pinTo(nodes[i]);
+    if (spec.proxy_flags & command::kProxyIdleLink) part->setLease(idleLink());
     dispatcher_.dispatch(part);
   }
 }

@@ -49,6 +49,9 @@ class Executor {
   void fanOut(const route::Plan& plan, const command::CommandSpec& spec, std::span<const std::string_view> argv,
               std::string_view raw, const std::shared_ptr<ReplyLink>& link, uint64_t seq);
   void scan(std::span<const std::string_view> argv, const std::shared_ptr<ReplyLink>& link, uint64_t seq);
+  // A lease of one command's life: a link with nothing in flight (a pre-connected spare when one
+  // is ready), for what Redis serves while a script is busy (SCRIPT KILL, FUNCTION KILL).
+  std::shared_ptr<ExclusiveLease> idleLink();
 
   Dispatcher& dispatcher_;
   LocalContext local_;

@@ -97,6 +97,24 @@ std::string logical(Merge kind, std::span<const std::string> parts) {
   return out;
 }
 
+// As one server that ran whichever script was busy: stopped somewhere is OK; a node that refused
+// (UNKILLABLE, or a script of the other kind: BUSY) or failed says why; NOTBUSY only when every
+// node was idle.
+std::string killScript(std::span<const std::string> parts) {
+  const std::string* refused = nullptr;
+  const std::string* other = nullptr;
+  for (const std::string& part : parts) {
+    if (!isError(part)) return part;
+    if (part.starts_with("-UNKILLABLE")) {
+      if (!refused) refused = &part;
+    } else if (!part.starts_with("-NOTBUSY") && !other) {
+      other = &part;
+    }
+  }
+  if (refused) return *refused;
+  return other ? *other : parts.front();
+}
+
 std::string concat(std::span<const std::string> parts) {
   std::vector<std::string_view> elements;
   std::string body;
@@ -166,6 +184,8 @@ std::string merge(Merge kind, std::span<const std::string> parts, const ArrayLay
       auto ok = std::find_if(parts.begin(), parts.end(), [](const std::string& p) { return !isError(p); });
       return ok != parts.end() ? *ok : parts.front();
     }
+    case Merge::kKillScript:
+      return killScript(parts);
     case Merge::kSum:
     case Merge::kMin:
     case Merge::kMax:

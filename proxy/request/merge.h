@@ -28,6 +28,9 @@ struct ArrayLayout {
   std::vector<std::vector<uint32_t>> positions;  // positions[part][i] = result index
 };
 
+// Whether the merge takes the parts' error replies as parts (else one failed part fails the whole).
+inline bool toleratesErrors(Merge kind) { return kind == Merge::kOneSucceeded || kind == Merge::kKillScript; }
+
 // Merges the parts; a part with an unexpected shape yields an error reply naming the command.
 // `kind` is never Merge::kNone.
 std::string merge(Merge kind, std::span<const std::string> parts, const ArrayLayout* layout, std::mt19937* rng);

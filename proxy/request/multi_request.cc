@@ -13,7 +13,9 @@ MultiRequest::MultiRequest(std::shared_ptr<ReplyLink> client, uint64_t seq, std:
                            MergeFn merge, bool tolerate_errors)
     : client_(std::move(client)), seq_(seq), labels_(std::move(labels)), merge_(std::move(merge)),
       tolerate_errors_(tolerate_errors), replies_(labels_.size()), done_(labels_.size(), false),
-      remaining_(labels_.size()) {}
+      remaining_(labels_.size()) {
+  link_.script_lane = client_->script_lane;  // the parts take the lanes the client's commands take
+}
 
 void MultiRequest::deliver(uint64_t part, std::string_view reply) {
   if (part >= done_.size() || done_[part]) return;

@@ -31,7 +31,8 @@ uint64_t monotonicMicros() {
 
 Request::Request(Dispatcher& dispatcher, std::shared_ptr<ReplyLink> link, uint64_t seq, std::string_view command,
                  int slot, bool readonly, const command::CommandSpec* spec)
-    : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), slot_(slot), readonly_(readonly), spec_(spec) {
+    : dispatcher_(dispatcher), link_(std::move(link)), seq_(seq), slot_(slot), readonly_(readonly),
+      script_lane_(link_->script_lane), spec_(spec) {
   if (command.size() >= common::kSliceMinBytes) kept_ = common::ReceivedBytes::pin(command);
   if (!kept_) command_.assign(command);
 }
@@ -68,7 +69,7 @@ void Request::setNode(backend::NodeLink* node) {
 }
 
 backend::NodeLink& Request::linkAt(backend::NodeLink& node) {
-  if (!lease_) return node;
+  if (!lease_) return script_lane_ ? dispatcher_.links().scriptLane(node.host(), node.port()) : node;
   if (stay_) {
     if (backend::NodeLink* held = lease_->intactLink()) return *held;
   }

@@ -47,6 +47,10 @@ uint64_t monotonicMicros();
 
 struct ReplyLink {
   ReplyTarget* target = nullptr;  // null once the client is gone
+  // The client's requests go on the nodes' script lanes (backend::LinkSource::scriptLane): set
+  // when it sends a script, cleared by the session once none of its replies is outstanding, so
+  // its commands to a node never overtake one another across two connections.
+  bool script_lane = false;
 };
 
 class Request : public backend::Waiter, public std::enable_shared_from_this<Request> {
@@ -80,6 +84,9 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   backend::NodeLink* pinned() const { return pinned_; }
   bool abandoned() const { return !link_->target; }
   bool readonly() const { return readonly_; }
+  // Sent on its node's script lane rather than the shared link (its client was running a script
+  // when it was made).
+  bool onScriptLane() const { return script_lane_; }
 
   // Runs on `lease` instead of the shared links. `stay`: on the lease's current link whatever the
   // slot says (a WATCH in force lives there).
@@ -98,7 +105,7 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
 
   // Set by the dispatcher as it sends the command: the node it goes to (and when).
   void setNode(backend::NodeLink* node);
-  // The link the command goes on at `node`: the shared one, or the lease's own.
+  // The link the command goes on at `node`: the shared one, its script lane, or the lease's own.
   backend::NodeLink& linkAt(backend::NodeLink& node);
   // When the request first had to wait for its slot's owner (held for a failover, or its node
   // unreachable); it waits at most failover_wait from then.
@@ -130,6 +137,7 @@ class Request : public backend::Waiter, public std::enable_shared_from_this<Requ
   int slot_;
   bool readonly_;
   bool script_reloaded_ = false;
+  bool script_lane_ = false;
   bool stay_ = false;
   const command::CommandSpec* spec_;
   unsigned attempts_ = 0;           // redirects and retries followed so far

@@ -33,6 +33,13 @@ std::optional<std::string> ScriptCache::find(std::string_view sha) {
   return it->second->second;
 }
 
+bool ScriptCache::contains(std::string_view sha) {
+  std::string key(sha);
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::lock_guard lock(mutex_);
+  return index_.count(key) > 0;
+}
+
 void ScriptCache::clear() {
   std::lock_guard lock(mutex_);
   lru_.clear();

@@ -20,6 +20,8 @@ class ScriptCache {
   // Remembers `body`; returns its SHA-1 (lower-case hex).
   std::string remember(std::string_view body);
   std::optional<std::string> find(std::string_view sha);
+  // Whether slotgate can run the script anywhere (SCRIPT EXISTS): it knows the body.
+  bool contains(std::string_view sha);
   size_t size();
   // SCRIPT FLUSH through the proxy: the client expects NOSCRIPT afterwards, as from one server.
   void clear();

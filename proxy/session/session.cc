@@ -176,6 +176,10 @@ bool Session::handleCommand(std::string_view bytes) {
     if (done) ctx_.stats->total_commands_processed.add();
     return done;
   }
+  if (state_.scriptMustWait(spec)) {
+    timing_spec_ = nullptr;
+    return false;  // handed again once the replies before it are in
+  }
   ctx_.stats->total_commands_processed.add();
   info_->last_command.store(spec.name, std::memory_order_relaxed);
   route::Plan plan = route::plan(spec, argv_, classification_.key_positions);
@@ -238,6 +242,8 @@ void Session::deliver(uint64_t seq, std::string_view reply) {
     }
   }
   if (queue_.complete(seq, reply, conn_->output()) > 0) conn_->markDirty();
+  // Nothing of the client's is in flight: its commands may take the shared links again.
+  if (queue_.pending() == 0) link_->script_lane = false;
   if (conn_->pendingOutput() > ctx_.output_limit) {
     common::logger("session")->warn("client {} dropped: {} bytes of replies unread (limit {})", conn_->peer(),
                                     conn_->pendingOutput(), ctx_.output_limit);

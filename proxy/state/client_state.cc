@@ -90,7 +90,7 @@ ClientState::Step ClientState::handle(const Call& call) {
   bool alone = op == Handler::kExec || op == Handler::kWatch || op == Handler::kWait || op == Handler::kReset ||
                pubsub || (op == Handler::kUnwatch && tx_.watching()) || subscribed_ping ||
                (spec.flags & command::kFlagBlocking);
-  if (alone && port_.pending() > 0) return Step::kWaitForDrain;
+  if ((alone && port_.pending() > 0) || scriptMustWait(spec)) return Step::kWaitForDrain;
 
   if (pubsub || subscribed_ping) {
     if (op == Handler::kSsubscribe || op == Handler::kSunsubscribe) {
@@ -169,7 +169,9 @@ ClientState::Step ClientState::handle(const Call& call) {
 
 void ClientState::forward(const Call& call) {
   route::Plan plan = route::plan(*call.spec, call.argv, call.key_positions);
-  if (call.spec->flags & command::kFlagWrite) wait_.noteWrite(plan);
+  // Scripts may write (Redis does not flag them write): WAIT follows them onto the script lanes.
+  bool script = (call.spec->proxy_flags & command::kProxySlow) != 0;
+  if ((call.spec->flags & command::kFlagWrite) || script) wait_.noteWrite(plan, script || link_->script_lane);
   auto outcome = executor().execute(plan, *call.spec, call.argv, call.raw, link_, port_.reserve());
   if (outcome.close_after) port_.closeAfterReplies();
 }

@@ -41,8 +41,13 @@ class ClientState {
   Step handle(const Call& call);
   // A command refused before it ran (unknown, wrong arity): `error` is the reply.
   void refuse(std::string_view error);
+  // A script leaves on its node's script lane: the client's earlier commands, on the shared links,
+  // are answered first, unless its commands already take the lanes (then it goes at once).
+  bool scriptMustWait(const command::CommandSpec& spec) const {
+    return (spec.proxy_flags & command::kProxySlow) && !link_->script_lane && port_.pending() > 0;
+  }
   // A write is sent where `plan` says (for WAIT).
-  void noteWrite(const route::Plan& plan) { wait_.noteWrite(plan); }
+  void noteWrite(const route::Plan& plan) { wait_.noteWrite(plan, link_->script_lane); }
 
   // A command that runs alone is in flight: the session takes no other meanwhile.
   bool runningAlone() const { return exclusive_.busy(); }

@@ -17,7 +17,8 @@ constexpr uint64_t kWaitChunkMs = 100;   // WAIT holds a shared node connection 
 
 }  // namespace
 
-void WaitTracker::noteWrite(const route::Plan& plan) {
+void WaitTracker::noteWrite(const route::Plan& plan, bool on_lanes) {
+  wrote_on_lanes_ = wrote_on_lanes_ || on_lanes;
   if (wrote_everywhere_) return;
   auto note = [this](uint16_t slot) {
     if (std::find(written_slots_.begin(), written_slots_.end(), slot) != written_slots_.end()) return;
@@ -64,10 +65,15 @@ void WaitTracker::wait(const Call& call, request::Dispatcher& dispatcher, reques
   } else {
     for (uint16_t slot : written_slots_) add(dispatcher.ownerOf(slot));
   }
+  if (wrote_on_lanes_) {
+    size_t shared = nodes.size();
+    for (size_t i = 0; i < shared; ++i) add(&dispatcher.links().scriptLane(nodes[i]->host(), nodes[i]->port()));
+  }
   if (exclusive_.takeWrote() && exclusive_.lease()) add(exclusive_.lease()->intactLink());
   if (nodes.empty()) add(dispatcher.anyPrimary());
   written_slots_.clear();
   wrote_everywhere_ = false;
+  wrote_on_lanes_ = false;
   uint64_t seq = port_.reserve();
   exclusive_.begin(ExclusiveCommands::Kind::kWait, seq);
   if (nodes.empty()) return port_.complete(seq, resp::err::kNoTopology);

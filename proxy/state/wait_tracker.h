@@ -1,5 +1,6 @@
 // WAIT for a client of a cluster: the slots it wrote since its last WAIT tell which primaries to
-// ask (too many: every primary), and the lease's link is asked too when it carried writes.
+// ask (too many: every primary), and the lease's link and the nodes' script lanes are asked too
+// when they carried writes (Redis's WAIT counts the writes of the connection it arrives on).
 #pragma once
 
 #include <cstdint>
@@ -21,14 +22,16 @@ class WaitTracker {
               std::shared_ptr<request::ReplyLink> link)
       : clock_(clock), port_(port), exclusive_(exclusive), link_(std::move(link)) {}
 
-  // A write is being sent where `plan` says.
-  void noteWrite(const route::Plan& plan);
+  // A write is being sent where `plan` says; `on_lanes`: on the nodes' script lanes (a script, or
+  // a command of a client whose script is in flight), where WAIT must follow it.
+  void noteWrite(const route::Plan& plan, bool on_lanes = false);
   // WAIT numreplicas timeout: runs alone; answers the smallest count over the nodes asked.
   void wait(const Call& call, request::Dispatcher& dispatcher, request::Executor& executor);
   // RESET.
   void reset() {
     written_slots_.clear();
     wrote_everywhere_ = false;
+    wrote_on_lanes_ = false;
   }
 
  private:
@@ -38,6 +41,7 @@ class WaitTracker {
   std::shared_ptr<request::ReplyLink> link_;
   std::vector<uint16_t> written_slots_;
   bool wrote_everywhere_ = false;
+  bool wrote_on_lanes_ = false;
 };
 
 }  // namespace slotgate::state

@@ -4,11 +4,12 @@ back to the master when a replica is down; the policy changes live."""
 
 import os
 import sys
+import threading
 import time
 
 import pytest
 
-from cluster import Slotgate, key_slot, log, slotgate_binary, wait_until
+from cluster import HOST, RawConnection, RespError, Slotgate, key_slot, log, slotgate_binary, wait_until
 
 N = 300
 
@@ -74,6 +75,41 @@ def test_replica_policy_reads_from_replicas(cluster):
             assert r.get(k) == k.encode()
         assert _sum(cluster, replicas, "get") == 0
         assert _sum(cluster, masters, "get") == N - 100
+
+
+def test_script_kill_reaches_a_replica_running_a_read_only_script(cluster):
+    """With read_from: replica a keyless EVAL_RO runs on a replica (of slot 0's owner); SCRIPT KILL
+    through slotgate reaches the replicas too and stops it, as on one server."""
+    owner = cluster.slot_owners()[0]
+    replica = next(n for n in cluster.replicas() if n.master_id == owner.id)
+    cluster.client(replica).config_set("busy-reply-threshold", 100)
+
+    def busy():
+        with RawConnection(replica.port, host=HOST, timeout=5) as c:
+            got = c.call("PING")
+        return isinstance(got, RespError) and str(got).startswith("BUSY")
+
+    try:
+        with _gate(cluster, "replica", threads=1) as gate:
+            result = {}
+
+            def run():
+                with RawConnection(gate.port, timeout=30) as c:
+                    result["reply"] = c.call("EVAL_RO", "while true do end", 0)
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            try:
+                wait_until(busy, 5, interval=0.02, what=f"{replica} busy with the script")
+                with gate.raw(timeout=10) as c:
+                    killed = c.call("SCRIPT", "KILL")
+            finally:
+                thread.join(timeout=10)
+            assert killed == b"OK", killed
+            assert "Script killed by user" in str(result.get("reply")), result
+            assert not busy()
+    finally:
+        cluster.client(replica).config_set("busy-reply-threshold", 5000)
 
 
 def test_prefer_replica_falls_back_to_master(cluster):

@@ -130,6 +130,17 @@ class FakeLinkSource : public backend::LinkSource {
     return link;
   }
   void closeIdleUnless(const std::function<bool(const backend::NodeLink&)>&) override {}
+  backend::NodeLink& scriptLane(const std::string& host, uint16_t port) override { return lane(host, port); }
+
+  // The script lane to host:port (scripts, and their clients' commands while they run).
+  FakeNodeLink& lane(const std::string& host, uint16_t port) {
+    auto& link = lanes_[host + ":" + std::to_string(port)];
+    if (!link) {
+      link = std::make_unique<FakeNodeLink>(host, port, false);
+      if (dead_.count(link->address())) link->die();
+    }
+    return *link;
+  }
 
   // The shared link to host:port.
   FakeNodeLink& node(const std::string& host, uint16_t port) {
@@ -142,6 +153,7 @@ class FakeLinkSource : public backend::LinkSource {
   void kill(const std::string& host, uint16_t port) {
     node(host, port).die();
     dead_.insert(host + ":" + std::to_string(port));
+    if (auto it = lanes_.find(host + ":" + std::to_string(port)); it != lanes_.end()) it->second->die();
   }
   // Exclusive links opened so far and not yet destroyed, oldest first.
   const std::vector<FakeNodeLink*>& exclusive() const { return exclusive_; }
@@ -163,6 +175,7 @@ class FakeLinkSource : public backend::LinkSource {
   };
 
   std::map<std::string, std::unique_ptr<FakeNodeLink>> shared_;
+  std::map<std::string, std::unique_ptr<FakeNodeLink>> lanes_;
   std::vector<FakeNodeLink*> exclusive_;
   std::set<std::string> dead_;
   size_t opened_ = 0;

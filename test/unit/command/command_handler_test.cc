@@ -54,8 +54,8 @@ TEST_CASE("routed commands name their routing handler", "[command_handler]") {
     INFO(name);
     CHECK(handler(name) == Handler::kSplit);
   }
-  for (auto name : {"keys", "dbsize", "flushall", "flushdb", "randomkey", "info", "script|exists", "script|kill",
-                    "function|load", "function|kill"}) {
+  for (auto name : {"keys", "dbsize", "flushall", "flushdb", "randomkey", "info", "script|kill", "function|load",
+                    "function|kill"}) {
     INFO(name);
     CHECK(handler(name) == Handler::kAllPrimaries);
   }
@@ -84,6 +84,7 @@ TEST_CASE("commands with extra proxy work name their own handler", "[command_han
   CHECK(handler("fcall") == Handler::kForward);
   CHECK(handler("script|load") == Handler::kScriptLoad);
   CHECK(handler("script|flush") == Handler::kScriptFlush);
+  CHECK(handler("script|exists") == Handler::kScriptExists);
   for (auto name :
        {"pubsub|channels", "pubsub|numsub", "pubsub|numpat", "pubsub|shardchannels", "pubsub|shardnumsub"}) {
     INFO(name);
@@ -174,8 +175,8 @@ TEST_CASE("merges come from the response tip or the proxy's own choice", "[comma
   CHECK(merge("info") == Merge::kInfo);
   CHECK(merge("script|exists") == Merge::kLogicalAnd);
   CHECK(merge("script|load") == Merge::kAllSucceeded);
-  CHECK(merge("script|kill") == Merge::kOneSucceeded);
-  CHECK(merge("function|kill") == Merge::kOneSucceeded);
+  CHECK(merge("script|kill") == Merge::kKillScript);
+  CHECK(merge("function|kill") == Merge::kKillScript);
   CHECK(merge("config|set") == Merge::kAllSucceeded);
   CHECK(merge("config|resetstat") == Merge::kAllSucceeded);
   CHECK(merge("pubsub|channels") == Merge::kUnion);
@@ -226,6 +227,16 @@ TEST_CASE("the proxy's attributes are bits of the row", "[command_handler]") {
 
   for (auto name : {"wait", "blpop", "bzmpop", "xreadgroup"}) CHECK(has(name, kProxyWaits));
   for (auto name : {"get", "exec", "subscribe"}) CHECK_FALSE(has(name, kProxyWaits));
+  // Scripts take their own lane and, keyless, one node; what Redis serves during a busy script
+  // goes on an idle link.
+  for (auto name : {"eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro"}) {
+    CHECK(has(name, kProxySlow));
+    CHECK(has(name, kProxyOnePrimary));
+  }
+  for (auto name : {"get", "set", "function|load", "script|load"}) CHECK_FALSE(has(name, kProxySlow));
+  CHECK(has("function|stats", kProxyOnePrimary));
+  for (auto name : {"script|kill", "function|kill", "function|stats"}) CHECK(has(name, kProxyIdleLink));
+  for (auto name : {"get", "eval", "replconf", "multi"}) CHECK_FALSE(has(name, kProxyIdleLink));
 }
 
 TEST_CASE("every row's handler, policy and merge agree", "[command_handler]") {
@@ -246,6 +257,7 @@ TEST_CASE("every row's handler, policy and merge agree", "[command_handler]") {
       case Handler::kAllPrimaries:
       case Handler::kScriptLoad:
       case Handler::kScriptFlush:
+      case Handler::kScriptExists:
       case Handler::kPubsubIntrospection:
         return Policy::kAllPrimaries;
       case Handler::kAllNodes:

@@ -52,7 +52,7 @@ TEST_CASE("merge kinds come from the command table's response tips", "[merge]") 
   const auto& script = *findCommand("script");
   CHECK(findSubcommand(script, "exists")->merge == Merge::kLogicalAnd);
   CHECK(findSubcommand(script, "load")->merge == Merge::kAllSucceeded);
-  CHECK(findSubcommand(script, "kill")->merge == Merge::kOneSucceeded);
+  CHECK(findSubcommand(script, "kill")->merge == Merge::kKillScript);
 }
 
 TEST_CASE("MGET parts go back to their keys' places", "[merge]") {
@@ -98,6 +98,24 @@ TEST_CASE("concatenation, all-succeeded, one-succeeded", "[merge]") {
   CHECK(merge(Merge::kOneSucceeded, mixed, nullptr, &rng) == "+OK\r\n");
   std::vector<std::string> errors = {"-NOTBUSY a\r\n", "-NOTBUSY b\r\n"};
   CHECK(merge(Merge::kOneSucceeded, errors, nullptr, &rng) == "-NOTBUSY a\r\n");
+}
+
+TEST_CASE("SCRIPT KILL and FUNCTION KILL answer as the one server that ran the busy script", "[merge]") {
+  const std::string ok = "+OK\r\n";
+  const std::string idle = "-NOTBUSY No scripts in execution right now.\r\n";
+  const std::string unkillable = "-UNKILLABLE Sorry the script already executed write commands\r\n";
+  const std::string other_kind = "-BUSY Redis is busy running a script.\r\n";
+  const std::string lost = "-ERR slotgate: node 127.0.0.1:1 unreachable\r\n";
+  auto kill = [](std::vector<std::string> parts) { return merge(Merge::kKillScript, parts, nullptr, &rng); };
+  CHECK(kill({idle, ok, idle}) == ok);
+  CHECK(kill({unkillable, ok}) == ok);
+  CHECK(kill({idle, unkillable, idle}) == unkillable);
+  CHECK(kill({other_kind, unkillable}) == unkillable);
+  CHECK(kill({idle, other_kind}) == other_kind);
+  CHECK(kill({idle, lost, idle}) == lost);
+  CHECK(kill({idle, idle, idle}) == idle);
+  CHECK(slotgate::request::toleratesErrors(Merge::kKillScript));
+  CHECK_FALSE(slotgate::request::toleratesErrors(Merge::kSum));
 }
 
 TEST_CASE("RANDOMKEY picks among non-nil parts, nil when all are", "[merge]") {
