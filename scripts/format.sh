@@ -23,7 +23,13 @@ fi
 
 files=()
 if [[ $# -gt 0 ]]; then
-  files=("$@")
+  # Only C++ sources: clang-format would also rewrite a Python or YAML file it is handed.
+  for f in "$@"; do
+    case $f in
+      *.h | *.cc) files+=("$f") ;;
+      *) echo "format: skipping $f (not a C++ source)" >&2 ;;
+    esac
+  done
 else
   # Tracked and new (not ignored) files, so a file not yet added is formatted too.
   while IFS= read -r f; do
