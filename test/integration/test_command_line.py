@@ -68,8 +68,9 @@ def test_waits_for_a_seed_and_answers_clusterdown_meanwhile():
     appears at the seed address."""
     seed_port, listen_port = free_port(), free_port()
     work = tempfile.mkdtemp(prefix="slotgate-cli-")
-    gate = spawn([BIN, "--seeds", f"{HOST}:{seed_port}", "--listen", f"{HOST}:{listen_port}", "--threads", "2"],
-                 os.path.join(work, "slotgate.log"))
+    # No admin port: the default one (9121) may be taken by a demo (make run) on this machine.
+    gate = spawn([BIN, "--seeds", f"{HOST}:{seed_port}", "--listen", f"{HOST}:{listen_port}", "--threads", "2",
+                  "--admin-listen", "off"], os.path.join(work, "slotgate.log"))
     node = None
     try:
         client = redis.Redis(host=HOST, port=listen_port, socket_timeout=5)
