@@ -18,6 +18,10 @@ struct RetryPolicy {
   static constexpr uint64_t kPauseAfterLossMs = 100;
   // The longest wait of the curve.
   static constexpr uint64_t kMaxBackoffMs = 2000;
+  // Something about to happen on a node (a blocked command reaching it, so CLIENT UNBLOCK can name
+  // it) is asked about again this often, this many times: a short settle, not a backoff.
+  static constexpr uint64_t kSettlePollMs = 10;
+  static constexpr unsigned kSettlePolls = 10;
 
   // The n-th wait (n >= 1): 100, 200, 400, 800, 1600, 2000, 2000 ... ms.
   static uint64_t backoffMs(unsigned attempt);

@@ -9,13 +9,6 @@
 #include "proxy/resp/writer.h"
 
 namespace slotgate::state {
-namespace {
-
-// CLIENT UNBLOCK that came before its target's command blocked on the node asks again this often.
-constexpr uint64_t kUnblockRetryMs = 10;
-
-}  // namespace
-
 ClientState::ClientState(const ClientEnv& env, common::Clock& clock, ClientPort& port,
                          std::shared_ptr<request::ReplyLink> link, std::shared_ptr<ClientInfo> info)
     : env_(env), clock_(clock), port_(port), link_(link), info_(info), conn_(env, clock, port, link, info),
@@ -219,7 +212,7 @@ void ClientState::unblock(bool error, const std::function<void(bool)>& done, uns
   std::weak_ptr<request::ReplyLink> guard = link_;
   auto again = [this, guard, seq, error, done, tries] {
     if (tries == 0) return done(false);
-    clock_.after(kUnblockRetryMs, [this, guard, seq, error, done, tries] {
+    clock_.after(common::RetryPolicy::kSettlePollMs, [this, guard, seq, error, done, tries] {
       auto alive = guard.lock();
       if (!alive || !alive->target || !exclusive_.owns(seq)) return done(false);
       unblock(error, done, tries - 1);

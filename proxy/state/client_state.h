@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/retry_policy.h"
 #include "proxy/route/plan.h"
 #include "proxy/state/call.h"
 #include "proxy/state/client_env.h"
@@ -71,7 +72,8 @@ class ClientState {
   void forward(const Call& call);
   // CLIENT UNBLOCK aimed at this client (on its worker); `tries` left while the node has not
   // seen the command block yet.
-  void unblock(bool error, const std::function<void(bool)>& done, unsigned tries = 10);
+  void unblock(bool error, const std::function<void(bool)>& done,
+               unsigned tries = common::RetryPolicy::kSettlePolls);
 
   const ClientEnv& env_;
   common::Clock& clock_;
