@@ -9,15 +9,12 @@
 #include <string>
 
 #include "config/config_loader.h"
+#include "config_test_support.h"
 
 namespace slotgate::config {
 namespace {
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += line + "\n";
-  return out;
-}
+using test::joined;
 
 // A readable file for the settings that want one.
 struct TempFile {
