@@ -9,65 +9,14 @@
 #include "proxy/command/classifier.h"
 #include "proxy/request/executor.h"
 #include "proxy/state/client_state.h"
-#include "test/support/request_harness.h"
+#include "test/support/client_state_harness.h"
 
 using namespace slotgate;
 using namespace slotgate::test;
 
 namespace {
 
-// The session's side, reduced to numbered reply places.
-class Port : public state::ClientPort, public request::ReplyTarget {
- public:
-  uint64_t reserve() override { return next_++; }
-  uint64_t reservePush() override { return next_++; }
-  void setReplyMode(state::ReplyMode m) override { mode = m; }
-  uint64_t nextSeq() const { return next_; }
-  void complete(uint64_t seq, std::string_view reply) override {
-    if (state->ownsReply(seq)) state->finishAlone(reply);
-    replies[seq] = std::string(reply);
-  }
-  void deliver(uint64_t seq, std::string_view reply) override { complete(seq, reply); }
-  size_t pending() const override { return next_ - replies.size(); }
-  void resume() override {}
-  void closeAfterReplies() override {}
-
-  state::ClientState* state = nullptr;
-  std::map<uint64_t, std::string> replies;
-  state::ReplyMode mode = state::ReplyMode::kOn;
-
- private:
-  uint64_t next_ = 0;
-};
-
-struct StateHarness : RequestHarness {
-  StateHarness() {
-    env.executors = {&executor, &executor};
-    env.dispatchers = {dispatcher.get(), dispatcher.get()};
-    env.clients = &registry;
-    link->target = &port;
-    client = std::make_unique<state::ClientState>(env, clock, port, link, info);
-    port.state = client.get();
-  }
-
-  // Runs one command as the session would; returns its reply place.
-  uint64_t run(std::vector<std::string_view> argv) {
-    command::classify(argv, &classification);
-    REQUIRE(classification.error.empty());
-    state::Call call{classification.spec, argv, {}, classification.key_positions};
-    uint64_t seq = port.nextSeq();
-    REQUIRE(client->handle(call) == state::ClientState::Step::kDone);
-    return seq;
-  }
-
-  request::Executor executor{*dispatcher, request::LocalContext{}, nullptr};
-  state::ClientRegistry registry;
-  state::ClientEnv env;
-  Port port;
-  std::shared_ptr<state::ClientInfo> info = std::make_shared<state::ClientInfo>();
-  std::unique_ptr<state::ClientState> client;
-  command::Classification classification;
-};
+using StateHarness = ClientStateHarness;
 
 constexpr std::string_view kWatch = "*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n";
 
