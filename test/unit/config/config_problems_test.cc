@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "config_test_support.h"
+#include "test/support/config_test_support.h"
 
 namespace slotgate::config {
 namespace {

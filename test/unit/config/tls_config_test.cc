@@ -9,7 +9,7 @@
 #include <string>
 
 #include "config/config_loader.h"
-#include "config_test_support.h"
+#include "test/support/config_test_support.h"
 
 namespace slotgate::config {
 namespace {
