@@ -49,7 +49,7 @@ EXTERNAL = [
     ("sys/socket.h", ["common/uv"]),
     ("netinet/", ["common/uv"]),
     ("liburing.h", ["common/uv"]),   # the io_uring transport
-    ("sys/mman.h", ["common/uv"]),
+    ("sys/mman.h", ["common/uv", "common"]),  # common: the slab pool maps its slabs
     ("arpa/inet.h", ["common/uv", "common/tls", "config"]),
     ("yaml-cpp/", ["config"]),
     ("spdlog/", ["common"]),       # everyone else logs through common/log.h
