@@ -1,5 +1,8 @@
 #include "common/uv/tcp_connection.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <vector>
 
@@ -109,6 +112,32 @@ TcpConnection* TcpConnection::connect(EventLoop& loop, const std::string& host, 
       timeout_ms, 0);
   conn->resolveAndConnect(host, port, timeout_ms);
   return conn;
+}
+
+TcpConnection* TcpConnection::adopt(EventLoop& loop, int fd, bool unix_socket, std::string peer,
+                                    Handler* handler) {
+  auto* conn = new TcpConnection(loop, handler, unix_socket);
+  int rc = unix_socket ? uv_pipe_open(&conn->pipe_, fd) : uv_tcp_open(&conn->tcp_, fd);
+  if (rc != 0) {
+    ::close(fd);
+    conn->close();
+    return nullptr;
+  }
+  conn->peer_ = std::move(peer);
+  return conn;
+}
+
+int TcpConnection::detach() {
+  if (closing_ || connecting_ || filter_ || uring_ || writing_ || pendingOutput() > 0 || !in_.empty()) return -1;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  // The duplicate keeps the socket open when libuv closes its own descriptor (after taking it out
+  // of the loop's epoll set, so no stale registration is left behind).
+  int kept = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (kept < 0) return -1;
+  stopReading();
+  close();
+  return kept;
 }
 
 void TcpConnection::resolveAndConnect(const std::string& host, uint16_t port, uint64_t) {

@@ -57,6 +57,14 @@ class TcpConnection {
   // Starts connecting to host:port (IP literal or name); the handler hears onConnected.
   static TcpConnection* connect(EventLoop& loop, const std::string& host, uint16_t port, uint64_t timeout_ms,
                                 Handler* handler);
+  // A connected socket given back after detach(): `peer` as peer() showed it. Takes `fd` (closed
+  // on failure, which returns nullptr).
+  static TcpConnection* adopt(EventLoop& loop, int fd, bool unix_socket, std::string peer, Handler* handler);
+
+  // An idle connection gives its socket away (to be parked): returns a descriptor of the same
+  // socket, now the caller's, and closes this connection. -1 (and nothing changes) unless nothing
+  // is pending either way and the socket is read and written through libuv without a filter.
+  int detach();
 
   void setHandler(Handler* handler) { handler_ = handler; }
   // Runs every byte through `filter` (TLS) from now on; set it before any byte moves (right after
