@@ -109,6 +109,9 @@ struct Config {
   std::string gossip_tls = "auto";
   unsigned failover_wait_ms = 10000;  // how long requests for a failed primary's slots wait
   unsigned client_idle_s = 0;         // close clients idle this long; 0 = never (Redis's timeout)
+  // Park clients idle this long: their session and connection are let go and the socket waits
+  // bare until the client speaks again; 0 = never.
+  unsigned client_park_ms = 1000;
   // Without auth configured, accept clients from loopback only and refuse a non-loopback listen
   // address (Redis's protected-mode).
   bool protected_mode = true;

@@ -100,6 +100,8 @@ constexpr std::array kKeyTable{
             kLive,
             configChoice<&Config::read_from>(kReadFromChoices, std::size(kReadFromChoices))},
     KeySpec{"timeouts.client_idle_s", Kind::kInteger, 0, 31536000, configField<&Config::client_idle_s>()},
+    KeySpec{
+        "timeouts.client_park_ms", Kind::kInteger, 0, 86400000, configField<&Config::client_park_ms>(), {}, kLive},
     KeySpec{"topology.refresh_interval_ms", Kind::kInteger, 100, 86400000,
             configField<&Config::refresh_interval_ms>()},
     KeySpec{"topology.gossip", Kind::kBool, 0, 1, configField<&Config::gossip>()},

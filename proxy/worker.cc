@@ -70,12 +70,24 @@ Worker::Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared sha
   session_context_.command_stats = &command_stats_;
   session_context_.slowlog = shared_.slowlog;
   session_context_.io = &client_io_;
+  session_context_.owner = this;
   session_context_.on_close = [this](session::Session* s) {
     sessions_.erase(s);
     idle_checks_.erase(s);
     budget_->release();
     ++closed_since_trim_;
   };
+  parked_ = std::make_unique<session::ParkedClients>(
+      session_context_,
+      [this](std::unique_ptr<session::Session> session) {
+        session::Session* raw = session.get();
+        sessions_.emplace(raw, std::move(session));
+        raw->start();
+      },
+      [this] {
+        budget_->release();
+        ++closed_since_trim_;
+      });
   applyOnLoop(config_, tls_);  // not running yet: safe from this thread
 }
 
@@ -207,9 +219,12 @@ void Worker::sweepSessions(uint64_t now_ms, bool check_nodes) {
   std::vector<std::pair<session::Session*, session::Session::Verdict>> victims;
   std::vector<session::Session*> waiting;  // on a dedicated connection: deadlines to check
   int64_t buffered = 0;
+  std::vector<session::Session*> to_park;
   for (auto& [raw, session] : sessions_) {
     session::Session::Verdict verdict = raw->sweep(now_ms);
-    if (verdict != session::Session::Verdict::kKeep) {
+    if (verdict == session::Session::Verdict::kPark) {
+      to_park.push_back(raw);
+    } else if (verdict != session::Session::Verdict::kKeep) {
       victims.emplace_back(raw, verdict);
     } else {
       buffered += static_cast<int64_t>(raw->bufferedBytes());
@@ -230,6 +245,17 @@ void Worker::sweepSessions(uint64_t now_ms, bool check_nodes) {
       session_stats_.output_limit_disconnects.add();
     }
     raw->drop();
+  }
+  // Idle clients give their session and connection back; their socket waits bare.
+  for (session::Session* raw : to_park) {
+    if (parked_->park(*raw)) {
+      sessions_.erase(raw);
+      ++closed_since_trim_;
+    }
+  }
+  if (size_t closed = parked_->closeIdle(now_ms, session_context_.idle_ms)) {
+    common::logger("session")->debug("{} parked clients closed: idle for {} s", closed, config_->client_idle_s);
+    session_stats_.idle_disconnects.add(closed);
   }
   budget_->addBuffered(buffered - reported_buffered_);
   reported_buffered_ = buffered;
@@ -261,6 +287,7 @@ void Worker::applyOnLoop(ConfigPtr config, TlsContextsPtr tls) {
   session_context_.output_soft_limit = c.limits.client_output_buffer_soft;
   session_context_.output_soft_ms = uint64_t{c.limits.client_output_buffer_soft_seconds} * 1000;
   session_context_.idle_ms = uint64_t{c.client_idle_s} * 1000;
+  session_context_.park_ms = c.client_park_ms;
 }
 
 void Worker::collectMetrics(std::function<void(admin::WorkerMetrics)> done) {
@@ -325,6 +352,9 @@ void Worker::drain(uint64_t deadline_ms, std::function<void(size_t)> done) {
     listener_->close();
     if (tls_listener_) tls_listener_->close();
     if (unix_listener_) unix_listener_->close();
+    // Parked clients have nothing in flight: they close now (a parked client's socket is closed
+    // bare, as an idle session's would be).
+    parked_->closeAll();
     drain_timer_ = std::make_unique<common::uv::Timer>(loop_);
     drain_timer_->start(0, kDrainCheckMs, [this] { drainStep(); });
   });
@@ -373,6 +403,7 @@ void Worker::shutdownOnLoop() {
   auto sessions = std::move(sessions_);
   for (auto& [raw, session] : sessions) session->close();
   sessions.clear();
+  parked_.reset();  // closes the parked clients' sockets and the parking's handle
   for (Stack& stack : stacks_) stack.pool->clear();
   // The dispatchers own timers: close them while the loop still runs, or their memory (and the
   // loop's) is never given back.

@@ -22,6 +22,7 @@
 #include "proxy/request/executor.h"
 #include "proxy/request/slotgate_command.h"
 #include "proxy/request/slowlog.h"
+#include "proxy/session/parked_clients.h"
 #include "proxy/session/session.h"
 #include "proxy/tls_contexts.h"
 
@@ -42,10 +43,10 @@ struct WorkerShared {
   common::uv::UnixSocketFile* unix_socket = nullptr;
 };
 
-class Worker {
+class Worker : private state::ClientOwner {
  public:
   Worker(int index, ConfigPtr config, TlsContextsPtr tls, WorkerShared shared);
-  ~Worker();
+  ~Worker() override;
 
   // Binds the listening sockets (plain, and TLS when tls.listen is set) and serves the unix socket if configured
   // (before start()); false with `error` set on failure.
@@ -78,6 +79,11 @@ class Worker {
   void applyOnLoop(ConfigPtr config, TlsContextsPtr tls);
   void drainStep();
   void learnBackendVersion();
+  // state::ClientOwner
+  void post(std::function<void()> fn) override { loop_.post(std::move(fn)); }
+  void killParked(uint64_t id) override {
+    if (parked_) parked_->kill(id);
+  }
 
   int index_;
   ConfigPtr config_;
@@ -107,6 +113,7 @@ class Worker {
   std::unique_ptr<common::uv::Timer> drain_timer_;
   session::SessionContext session_context_;
   std::unordered_map<session::Session*, std::unique_ptr<session::Session>> sessions_;
+  std::unique_ptr<session::ParkedClients> parked_;          // idle clients without a session
   std::unordered_map<session::Session*, int> idle_checks_;  // draining: consecutive idle sightings
   std::thread thread_;
   bool started_ = false;  // start() ran: the loop runs on thread_

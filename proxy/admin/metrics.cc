@@ -8,7 +8,7 @@ namespace slotgate::admin {
 namespace {
 
 // Stats that are levels, not running totals.
-bool isGauge(std::string_view name) { return name == "connected_clients"; }
+bool isGauge(std::string_view name) { return name == "connected_clients" || name == "parked_clients"; }
 
 std::string escapeLabel(std::string_view value) {
   std::string out;

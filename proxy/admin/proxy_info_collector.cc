@@ -38,6 +38,7 @@ request::ProxyInfo ProxyInfoCollector::proxyInfo() const {
     const session::SessionStats& s = *worker.sessions;
     const request::RequestStats& r = *worker.requests;
     info.connected_clients += s.connected_clients.get();
+    info.parked_clients += s.parked_clients.get();
     info.total_connections += s.total_connections_received.get();
     info.total_commands += s.total_commands_processed.get();
     info.commands_forwarded += r.commands_forwarded.get();

@@ -175,8 +175,9 @@ void appendProxySection(std::string& out, const ProxyInfo& p) {
   out += "# Proxy\r\n";
   out += fmt::format("slotgate_version:{}\r\nuptime_in_seconds:{}\r\nthreads:{}\r\ntcp_port:{}\r\n", p.version,
                      p.uptime_s, p.threads, p.port);
-  out += fmt::format("connected_clients:{}\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n",
-                     p.connected_clients, p.total_connections, p.total_commands);
+  out += fmt::format("connected_clients:{}\r\nparked_clients:{}\r\n", p.connected_clients, p.parked_clients);
+  out += fmt::format("total_connections_received:{}\r\ntotal_commands_processed:{}\r\n", p.total_connections,
+                     p.total_commands);
   out += fmt::format("commands_forwarded:{}\r\nmoved_redirects:{}\r\nask_redirects:{}\r\ntryagain_retries:{}\r\n",
                      p.commands_forwarded, p.moved, p.ask, p.tryagain);
   out += fmt::format("node_retries:{}\r\nnode_errors:{}\r\ncluster_nodes:{}\r\ncluster_primaries:{}\r\n",

@@ -17,6 +17,7 @@ struct ProxyInfo {
   uint16_t port = 0;
   uint64_t pid = 0;
   uint64_t connected_clients = 0;
+  uint64_t parked_clients = 0;  // idle clients parked (included in connected_clients)
   uint64_t total_connections = 0;
   uint64_t total_commands = 0;
   uint64_t commands_forwarded = 0;

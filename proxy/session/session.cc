@@ -12,14 +12,13 @@ namespace slotgate::session {
 namespace {
 
 std::shared_ptr<ClientInfo> newClientInfo(SessionContext& ctx, common::uv::TcpConnection* conn) {
-  auto info = std::make_shared<ClientInfo>();
+  auto info = state::makeClientInfo();
   info->id = ctx.clients ? ctx.clients->nextId() : 0;
   info->addr = conn->peer();
   info->laddr = ctx.laddr;
   info->created_ms = ctx.loop ? ctx.loop->nowMs() : 0;
   info->last_active_ms = info->created_ms;
-  common::uv::EventLoop* loop = ctx.loop;
-  info->post = [loop](std::function<void()> fn) { loop->post(std::move(fn)); };
+  info->owner = ctx.owner;
   return info;
 }
 
@@ -34,16 +33,41 @@ Session::Session(SessionContext& context, common::uv::TcpConnection* conn)
   conn_->setCounters(ctx_.io);
   ctx_.stats->connected_clients.add();
   ctx_.stats->total_connections_received.add();
-  info_->kill = [this] { kill(); };
   if (ctx_.clients) ctx_.clients->add(info_);
+}
+
+Session::Session(SessionContext& context, common::uv::TcpConnection* conn, state::ParkedState&& parked)
+    : ctx_(context), conn_(conn), link_(std::make_shared<request::ReplyLink>()), info_(std::move(parked.info)),
+      parser_(context.limits), state_(context, *context.loop, *this, link_, info_) {
+  link_->target = this;
+  conn_->setHandler(this);
+  conn_->setCounters(ctx_.io);
+  state_.restore(parked);
 }
 
 Session::~Session() {
   link_->target = nullptr;
-  if (ctx_.clients) ctx_.clients->remove(info_->id);
-  info_->kill = nullptr;
   if (conn_) conn_->close();
+  if (parked_) return;  // the client lives on, parked: still registered, still counted
+  if (ctx_.clients) ctx_.clients->remove(info_->id);
   ctx_.stats->connected_clients.sub();
+}
+
+bool Session::parkable() const {
+  return life_ == Life::kOpen && busy_ == 0 && conn_ && !conn_->filtered() && queue_.pending() == 0 &&
+         held_bytes_ == 0 && !reading_paused_ && !reply_off_ && !skip_next_ && !silent_ && state_.parkable();
+}
+
+bool Session::park(state::ParkedState& out, int& fd) {
+  if (!parkable()) return false;
+  fd = conn_->detach();  // refuses while anything is unsent or unread
+  if (fd < 0) return false;
+  conn_ = nullptr;
+  state_.park(out);
+  parked_ = true;
+  life_ = Life::kClosed;
+  link_->target = nullptr;
+  return true;
 }
 
 void Session::teardown(Close how) {
@@ -287,6 +311,9 @@ Session::Verdict Session::sweep(uint64_t now_ms) {
     over_soft_since_ms_ = now_ms;
   } else if (now_ms - over_soft_since_ms_ >= ctx_.output_soft_ms) {
     return Verdict::kSoftLimit;
+  }
+  if (ctx_.park_ms != 0 && !active_ && now_ms - last_active_ms_ >= ctx_.park_ms && parkable()) {
+    return Verdict::kPark;
   }
   return Verdict::kKeep;
 }

@@ -31,6 +31,7 @@
 #include "proxy/state/client_env.h"
 #include "proxy/state/client_registry.h"
 #include "proxy/state/client_state.h"
+#include "proxy/state/parked_state.h"
 
 namespace slotgate::session {
 
@@ -52,6 +53,8 @@ struct SessionContext : state::ClientEnv {
   size_t output_soft_limit = 0;            // 0: no soft limit
   uint64_t output_soft_ms = 60000;         // time allowed above the soft limit
   uint64_t idle_ms = 0;                    // 0: idle clients stay
+  uint64_t park_ms = 0;                    // idle this long: parked; 0: never
+  state::ClientOwner* owner = nullptr;     // the worker: the clients' loop, and their parked form
   ClientBudget* budget = nullptr;          // process-wide memory bound; may be null
   std::function<void(Session*)> on_close;  // the worker forgets and deletes the session
   CommandStats* command_stats = nullptr;   // per-command counts and latency; may be null
@@ -62,6 +65,8 @@ struct SessionContext : state::ClientEnv {
 class Session : public request::ReplyTarget, public state::ClientPort, private common::uv::TcpConnection::Handler {
  public:
   Session(SessionContext& context, common::uv::TcpConnection* conn);
+  // A parked client back (its socket adopted by `conn`): as it was, counted once.
+  Session(SessionContext& context, common::uv::TcpConnection* conn, state::ParkedState&& parked);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -78,10 +83,17 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   // Nothing in flight and no partial command read: closing now loses nothing (shutdown drain).
   bool idle() const { return queue_.pending() == 0 && (!conn_ || conn_->input().empty()); }
 
-  enum class Verdict { kKeep, kIdle, kSoftLimit };
-  // Periodic check (the worker's sweep, every ~100 ms): idle timeout and soft output limit.
-  // On anything but kKeep the caller logs it and calls drop().
+  enum class Verdict { kKeep, kIdle, kSoftLimit, kPark };
+  // Periodic check (the worker's sweep, every ~100 ms): idle timeout, soft output limit, parking.
+  // On kIdle and kSoftLimit the caller logs it and calls drop(); on kPark it calls park().
   Verdict sweep(uint64_t now_ms);
+  // Gives the client's socket and what it remembers away (`out`, `fd`), and leaves the session
+  // inert for the worker to delete without counting a disconnect; false (nothing changed) if
+  // something is in flight after all or the socket cannot be detached.
+  bool park(state::ParkedState& out, int& fd);
+  // The parked client's fields not in the state: when it was last active, how it connected.
+  uint64_t lastActiveMs() const { return last_active_ms_; }
+  bool unixSocket() const { return conn_ && conn_->unixSocket(); }
   // The leased command's node is past its deadline (a hung node): fail it and reset the link.
   // May reply to the client, and so may drop the session: call outside any walk of the sessions.
   bool waitsOnDedicated() const { return life_ == Life::kOpen && state_.waitsOnNode(); }
@@ -117,6 +129,7 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   void complete(uint64_t seq, std::string_view reply) override { deliver(seq, reply); }
   void resume() override { maybeResume(); }
   void closeAfterReplies() override;
+  void kill() override;
 
   void onRead(common::Buffer& in) override;
   void onClosed(int status) override;
@@ -131,7 +144,7 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   void maybeFinish();
   // Nothing read since the last sweep and nothing in flight: gives back what is kept for reuse.
   void releaseIdleMemory();
-  void kill();
+  bool parkable() const;
 
   uint64_t reservePlace(bool silent);
   void finishTiming(uint64_t seq, std::string_view reply);
@@ -148,6 +161,7 @@ class Session : public request::ReplyTarget, public state::ClientPort, private c
   Life life_ = Life::kOpen;
   unsigned busy_ = 0;
   bool reading_paused_ = false;
+  bool parked_ = false;  // gave its client away to the parked form: not a disconnect
   // CLIENT REPLY: OFF in force; SKIP asked (the next command is silenced); the command being
   // handled (and what it answers later) is silenced.
   bool reply_off_ = false;

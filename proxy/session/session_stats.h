@@ -7,6 +7,7 @@ namespace slotgate::session {
 
 #define SLOTGATE_SESSION_STATS(X)                                             \
   X(connected_clients, "clients connected now")                               \
+  X(parked_clients, "idle clients parked now (their socket watched bare)")    \
   X(total_connections_received, "clients accepted since start")               \
   X(total_commands_processed, "commands received from clients")               \
   X(protocol_errors, "clients closed for a protocol error")                   \

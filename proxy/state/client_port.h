@@ -35,6 +35,8 @@ class ClientPort {
   virtual void resume() = 0;
   // No more commands: close once the replies are out (QUIT).
   virtual void closeAfterReplies() = 0;
+  // CLIENT KILL: close now, after what is already written.
+  virtual void kill() = 0;
 };
 
 }  // namespace slotgate::state

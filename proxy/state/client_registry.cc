@@ -42,7 +42,7 @@ std::string ClientRegistry::lineLocked(const ClientInfo& info, uint64_t now_ms) 
       "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} "
       "multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
       "tot-mem=0 events=r cmd={} user={} redir=-1 resp={}\n",
-      info.id, info.addr, info.laddr, info.name, (now_ms - info.created_ms) / 1000,
+      info.id, info.addr, info.laddr, info.name(), (now_ms - info.created_ms) / 1000,
       (now_ms - std::min(now_ms, active)) / 1000, flags, sub, psub, ssub, multi,
       info.last_command.load(std::memory_order_relaxed), info.user, info.proto.load(std::memory_order_relaxed));
 }
@@ -78,9 +78,9 @@ bool ClientRegistry::post(uint64_t id, std::function<void(ClientInfo*)> fn) {
     auto it = clients_.find(id);
     if (it != clients_.end()) info = it->second.lock();
   }
-  if (!info) return false;
+  if (!info || !info->owner) return false;
   std::weak_ptr<ClientInfo> weak = info;
-  info->post([weak, fn = std::move(fn)] {
+  info->owner->post([weak, fn = std::move(fn)] {
     auto alive = weak.lock();
     fn(alive.get());
   });
@@ -107,9 +107,10 @@ size_t ClientRegistry::kill(const KillFilter& filter) {
     }
   }
   for (auto& info : victims) {
+    if (!info->owner) continue;
     std::weak_ptr<ClientInfo> weak = info;
-    info->post([weak] {
-      if (auto alive = weak.lock(); alive && alive->kill) alive->kill();
+    info->owner->post([weak] {
+      if (auto alive = weak.lock()) alive->kill();
     });
   }
   return victims.size();

@@ -11,20 +11,50 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/slab_pool.h"
 
 namespace slotgate::state {
 
+// What may be asked of a live client, on its worker's loop.
+class ClientControl {
+ public:
+  virtual ~ClientControl() = default;
+  // CLIENT KILL: what is already written goes out, then the connection closes.
+  virtual void kill() = 0;
+  // CLIENT UNBLOCK of its blocking command (`error`: the ERROR form); `done` hears, on that
+  // worker, whether a blocked command was unblocked.
+  virtual void unblock(bool error, std::function<void(bool)> done) = 0;
+};
+
+// The worker that serves a client: its loop, and its clients while they are parked (idle, their
+// socket watched without a session).
+class ClientOwner {
+ public:
+  virtual ~ClientOwner() = default;
+  // Runs `fn` on the owner's loop (thread-safe).
+  virtual void post(std::function<void()> fn) = 0;
+  // On the owner's loop: closes parked client `id`, if it is still parked.
+  virtual void killParked(uint64_t id) = 0;
+};
+
+// One client's entry. Kept while the client is parked, so it is small (what most clients never
+// set, name and library, costs one pointer) and lives in slab blocks: make it with makeClientInfo().
 struct ClientInfo {
   uint64_t id = 0;
   std::string addr;   // the client's address
   std::string laddr;  // slotgate's address it connected to
   uint64_t created_ms = 0;
   // Guarded by the registry's mutex.
-  std::string name;
   std::string user = "default";
-  std::string lib_name;
-  std::string lib_ver;
+  const std::string& name() const { return labels ? labels->name : kNoLabel; }
+  const std::string& libName() const { return labels ? labels->lib_name : kNoLabel; }
+  const std::string& libVer() const { return labels ? labels->lib_ver : kNoLabel; }
+  void setName(std::string_view value) { label().name = value; }
+  void setLibName(std::string_view value) { label().lib_name = value; }
+  void setLibVer(std::string_view value) { label().lib_ver = value; }
   // Written by the owning worker.
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<uint64_t> last_active_ms{0};
@@ -34,14 +64,38 @@ struct ClientInfo {
   std::atomic<int> shard_subscriptions{0};
   std::atomic<int> multi{-1};  // queued commands, or -1 outside MULTI
   std::atomic<bool> blocked{false};
-  // Runs `fn` on the owning worker's loop (set by the worker; thread-safe).
-  std::function<void(std::function<void()>)> post;
-  // Called on the owning worker to close the client.
-  std::function<void()> kill;
-  // Called on the owning worker: CLIENT UNBLOCK of its blocking command (`error`: the ERROR
-  // form); `done` hears, on that worker, whether a blocked command was unblocked.
-  std::function<void(bool error, std::function<void(bool)> done)> unblock;
+  ClientOwner* owner = nullptr;      // set before the entry is registered
+  ClientControl* control = nullptr;  // the live client; null while parked (owner's loop only)
+
+  // On the owner's loop: CLIENT KILL, live or parked.
+  void kill() {
+    if (control) {
+      control->kill();
+    } else if (owner) {
+      owner->killParked(id);
+    }
+  }
+
+ private:
+  struct Labels {
+    std::string name;
+    std::string lib_name;
+    std::string lib_ver;
+    // Long-lived, one per named client: kept apart from the heap sessions free (common/slab_pool.h).
+    static void* operator new(size_t bytes) { return common::SlabPool::allocate(bytes); }
+    static void operator delete(void* p, size_t bytes) { common::SlabPool::deallocate(p, bytes); }
+  };
+  Labels& label() {
+    if (!labels) labels = std::make_unique<Labels>();
+    return *labels;
+  }
+  static inline const std::string kNoLabel;
+  std::unique_ptr<Labels> labels;
 };
+
+inline std::shared_ptr<ClientInfo> makeClientInfo() {
+  return std::allocate_shared<ClientInfo>(common::SlabAllocator<ClientInfo>());
+}
 
 // What CLIENT KILL may filter on (the new form); an empty field matches everything.
 struct KillFilter {
@@ -74,7 +128,8 @@ class ClientRegistry {
 
   std::atomic<uint64_t> next_id_{0};
   std::mutex mutex_;
-  std::map<uint64_t, std::weak_ptr<ClientInfo>> clients_;
+  using Entry = std::pair<const uint64_t, std::weak_ptr<ClientInfo>>;
+  std::map<uint64_t, std::weak_ptr<ClientInfo>, std::less<>, common::SlabAllocator<Entry>> clients_;
 };
 
 }  // namespace slotgate::state

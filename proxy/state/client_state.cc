@@ -13,12 +13,29 @@ ClientState::ClientState(const ClientEnv& env, common::Clock& clock, ClientPort&
                          std::shared_ptr<request::ReplyLink> link, std::shared_ptr<ClientInfo> info)
     : env_(env), clock_(clock), port_(port), link_(link), info_(info), conn_(env, clock, port, link, info),
       exclusive_(clock, link), tx_(port, exclusive_, *info), wait_(clock, port, exclusive_, link) {
-  info_->unblock = [this](bool error, std::function<void(bool)> done) { unblock(error, done); };
+  info_->control = this;
 }
 
 ClientState::~ClientState() {
-  info_->unblock = nullptr;
+  if (info_->control == this) info_->control = nullptr;
   subs_.reset();
+}
+
+bool ClientState::parkable() const {
+  return !exclusive_.busy() && !tx_.active() && !tx_.watching() && !subscribed() && !link_->script_lane;
+}
+
+void ClientState::park(ParkedState& out) {
+  out.info = info_;
+  exclusive_.park(out);
+  conn_.park(out);
+  wait_.park(out);
+}
+
+void ClientState::restore(ParkedState& in) {
+  conn_.restore(in);
+  wait_.restore(in);
+  exclusive_.restore(in);
 }
 
 bool ClientState::wants(const command::CommandSpec& spec) const {
@@ -206,7 +223,7 @@ void ClientState::blocking(const Call& call, int slot) {
 // The blocking command waits on the lease's link: the node unblocks it there (its reply, nil or
 // -UNBLOCKED, comes back on the lease as the command's own), answering 1. A 0 while the command is
 // still ours means it has not reached the node (or its id is not known) yet: ask again shortly.
-void ClientState::unblock(bool error, const std::function<void(bool)>& done, unsigned tries) {
+void ClientState::unblockTry(bool error, const std::function<void(bool)>& done, unsigned tries) {
   if (exclusive_.kind() != ExclusiveCommands::Kind::kBlocking) return done(false);
   uint64_t seq = exclusive_.seq();
   std::weak_ptr<request::ReplyLink> guard = link_;
@@ -215,7 +232,7 @@ void ClientState::unblock(bool error, const std::function<void(bool)>& done, uns
     clock_.after(common::RetryPolicy::kSettlePollMs, [this, guard, seq, error, done, tries] {
       auto alive = guard.lock();
       if (!alive || !alive->target || !exclusive_.owns(seq)) return done(false);
-      unblock(error, done, tries - 1);
+      unblockTry(error, done, tries - 1);
     });
   };
   request::ExclusiveLease* lease = exclusive_.lease();

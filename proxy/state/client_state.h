@@ -22,11 +22,11 @@
 
 namespace slotgate::state {
 
-class ClientState {
+class ClientState : public ClientControl {
  public:
   ClientState(const ClientEnv& env, common::Clock& clock, ClientPort& port,
               std::shared_ptr<request::ReplyLink> link, std::shared_ptr<ClientInfo> info);
-  ~ClientState();
+  ~ClientState() override;
   ClientState(const ClientState&) = delete;
   ClientState& operator=(const ClientState&) = delete;
 
@@ -59,6 +59,17 @@ class ClientState {
   void checkDeadline(uint64_t now_ms) { exclusive_.checkDeadline(now_ms); }
   bool subscribed() const { return subs_ && subs_->active(); }
 
+  // Nothing but what ParkedState keeps differs from a new connection's state: the client may be
+  // parked (the session checks that nothing is in flight).
+  bool parkable() const;
+  // Moves what the client remembers out (the state is then a new connection's), or back in.
+  void park(ParkedState& out);
+  void restore(ParkedState& in);
+
+  // ClientControl (CLIENT KILL and CLIENT UNBLOCK aimed at this client).
+  void kill() override { port_.kill(); }
+  void unblock(bool error, std::function<void(bool)> done) override { unblockTry(error, done); }
+
   ConnectionState& connection() { return conn_; }
   int proto() const { return conn_.proto(); }
   request::Executor& executor() { return *env_.executors[conn_.proto() == 3 ? 1 : 0]; }
@@ -72,8 +83,8 @@ class ClientState {
   void forward(const Call& call);
   // CLIENT UNBLOCK aimed at this client (on its worker); `tries` left while the node has not
   // seen the command block yet.
-  void unblock(bool error, const std::function<void(bool)>& done,
-               unsigned tries = common::RetryPolicy::kSettlePolls);
+  void unblockTry(bool error, const std::function<void(bool)>& done,
+                  unsigned tries = common::RetryPolicy::kSettlePolls);
 
   const ClientEnv& env_;
   common::Clock& clock_;

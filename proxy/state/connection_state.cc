@@ -128,7 +128,7 @@ void ConnectionState::hello(const Call& call) {
   } else if (has_auth) {
     authenticated_ = true;
   }
-  if (has_setname) env_.clients->withLock([&] { info_->name = std::string(setname); });
+  if (has_setname) env_.clients->withLock([&] { info_->setName(setname); });
   if (proto != proto_) {
     proto_ = static_cast<int>(proto);
     info_->proto.store(proto_, std::memory_order_relaxed);
@@ -158,9 +158,21 @@ void ConnectionState::reset() {
   authenticated_ = env_.users.empty();
   user_ = nullptr;
   env_.clients->withLock([&] {
-    info_->name.clear();
+    info_->setName({});
     info_->user = "default";
   });
+}
+
+void ConnectionState::park(ParkedState& out) const {
+  out.proto = static_cast<uint8_t>(proto_);
+  out.authenticated = authenticated_;
+  out.user = user_;
+}
+
+void ConnectionState::restore(const ParkedState& in) {
+  proto_ = in.proto;
+  authenticated_ = in.authenticated;
+  user_ = in.user;
 }
 
 void ConnectionState::client(const Call& call) {
@@ -179,12 +191,12 @@ void ConnectionState::client(const Call& call) {
       for (char c : argv_[2]) {
         if (c < '!' || c > '~') return replyNow(resp::err::kClientName);
       }
-      env_.clients->withLock([&] { info_->name = std::string(argv_[2]); });
+      env_.clients->withLock([&] { info_->setName(argv_[2]); });
       return replyNow("+OK\r\n");
     }
     case Handler::kClientGetname: {
       std::string name, out;
-      env_.clients->withLock([&] { name = info_->name; });
+      env_.clients->withLock([&] { name = info_->name(); });
       if (name.empty()) resp::appendNull(out, proto_);
       else resp::appendBulk(out, name);
       return replyNow(out);
@@ -279,8 +291,8 @@ void ConnectionState::client(const Call& call) {
           return replyNow(resp::errorReply(
               fmt::runtime("ERR {} cannot contain spaces, newlines or special characters."), attr));
       }
-      if (attr == "lib-name") env_.clients->withLock([&] { info_->lib_name = std::string(argv_[3]); });
-      else if (attr == "lib-ver") env_.clients->withLock([&] { info_->lib_ver = std::string(argv_[3]); });
+      if (attr == "lib-name") env_.clients->withLock([&] { info_->setLibName(argv_[3]); });
+      else if (attr == "lib-ver") env_.clients->withLock([&] { info_->setLibVer(argv_[3]); });
       else return replyNow(resp::errorReply(fmt::runtime("ERR Unrecognized option '{}'"), std::string(argv_[2])));
       return replyNow("+OK\r\n");
     }
@@ -327,15 +339,15 @@ void ConnectionState::unblock(const Call& call) {
   if (!resp::parseInt(argv[2], &id)) return replyNow(resp::err::kNotInteger);
   uint64_t seq = port_.reserve();
   // The answer comes back to this worker; the client may have left by then.
-  auto answer = [link = link_, seq, post = info_->post](bool unblocked) {
-    post([link, seq, unblocked] {
+  auto answer = [link = link_, seq, owner = info_->owner](bool unblocked) {
+    owner->post([link, seq, unblocked] {
       if (link->target) link->target->deliver(seq, unblocked ? ":1\r\n" : ":0\r\n");
     });
   };
   bool found = id > 0 && static_cast<uint64_t>(id) != info_->id &&
                env_.clients->post(static_cast<uint64_t>(id), [error, answer](ClientInfo* target) {
-                 if (!target || !target->unblock) return answer(false);
-                 target->unblock(error, answer);
+                 if (!target || !target->control) return answer(false);
+                 target->control->unblock(error, answer);
                });
   if (!found) port_.complete(seq, ":0\r\n");
 }

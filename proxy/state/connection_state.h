@@ -11,6 +11,7 @@
 #include "proxy/state/client_env.h"
 #include "proxy/state/client_port.h"
 #include "proxy/state/client_registry.h"
+#include "proxy/state/parked_state.h"
 
 namespace slotgate::state {
 
@@ -33,6 +34,9 @@ class ConnectionState {
   void unblock(const Call& call);
   // RESET: the default user, RESP2, no name.
   void reset();
+  // Parking: what differs from a new connection's, out and back in.
+  void park(ParkedState& out) const;
+  void restore(const ParkedState& in);
 
  private:
   void replyNow(std::string_view reply) { port_.reply(reply); }

@@ -12,6 +12,7 @@
 #include "proxy/request/dispatcher.h"
 #include "proxy/request/exclusive_lease.h"
 #include "proxy/request/request.h"
+#include "proxy/state/parked_state.h"
 
 namespace slotgate::state {
 
@@ -50,6 +51,21 @@ class ExclusiveCommands {
   }
   // Whether the lease's link carried writes since the last WAIT (which then waits there too).
   void noteWrite() { wrote_ = true; }
+  // Parking (nothing runs alone): a lease that carried writes is kept for the next WAIT; an idle
+  // one is let go and made again on the next command that needs it.
+  void park(ParkedState& out) {
+    out.lease_wrote = wrote_;
+    if (wrote_) {
+      out.lease = std::move(lease_);
+    } else {
+      releaseLease();
+    }
+    wrote_ = false;
+  }
+  void restore(ParkedState& in) {
+    lease_ = std::move(in.lease);
+    wrote_ = in.lease_wrote;
+  }
   bool takeWrote() {
     bool wrote = wrote_;
     wrote_ = false;

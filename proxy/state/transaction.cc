@@ -16,6 +16,7 @@ constexpr std::string_view kUnwatch = "*1\r\n$7\r\nUNWATCH\r\n";
 void Transaction::clear() {
   active_ = false;
   dirty_ = false;
+  writes_ = false;
   slot_ = watching_ ? watch_slot_ : -1;
   commands_.clear();
   info_.multi.store(-1, std::memory_order_relaxed);
@@ -42,6 +43,7 @@ void Transaction::multi() {
   if (active_) return port_.reply(resp::err::kMultiNested);
   active_ = true;
   dirty_ = false;
+  writes_ = false;
   commands_.clear();
   if (!watching_) slot_ = -1;
   info_.multi.store(0, std::memory_order_relaxed);
@@ -77,6 +79,7 @@ void Transaction::queue(const Call& call) {
     return port_.reply(resp::err::kCrossSlot);
   }
   commands_.push_back(call.encoded());
+  if (!(spec.flags & command::kFlagReadonly)) writes_ = true;
   info_.multi.store(static_cast<int>(commands_.size()), std::memory_order_relaxed);
   port_.reply("+QUEUED\r\n");
 }
@@ -94,6 +97,7 @@ void Transaction::discard() {
 void Transaction::exec(request::Dispatcher& dispatcher, const command::CommandSpec* spec, int proto) {
   if (!active_) return port_.reply(resp::err::kExecWithoutMulti);
   std::vector<std::string> batch = std::move(commands_);
+  bool writes = writes_;
   bool dirty = dirty_;
   bool watching = watching_;
   int slot = slot_;
@@ -121,7 +125,7 @@ void Transaction::exec(request::Dispatcher& dispatcher, const command::CommandSp
   bool stay = watching || (slot < 0 && lease && lease->intactLink());
   auto request = exclusive_.leased(dispatcher, spec, seq, bytes, slot, false, stay);
   request->expectBatch(static_cast<unsigned>(batch.size()), watching, proto);
-  exclusive_.noteWrite();
+  if (writes) exclusive_.noteWrite();
   dispatcher.dispatch(request);
 }
 

@@ -54,6 +54,7 @@ class Transaction {
   ClientInfo& info_;
   bool active_ = false;
   bool dirty_ = false;                 // a queueing error: EXEC aborts
+  bool writes_ = false;                // a queued command may write (WAIT then asks the lease)
   int slot_ = -1;                      // the slot of the first keyed command (or watched key); -1: none yet
   std::vector<std::string> commands_;  // RESP bytes, in order
   bool watching_ = false;

@@ -13,6 +13,7 @@
 #include "proxy/state/call.h"
 #include "proxy/state/client_port.h"
 #include "proxy/state/exclusive_commands.h"
+#include "proxy/state/parked_state.h"
 
 namespace slotgate::state {
 
@@ -27,6 +28,18 @@ class WaitTracker {
   void noteWrite(const route::Plan& plan, bool on_lanes = false);
   // WAIT numreplicas timeout: runs alone; answers the smallest count over the nodes asked.
   void wait(const Call& call, request::Dispatcher& dispatcher, request::Executor& executor);
+  // Parking: the writes since the last WAIT, out and back in.
+  void park(ParkedState& out) {
+    out.written_slots.assign(written_slots_.begin(), written_slots_.end());
+    out.wrote_everywhere = wrote_everywhere_;
+    out.wrote_on_lanes = wrote_on_lanes_;
+    reset();
+  }
+  void restore(ParkedState& in) {
+    written_slots_.assign(in.written_slots.begin(), in.written_slots.end());
+    wrote_everywhere_ = in.wrote_everywhere;
+    wrote_on_lanes_ = in.wrote_on_lanes;
+  }
   // RESET.
   void reset() {
     written_slots_.clear();

@@ -33,11 +33,13 @@ class ClientPortStub : public state::ClientPort, public request::ReplyTarget {
   size_t pending() const override { return next_ - replies.size(); }
   void resume() override {}
   void closeAfterReplies() override {}
+  void kill() override { killed = true; }
 
   state::ClientState* state = nullptr;
   request::ReplyLink* link = nullptr;
   std::map<uint64_t, std::string> replies;
   state::ReplyMode mode = state::ReplyMode::kOn;
+  bool killed = false;
 
  private:
   uint64_t next_ = 0;

@@ -85,7 +85,7 @@ TEST_CASE("CLIENT UNBLOCK of a blocked client goes to its node by the node's id 
   StateHarness h;
   std::vector<int> answers;
   auto done = [&answers](bool unblocked) { answers.push_back(unblocked ? 1 : 0); };
-  h.info->unblock(false, done);  // not blocked: 0 at once
+  h.info->control->unblock(false, done);  // not blocked: 0 at once
   REQUIRE(answers == std::vector<int>{0});
 
   uint64_t blpop = h.run({"BLPOP", "k", "0"});
@@ -94,7 +94,7 @@ TEST_CASE("CLIENT UNBLOCK of a blocked client goes to its node by the node's id 
   REQUIRE(link->sent().size() == 1);
   CHECK(link->sent()[0].bytes.starts_with("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n*3\r\n$5\r\nBLPOP"));
   // Asked before the node's id is known: asked again shortly.
-  h.info->unblock(true, done);
+  h.info->control->unblock(true, done);
   CHECK(answers.size() == 1);
   link->reply(":7\r\n");
   h.clock.advance(10);
@@ -107,6 +107,6 @@ TEST_CASE("CLIENT UNBLOCK of a blocked client goes to its node by the node's id 
   link->reply("-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
   CHECK(h.port.replies[blpop].starts_with("-UNBLOCKED"));
   CHECK_FALSE(h.client->runningAlone());
-  h.info->unblock(false, done);
+  h.info->control->unblock(false, done);
   CHECK(answers.back() == 0);
 }
