@@ -689,6 +689,20 @@ def open_idle_clients(port, count, batch=100):
     return socks, errors
 
 
+def wait_parked(probe, count, timeout=15.0):
+    """Waits until `count` clients are parked (timeouts.client_park_ms, 1 s by default), then 1.5 s
+    more so the worker's trim of the freed sessions has run; returns the parked count seen. The
+    probe is opened before the idle clients: with them, slotgate is at limits.max_clients."""
+    parked, deadline = 0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        parked = int(probe.info("proxy").get("parked_clients", 0))
+        if parked >= count:
+            break
+        time.sleep(0.2)
+    time.sleep(1.5)
+    return parked
+
+
 def rss_check(ctx, rss_fresh, idle_clients):
     pid = ctx.gate.proc.pid
     out = []
@@ -702,6 +716,9 @@ def rss_check(ctx, rss_fresh, idle_clients):
     out.append(rss_fresh)
     ctx.emit(rss_fresh)
     time.sleep(2)
+    probe = ctx.gate.client(socket_timeout=5)
+    probe.ping()
+    idle_clients -= 1  # the probe is one of them
     before = record("idle_after_benchmarks")
     progress(f"RSS: opening {idle_clients} idle clients (PING/PONG each)")
     t = time.monotonic()
@@ -712,6 +729,10 @@ def rss_check(ctx, rss_fresh, idle_clients):
         ctx.problems.append(f"idle clients: {len(errors)} errors, first: {errors[0]}")
     if len(socks) < idle_clients:
         ctx.problems.append(f"only {len(socks)} of {idle_clients} idle clients got a PONG")
+    parked = wait_parked(probe, len(socks))
+    record("idle_clients_parked", clients=len(socks), parked=parked)
+    if parked < len(socks):
+        ctx.problems.append(f"only {parked} of {len(socks)} idle clients were parked")
     for s in socks:
         s.close()
     time.sleep(1)
@@ -721,6 +742,8 @@ def rss_check(ctx, rss_fresh, idle_clients):
     # A second round tells memory kept for reuse (RSS stays flat) from memory leaked (RSS grows).
     socks, errors = open_idle_clients(ctx.gate.port, idle_clients)
     record("second_round_connected", clients=len(socks), errors=errors[:5])
+    parked = wait_parked(probe, len(socks))
+    record("second_round_parked", clients=len(socks), parked=parked)
     for s in socks:
         s.close()
     time.sleep(2)
@@ -730,9 +753,8 @@ def rss_check(ctx, rss_fresh, idle_clients):
                             f"second round of {idle_clients} idle clients instead of reusing the first "
                             f"round's memory (a leak, or freed memory the allocator keeps: see bench/README.md)")
     # Still serving, and the client sockets are gone from slotgate's fd table?
-    r = ctx.gate.client(socket_timeout=5)
-    alive = r.ping()
-    r.close()
+    alive = probe.ping()
+    probe.close()
     if not alive:
         ctx.problems.append("slotgate did not answer PING after the idle clients left")
     if after["fds"] is not None and before["fds"] is not None and after["fds"] > before["fds"] + 10:
@@ -797,6 +819,18 @@ def print_table(ctx, scaling_res, rss, started, unix_res=None):
         for r in rss:
             mb = "-" if r["rss_kb"] is None else f"{r['rss_kb'] / 1024:.1f} MB"
             w(f"  {r['phase']:<24} {mb:>10}  clients {r['clients']:>6}  fds {r['fds']}\n")
+        by = {r["phase"]: r for r in rss}
+        for label, base, phases in (("first round", "idle_after_benchmarks",
+                                     ("idle_clients_connected", "idle_clients_parked")),
+                                    ("second round", "after_disconnect_2s",
+                                     ("second_round_connected", "second_round_parked"))):
+            per = []
+            for phase in phases:
+                a, b = by.get(base), by.get(phase)
+                if a and b and a["rss_kb"] and b["rss_kb"] and b["clients"]:
+                    per.append(f"{phase.split('_')[-1]} {(b['rss_kb'] - a['rss_kb']) / b['clients']:.2f} KB")
+            if per:
+                w(f"  per idle client, {label}: {', '.join(per)}\n")
     if ctx.problems:
         w("\nproblems seen:\n")
         for p in ctx.problems:
