@@ -128,7 +128,7 @@ TcpConnection* TcpConnection::adopt(EventLoop& loop, int fd, bool unix_socket, s
 }
 
 int TcpConnection::detach() {
-  if (closing_ || connecting_ || filter_ || uring_ || writing_ || pendingOutput() > 0 || !in_.empty()) return -1;
+  if (!detachable()) return -1;
   uv_os_fd_t fd = -1;
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &fd) != 0) return -1;
   // The duplicate keeps the socket open when libuv closes its own descriptor (after taking it out

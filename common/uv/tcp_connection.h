@@ -62,9 +62,13 @@ class TcpConnection {
   static TcpConnection* adopt(EventLoop& loop, int fd, bool unix_socket, std::string peer, Handler* handler);
 
   // An idle connection gives its socket away (to be parked): returns a descriptor of the same
-  // socket, now the caller's, and closes this connection. -1 (and nothing changes) unless nothing
-  // is pending either way and the socket is read and written through libuv without a filter.
+  // socket, now the caller's, and closes this connection. -1 (and nothing changes) unless
+  // detachable(): nothing pending either way, the socket read and written through libuv without a
+  // filter (a TLS session's state and the ring's receive cannot be handed over).
   int detach();
+  bool detachable() const {
+    return !closing_ && !connecting_ && !filter_ && !uring_ && !writing_ && pendingOutput() == 0 && in_.empty();
+  }
 
   void setHandler(Handler* handler) { handler_ = handler; }
   // Runs every byte through `filter` (TLS) from now on; set it before any byte moves (right after

@@ -54,7 +54,7 @@ Session::~Session() {
 }
 
 bool Session::parkable() const {
-  return life_ == Life::kOpen && busy_ == 0 && conn_ && !conn_->filtered() && queue_.pending() == 0 &&
+  return life_ == Life::kOpen && busy_ == 0 && conn_ && conn_->detachable() && queue_.pending() == 0 &&
          held_bytes_ == 0 && !reading_paused_ && !reply_off_ && !skip_next_ && !silent_ && state_.parkable();
 }
 
