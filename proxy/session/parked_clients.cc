@@ -24,9 +24,7 @@ bool ParkedClients::park(Session& session) {
     common::logger("session")->warn("client {} closed: its idle socket could not be parked",
                                     parked.state.info->addr);
     parking_.close(parked.fd);
-    if (ctx_.clients) ctx_.clients->remove(id);
-    ctx_.stats->connected_clients.sub();
-    gone_();
+    forget(id);
     return true;
   }
   clients_.emplace(id, std::move(parked));
@@ -44,12 +42,7 @@ void ParkedClients::wake(uint64_t id) {
   std::string peer = parked.state.info->addr;
   auto* conn =
       common::uv::TcpConnection::adopt(*ctx_.loop, parked.fd, parked.unix_socket, std::move(peer), nullptr);
-  if (!conn) {
-    if (ctx_.clients) ctx_.clients->remove(id);
-    ctx_.stats->connected_clients.sub();
-    gone_();
-    return;
-  }
+  if (!conn) return forget(id);
   resumed_(std::make_unique<Session>(ctx_, conn, std::move(parked.state)));
 }
 
@@ -77,10 +70,15 @@ void ParkedClients::closeAll() {
 }
 
 void ParkedClients::close(Map::iterator it) {
+  uint64_t id = it->first;
   parking_.close(it->second.fd);
-  if (ctx_.clients) ctx_.clients->remove(it->first);
   clients_.erase(it);
   ctx_.stats->parked_clients.sub();
+  forget(id);
+}
+
+void ParkedClients::forget(uint64_t id) {
+  if (ctx_.clients) ctx_.clients->remove(id);
   ctx_.stats->connected_clients.sub();
   gone_();
 }

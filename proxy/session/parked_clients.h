@@ -34,7 +34,6 @@ class ParkedClients {
   size_t closeIdle(uint64_t now_ms, uint64_t idle_ms);
   // Closes them all (shutdown, drain).
   void closeAll();
-  size_t size() const { return clients_.size(); }
 
  private:
   struct Parked {
@@ -47,6 +46,8 @@ class ParkedClients {
   using Map = std::unordered_map<uint64_t, Parked, std::hash<uint64_t>, std::equal_to<>,
                                  common::SlabAllocator<std::pair<const uint64_t, Parked>>>;
   void close(Map::iterator it);
+  // A client that was never resumed leaves: out of the registry and the counts.
+  void forget(uint64_t id);
 
   SessionContext& ctx_;
   std::function<void(std::unique_ptr<Session>)> resumed_;

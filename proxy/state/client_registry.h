@@ -51,7 +51,6 @@ struct ClientInfo {
   std::string user = "default";
   const std::string& name() const { return labels ? labels->name : kNoLabel; }
   const std::string& libName() const { return labels ? labels->lib_name : kNoLabel; }
-  const std::string& libVer() const { return labels ? labels->lib_ver : kNoLabel; }
   void setName(std::string_view value) { label().name = value; }
   void setLibName(std::string_view value) { label().lib_name = value; }
   void setLibVer(std::string_view value) { label().lib_ver = value; }

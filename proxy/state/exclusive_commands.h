@@ -51,11 +51,15 @@ class ExclusiveCommands {
   }
   // Whether the lease's link carried writes since the last WAIT (which then waits there too).
   void noteWrite() { wrote_ = true; }
+  bool takeWrote() {
+    bool wrote = wrote_;
+    wrote_ = false;
+    return wrote;
+  }
   // Parking (nothing runs alone): a lease that carried writes is kept for the next WAIT; an idle
   // one is let go and made again on the next command that needs it.
   void park(ParkedState& out) {
-    out.lease_wrote = wrote_;
-    if (wrote_) {
+    if (wrote_ && lease_) {
       out.lease = std::move(lease_);
     } else {
       releaseLease();
@@ -64,12 +68,7 @@ class ExclusiveCommands {
   }
   void restore(ParkedState& in) {
     lease_ = std::move(in.lease);
-    wrote_ = in.lease_wrote;
-  }
-  bool takeWrote() {
-    bool wrote = wrote_;
-    wrote_ = false;
-    return wrote;
+    wrote_ = lease_ != nullptr;  // kept only when it carried writes
   }
 
  private:

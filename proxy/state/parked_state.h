@@ -25,7 +25,6 @@ struct ParkedState {
   bool authenticated = false;
   bool wrote_everywhere = false;
   bool wrote_on_lanes = false;
-  bool lease_wrote = false;
 };
 
 }  // namespace slotgate::state
